@@ -1,0 +1,209 @@
+"""Commands: what a device or a person asks the hall to do.
+
+Each is a frozen dataclass with a stable ``NAME`` (the protocol's command name).
+``command_from_dict`` builds one from JSON-like input and rejects bad input with
+a DispatchError("bad_argument", ...), so the hub and the tests share one parser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, get_type_hints
+
+from .errors import DispatchError
+
+
+@dataclass(frozen=True)
+class Command:
+    NAME: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class IssueTicket(Command):
+    """Take a number. ``zone``: the kiosk's zone, checked against the queue's zones.
+    ``after_hours``: the console's extended service (延时服务) past the opening hours."""
+
+    NAME: ClassVar[str] = "issue_ticket"
+    queue: str
+    ticket_class: str = "normal"
+    zone: str | None = None
+    after_hours: bool = False
+
+
+@dataclass(frozen=True)
+class CallNext(Command):
+    NAME: ClassVar[str] = "call_next"
+    window: str
+
+
+@dataclass(frozen=True)
+class CallTicket(Command):
+    """Call a named ticket: a returning no-show, an appointment, a ticket in hand."""
+
+    NAME: ClassVar[str] = "call_ticket"
+    window: str
+    ticket: str
+
+
+@dataclass(frozen=True)
+class Recall(Command):
+    NAME: ClassVar[str] = "recall"
+    window: str
+
+
+@dataclass(frozen=True)
+class StartService(Command):
+    NAME: ClassVar[str] = "start_service"
+    window: str
+
+
+@dataclass(frozen=True)
+class FinishService(Command):
+    NAME: ClassVar[str] = "finish_service"
+    window: str
+
+
+@dataclass(frozen=True)
+class NoShow(Command):
+    NAME: ClassVar[str] = "no_show"
+    window: str
+
+
+@dataclass(frozen=True)
+class Requeue(Command):
+    """过号重排: a no-show who came back goes in behind the queue's requeue_after tickets."""
+
+    NAME: ClassVar[str] = "requeue"
+    ticket: str
+
+
+@dataclass(frozen=True)
+class Transfer(Command):
+    """Move a mis-taken ticket to another queue, keeping its place, or to a named window."""
+
+    NAME: ClassVar[str] = "transfer"
+    ticket: str
+    to_queue: str | None = None
+    to_window: str | None = None
+
+
+@dataclass(frozen=True)
+class Cancel(Command):
+    NAME: ClassVar[str] = "cancel"
+    ticket: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    NAME: ClassVar[str] = "pause"
+    window: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Resume(Command):
+    NAME: ClassVar[str] = "resume"
+    window: str
+
+
+@dataclass(frozen=True)
+class OpenWindow(Command):
+    NAME: ClassVar[str] = "open_window"
+    window: str
+
+
+@dataclass(frozen=True)
+class CloseWindow(Command):
+    NAME: ClassVar[str] = "close_window"
+    window: str
+
+
+@dataclass(frozen=True)
+class SetProfile(Command):
+    NAME: ClassVar[str] = "set_profile"
+    window: str
+    main: tuple[str, ...]
+    side: tuple[str, ...] = ()
+    side_when_overdue: bool = False
+
+
+@dataclass(frozen=True)
+class Evaluate(Command):
+    """好差评: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意."""
+
+    NAME: ClassVar[str] = "evaluate"
+    ticket: str
+    level: int
+
+
+@dataclass(frozen=True)
+class CloseDay(Command):
+    NAME: ClassVar[str] = "close_day"
+
+
+COMMANDS: dict[str, type[Command]] = {
+    c.NAME: c
+    for c in (
+        IssueTicket, CallNext, CallTicket, Recall, StartService, FinishService, NoShow,
+        Requeue, Transfer, Cancel, Pause, Resume, OpenWindow, CloseWindow, SetProfile,
+        Evaluate, CloseDay,
+    )
+}
+
+
+def _coerce(name: str, field: str, hint: Any, value: Any) -> Any:
+    def bad(expected: str) -> DispatchError:
+        return DispatchError("bad_argument", f"{name}: {field} must be {expected}", field=field)
+
+    if hint in (str, "str"):
+        if not isinstance(value, str) or not value:
+            raise bad("a non-empty string")
+        return value
+    if hint == str | None:
+        if value is not None and (not isinstance(value, str) or not value):
+            raise bad("a non-empty string or null")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        return value
+    if hint == tuple[str, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return tuple(value)
+    raise AssertionError(f"no coercion for {hint}")
+
+
+def command_from_dict(name: str, args: dict[str, Any]) -> Command:
+    """Build a command from its protocol name and JSON arguments, checking every type."""
+    cls = COMMANDS.get(name)
+    if cls is None:
+        raise DispatchError("bad_argument", f"unknown command {name!r}", field="name")
+    if not isinstance(args, dict):
+        raise DispatchError("bad_argument", f"{name}: args must be an object", field="args")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(args) - set(fields))
+    if unknown:
+        raise DispatchError("bad_argument", f"{name}: unknown argument {unknown[0]!r}",
+                            field=unknown[0])
+    hints = get_type_hints(cls)
+    values = {}
+    for fname, f in fields.items():
+        if fname not in args:
+            no_default = f.default is dataclasses.MISSING
+            if no_default and f.default_factory is dataclasses.MISSING:
+                raise DispatchError("bad_argument", f"{name}: {fname} is required", field=fname)
+            continue
+        values[fname] = _coerce(name, fname, hints[fname], args[fname])
+    return cls(**values)
+
+
+def command_to_dict(cmd: Command) -> dict[str, Any]:
+    return {f.name: (list(v) if isinstance(v := getattr(cmd, f.name), tuple) else v)
+            for f in dataclasses.fields(cmd)}

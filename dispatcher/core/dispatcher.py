@@ -1,0 +1,375 @@
+"""The dispatch core: commands in, events out, time passed in. No I/O.
+
+``decide`` looks at the state and returns the events a command causes, or raises
+DispatchError; it never changes the state. ``apply`` changes the state by one
+event. The server commits the decided events to the store and only then applies
+them and tells anyone; the simulator and the tests call ``execute`` (both steps).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+from ..hall import TICKET_CLASSES, Hall, HallConfigError, Profile, check_profile
+from . import commands as cmd
+from . import events as ev
+from .errors import DispatchError
+from .selection import Choice, choose_next
+from .state import HallState, Ticket, TicketState, WindowState, WindowStatus
+
+Decider = Callable[[Hall, HallState, "cmd.Command", float], list[ev.Event]]
+
+
+class Dispatcher:
+    def __init__(self, hall: Hall, state: HallState | None = None) -> None:
+        self.hall = hall
+        self.state = state if state is not None else HallState.initial(hall)
+
+    @classmethod
+    def replay(cls, hall: Hall, events: Iterable[ev.Event]) -> Dispatcher:
+        core = cls(hall)
+        core.apply_all(events)
+        return core
+
+    def decide(self, command: cmd.Command, now: float) -> list[ev.Event]:
+        state, events = self.state, []
+        day = self.hall.business_day(now)
+        if state.day != day:  # the first command of a new business day rolls it over
+            if state.day is not None and not state.day_closed:
+                events.append(_close_day_event(state, now))
+            events.append(ev.DayOpened(at=now, day=day))
+            state = state.next_day(day)
+        elif state.day_closed:
+            raise DispatchError("day_closed", f"business day {day} has been closed")
+        return events + _DECIDERS[type(command)](self.hall, state, command, now)
+
+    def apply(self, event: ev.Event) -> None:
+        self.state.apply(event)
+
+    def apply_all(self, events: Iterable[ev.Event]) -> None:
+        for event in events:
+            self.state.apply(event)
+
+    def execute(self, command: cmd.Command, now: float) -> list[ev.Event]:
+        events = self.decide(command, now)
+        self.apply_all(events)
+        return events
+
+    # -------------------------------------------------------------- queries
+
+    def choose_next(self, window: str, now: float) -> Choice | None:
+        return choose_next(self.hall, self.state, window, now)
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        return _ticket(self.state, ticket_id)
+
+    def waiting_ahead(self, ticket_id: str) -> int:
+        """Tickets ahead of a waiting ticket in its own line."""
+        ticket = self.ticket(ticket_id)
+        if ticket.state is not TicketState.WAITING:
+            return 0
+        return self.state.line_of(ticket).index((*ticket.place, ticket.id))
+
+
+# ------------------------------------------------------------------ lookups
+
+
+def _ticket(state: HallState, ticket_id: str) -> Ticket:
+    try:
+        return state.tickets[ticket_id]
+    except KeyError:
+        raise DispatchError("unknown_ticket", f"no ticket {ticket_id} today",
+                            ticket=ticket_id) from None
+
+
+def _window(state: HallState, window_id: str) -> WindowStatus:
+    try:
+        return state.windows[window_id]
+    except KeyError:
+        raise DispatchError("unknown_window", f"no window {window_id} in this hall",
+                            window=window_id) from None
+
+
+def _working_window(state: HallState, window_id: str) -> WindowStatus:
+    """A window that may call: open and not paused."""
+    window = _window(state, window_id)
+    if window.state is WindowState.CLOSED:
+        raise DispatchError("window_closed", f"window {window_id} is closed", window=window_id)
+    if window.state is WindowState.PAUSED:
+        raise DispatchError("window_paused", f"window {window_id} is paused "
+                            f"({window.pause_reason})", window=window_id)
+    return window
+
+
+def _held(state: HallState, window_id: str, *allowed: TicketState) -> Ticket:
+    """The ticket a window holds, which must be in one of the allowed states."""
+    window = _window(state, window_id)
+    if window.ticket is None:
+        raise DispatchError("window_idle", f"window {window_id} holds no ticket",
+                            window=window_id)
+    ticket = state.tickets[window.ticket]
+    if ticket.state not in allowed:
+        raise DispatchError("wrong_state", f"{ticket.number} is {ticket.state}",
+                            ticket=ticket.id, state=str(ticket.state))
+    return ticket
+
+
+def _wrong_state(ticket: Ticket, action: str) -> DispatchError:
+    return DispatchError("wrong_state", f"{ticket.number} is {ticket.state} and cannot be "
+                         f"{action}", ticket=ticket.id, state=str(ticket.state))
+
+
+# ----------------------------------------------------------------- deciders
+
+
+def _close_day_event(state: HallState, now: float) -> ev.DayClosed:
+    still_open = (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING,
+                  TicketState.NO_SHOW)
+    open_ids = tuple(t.id for t in state.tickets.values() if t.state in still_open)
+    return ev.DayClosed(at=now, day=state.day or "", closed_tickets=open_ids)
+
+
+def _issue(hall: Hall, state: HallState, c: cmd.IssueTicket, now: float) -> list[ev.Event]:
+    queue = hall.queues.get(c.queue)
+    if queue is None:
+        raise DispatchError("unknown_queue", f"no queue {c.queue!r}", queue=c.queue)
+    if c.ticket_class not in TICKET_CLASSES:
+        raise DispatchError("unknown_class", f"no ticket class {c.ticket_class!r}")
+    if c.zone is not None and c.zone not in hall.zones:
+        raise DispatchError("bad_argument", f"no zone {c.zone!r}", field="zone")
+    if c.zone is not None and c.zone not in queue.zones:
+        raise DispatchError("not_authorized", f"queue {queue.id} is not offered in zone "
+                            f"{c.zone}", queue=queue.id, zone=c.zone)
+    if not c.after_hours and not hall.is_open(now):
+        raise DispatchError("hall_closed", "the hall is outside its opening hours")
+    sequence = state.sequences.get(queue.prefix, 0) + 1
+    number = f"{queue.prefix}{sequence:03d}"
+    return [ev.TicketIssued(
+        at=now, ticket=f"{(state.day or '').replace('-', '')}-{number}", number=number,
+        prefix=queue.prefix, sequence=sequence, serial=state.serial + 1, queue=queue.id,
+        ticket_class=c.ticket_class, virtual_at=now - hall.credits[c.ticket_class],
+    )]
+
+
+def _finish_current(hall: Hall, state: HallState, window: WindowStatus,
+                    now: float) -> list[ev.Event]:
+    """Calling while holding a ticket: finish it first (a keypad's 'next'), or refuse."""
+    if window.ticket is None:
+        return []
+    if not hall.call_next_finishes_current:
+        raise DispatchError("window_busy", f"window {window.id} still holds "
+                            f"{state.tickets[window.ticket].number}", window=window.id)
+    return [ev.ServiceFinished(at=now, ticket=window.ticket, window=window.id, implicit=True)]
+
+
+def _called(ticket: Ticket, window: str, tier: str, now: float) -> ev.TicketCalled:
+    return ev.TicketCalled(at=now, ticket=ticket.id, number=ticket.number, window=window,
+                           queue=ticket.queue, tier=tier)
+
+
+def _call_next(hall: Hall, state: HallState, c: cmd.CallNext, now: float) -> list[ev.Event]:
+    window = _working_window(state, c.window)
+    choice = choose_next(hall, state, c.window, now)
+    if choice is None:
+        raise DispatchError("queue_empty", f"nothing is waiting for window {c.window}",
+                            window=c.window)
+    finished = _finish_current(hall, state, window, now)
+    return [*finished, _called(choice.ticket, c.window, choice.tier, now)]
+
+
+def _call_ticket(hall: Hall, state: HallState, c: cmd.CallTicket, now: float) -> list[ev.Event]:
+    window = _working_window(state, c.window)
+    ticket = _ticket(state, c.ticket)
+    if ticket.state not in (TicketState.WAITING, TicketState.NO_SHOW):
+        raise _wrong_state(ticket, "called")
+    waits_here = ticket.state is TicketState.WAITING and ticket.window == c.window
+    waits_elsewhere = ticket.state is TicketState.WAITING and ticket.window not in (None, c.window)
+    if waits_elsewhere or (not waits_here and ticket.queue not in window.profile.queues):
+        raise DispatchError("not_authorized", f"window {c.window} does not serve "
+                            f"{ticket.number}", window=c.window, ticket=ticket.id)
+    finished = _finish_current(hall, state, window, now)
+    return [*finished, _called(ticket, c.window, "named", now)]
+
+
+def _recall(hall: Hall, state: HallState, c: cmd.Recall, now: float) -> list[ev.Event]:
+    ticket = _held(state, c.window, TicketState.CALLED)
+    return [ev.TicketRecalled(at=now, ticket=ticket.id, number=ticket.number, window=c.window,
+                              recalls=ticket.recalls + 1)]
+
+
+def _start(hall: Hall, state: HallState, c: cmd.StartService, now: float) -> list[ev.Event]:
+    ticket = _held(state, c.window, TicketState.CALLED)
+    return [ev.ServiceStarted(at=now, ticket=ticket.id, window=c.window)]
+
+
+def _finish(hall: Hall, state: HallState, c: cmd.FinishService, now: float) -> list[ev.Event]:
+    ticket = _held(state, c.window, TicketState.CALLED, TicketState.SERVING)
+    return [ev.ServiceFinished(at=now, ticket=ticket.id, window=c.window)]
+
+
+def _no_show(hall: Hall, state: HallState, c: cmd.NoShow, now: float) -> list[ev.Event]:
+    ticket = _held(state, c.window, TicketState.CALLED)
+    return [ev.TicketNoShow(at=now, ticket=ticket.id, window=c.window)]
+
+
+def requeue_place(state: HallState, queue: str, behind: int, now: float) -> float:
+    """The virtual time that puts a ticket just behind the first `behind` waiting ones."""
+    line = state.queue_lines[queue]
+    if not line:
+        return now
+    if len(line) <= behind:
+        return math.nextafter(line[-1][0], math.inf)
+    lo, hi = line[behind - 1][0] if behind else -math.inf, line[behind][0]
+    mid = (lo + hi) / 2 if math.isfinite(lo) else hi - 1.0
+    return mid if lo < mid < hi else math.nextafter(lo, math.inf)
+
+
+def _requeue(hall: Hall, state: HallState, c: cmd.Requeue, now: float) -> list[ev.Event]:
+    ticket = _ticket(state, c.ticket)
+    if ticket.state is not TicketState.NO_SHOW:
+        raise _wrong_state(ticket, "re-queued (only a no-show can be)")
+    if ticket.requeues >= hall.max_requeues:
+        raise DispatchError("requeue_limit", f"{ticket.number} has been re-queued "
+                            f"{ticket.requeues} times already", ticket=ticket.id)
+    queue = hall.queues[ticket.queue]
+    place = requeue_place(state, queue.id, queue.requeue_after, now)
+    return [ev.TicketRequeued(at=now, ticket=ticket.id, queue=queue.id, virtual_at=place,
+                              requeues=ticket.requeues + 1)]
+
+
+def _transfer(hall: Hall, state: HallState, c: cmd.Transfer, now: float) -> list[ev.Event]:
+    if (c.to_queue is None) == (c.to_window is None):
+        raise DispatchError("bad_argument", "transfer needs exactly one of to_queue and "
+                            "to_window", field="to_queue")
+    ticket = _ticket(state, c.ticket)
+    if ticket.state not in (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING):
+        raise _wrong_state(ticket, "transferred")
+    holder = ticket.window if ticket.state is not TicketState.WAITING else None
+    to_queue = ticket.queue
+    if c.to_queue is not None:
+        if c.to_queue not in hall.queues:
+            raise DispatchError("unknown_queue", f"no queue {c.to_queue!r}", queue=c.to_queue)
+        if c.to_queue == ticket.queue and holder is None and ticket.window is None:
+            raise DispatchError("bad_argument", f"{ticket.number} already waits in "
+                                f"{c.to_queue}", field="to_queue")
+        to_queue = c.to_queue
+    else:
+        target = _window(state, c.to_window or "")
+        if target.state is WindowState.CLOSED:
+            raise DispatchError("window_closed", f"window {target.id} is closed",
+                                window=target.id)
+        if target.id in (holder, ticket.window):
+            raise DispatchError("bad_argument", f"{ticket.number} is already with window "
+                                f"{target.id}", field="to_window")
+    return [ev.TicketTransferred(at=now, ticket=ticket.id, from_queue=ticket.queue,
+                                 to_queue=to_queue, from_window=holder, to_window=c.to_window)]
+
+
+def _cancel(hall: Hall, state: HallState, c: cmd.Cancel, now: float) -> list[ev.Event]:
+    ticket = _ticket(state, c.ticket)
+    if ticket.state not in (TicketState.WAITING, TicketState.CALLED, TicketState.NO_SHOW):
+        raise _wrong_state(ticket, "cancelled")
+    holder = ticket.window if ticket.state is TicketState.CALLED else None
+    return [ev.TicketCancelled(at=now, ticket=ticket.id, window=holder, reason=c.reason)]
+
+
+def _pause(hall: Hall, state: HallState, c: cmd.Pause, now: float) -> list[ev.Event]:
+    if not c.reason.strip():
+        raise DispatchError("bad_argument", "a pause needs a reason", field="reason")
+    window = _working_window(state, c.window)
+    if window.ticket is not None:
+        raise DispatchError("window_busy", f"window {c.window} holds "
+                            f"{state.tickets[window.ticket].number}: finish it first",
+                            window=c.window)
+    return [ev.WindowPaused(at=now, window=c.window, reason=c.reason.strip())]
+
+
+def _resume(hall: Hall, state: HallState, c: cmd.Resume, now: float) -> list[ev.Event]:
+    window = _window(state, c.window)
+    if window.state is not WindowState.PAUSED:
+        raise DispatchError("wrong_state", f"window {c.window} is {window.state}, not paused",
+                            window=c.window)
+    return [ev.WindowResumed(at=now, window=c.window)]
+
+
+def _open(hall: Hall, state: HallState, c: cmd.OpenWindow, now: float) -> list[ev.Event]:
+    window = _window(state, c.window)
+    if window.state is not WindowState.CLOSED:
+        raise DispatchError("wrong_state", f"window {c.window} is already open "
+                            f"({window.state})", window=c.window)
+    return [ev.WindowOpened(at=now, window=c.window)]
+
+
+def _close(hall: Hall, state: HallState, c: cmd.CloseWindow, now: float) -> list[ev.Event]:
+    window = _window(state, c.window)
+    if window.state is WindowState.CLOSED:
+        raise DispatchError("window_closed", f"window {c.window} is already closed",
+                            window=c.window)
+    if window.ticket is not None:
+        raise DispatchError("window_busy", f"window {c.window} holds "
+                            f"{state.tickets[window.ticket].number}: finish it first",
+                            window=c.window)
+    waiting = len(state.window_lines[c.window])
+    if waiting:
+        raise DispatchError("window_busy", f"{waiting} transferred ticket(s) wait for window "
+                            f"{c.window}: transfer them first", window=c.window)
+    return [ev.WindowClosed(at=now, window=c.window)]
+
+
+def _set_profile(hall: Hall, state: HallState, c: cmd.SetProfile, now: float) -> list[ev.Event]:
+    _window(state, c.window)
+    try:
+        check_profile(hall, c.window, list(c.main), list(c.side))
+    except HallConfigError as exc:
+        raise DispatchError("bad_argument", exc.reason, field="profile") from None
+    if not c.main:
+        raise DispatchError("bad_argument", "a profile needs at least one main queue",
+                            field="main")
+    profiles = {w.id: w.profile for w in state.windows.values()}
+    profiles[c.window] = Profile(c.main, c.side, c.side_when_overdue)
+    served = {q for p in profiles.values() for q in p.main}
+    unserved = sorted(set(hall.queues) - served)
+    if unserved:
+        raise DispatchError("queue_unserved", f"no window would serve queue {unserved[0]} as "
+                            "main work", queue=unserved[0])
+    return [ev.ProfileChanged(at=now, window=c.window, main=c.main, side=c.side,
+                              side_when_overdue=c.side_when_overdue)]
+
+
+def _evaluate(hall: Hall, state: HallState, c: cmd.Evaluate, now: float) -> list[ev.Event]:
+    if not 1 <= c.level <= 5:
+        raise DispatchError("bad_argument", f"a rating is 1 to 5, not {c.level}", field="level")
+    ticket = _ticket(state, c.ticket)
+    if ticket.state is not TicketState.DONE:
+        raise _wrong_state(ticket, "rated before it is served")
+    if ticket.rating is not None:
+        raise DispatchError("already_evaluated", f"{ticket.number} was already rated "
+                            f"{ticket.rating}", ticket=ticket.id)
+    return [ev.TicketEvaluated(at=now, ticket=ticket.id, window=ticket.served_by or "",
+                               level=c.level)]
+
+
+def _close_day_cmd(hall: Hall, state: HallState, c: cmd.CloseDay, now: float) -> list[ev.Event]:
+    return [_close_day_event(state, now)]
+
+
+_DECIDERS: dict[type, Decider] = {
+    cmd.IssueTicket: _issue,
+    cmd.CallNext: _call_next,
+    cmd.CallTicket: _call_ticket,
+    cmd.Recall: _recall,
+    cmd.StartService: _start,
+    cmd.FinishService: _finish,
+    cmd.NoShow: _no_show,
+    cmd.Requeue: _requeue,
+    cmd.Transfer: _transfer,
+    cmd.Cancel: _cancel,
+    cmd.Pause: _pause,
+    cmd.Resume: _resume,
+    cmd.OpenWindow: _open,
+    cmd.CloseWindow: _close,
+    cmd.SetProfile: _set_profile,
+    cmd.Evaluate: _evaluate,
+    cmd.CloseDay: _close_day_cmd,
+}

@@ -1,0 +1,43 @@
+"""Typed rejections of the dispatch core. A rejected command changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Stable codes: clients, tests and third-party devices match on these strings.
+ERROR_CODES: dict[str, str] = {
+    "unknown_queue": "no such queue in this hall",
+    "unknown_window": "no such window in this hall",
+    "unknown_ticket": "no such ticket today",
+    "unknown_class": "ticket class is not normal, appointment or green",
+    "bad_argument": "an argument is missing or has the wrong value",
+    "hall_closed": "the hall is outside its opening hours",
+    "day_closed": "today has been closed; the next day starts at the reset time",
+    "window_closed": "the window is closed",
+    "window_paused": "the window is paused",
+    "window_busy": "the window already holds a ticket",
+    "window_idle": "the window holds no ticket",
+    "queue_empty": "nothing is waiting for this window",
+    "not_authorized": "this window or zone may not take that queue",
+    "queue_unserved": "the change would leave a queue that no window serves as main work",
+    "wrong_state": "the ticket is not in a state that allows this",
+    "requeue_limit": "the ticket has been re-queued as often as allowed",
+    "already_evaluated": "the ticket has already been rated",
+}
+
+
+class DispatchError(Exception):
+    """A command the core refuses. ``code`` is one of ERROR_CODES."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        assert code in ERROR_CODES, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+    def __repr__(self) -> str:
+        return f"DispatchError({self.code!r}, {self.message!r})"

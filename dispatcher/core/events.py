@@ -1,0 +1,185 @@
+"""Events: the facts the core decides. The event list is the hall's truth (全程留痕).
+
+Each event is a frozen dataclass with a stable ``NAME`` and ``at`` (seconds since
+the epoch, passed in by whoever drives the core). ``to_dict``/``event_from_dict``
+give the JSON form the store keeps and the hub sends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    NAME: ClassVar[str] = ""
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {"name": self.NAME, **{k: list(v) if isinstance(v, tuple) else v
+                                      for k, v in data.items()}}
+
+
+@dataclass(frozen=True)
+class DayOpened(Event):
+    NAME: ClassVar[str] = "day_opened"
+    day: str
+
+
+@dataclass(frozen=True)
+class DayClosed(Event):
+    """The day ends: every ticket still open is closed out, every window closes."""
+
+    NAME: ClassVar[str] = "day_closed"
+    day: str
+    closed_tickets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TicketIssued(Event):
+    NAME: ClassVar[str] = "ticket_issued"
+    ticket: str          # id: day + number, e.g. "20261123-B017"
+    number: str          # as printed and announced: "B017"
+    prefix: str
+    sequence: int        # daily sequence of this prefix
+    serial: int          # daily sequence over the whole hall: breaks virtual-time ties
+    queue: str
+    ticket_class: str
+    virtual_at: float    # issue time minus the class credit: the place in line
+
+
+@dataclass(frozen=True)
+class TicketCalled(Event):
+    NAME: ClassVar[str] = "ticket_called"
+    ticket: str
+    number: str
+    window: str
+    queue: str
+    tier: str            # direct | main | side | overdue_side | named
+
+
+@dataclass(frozen=True)
+class TicketRecalled(Event):
+    NAME: ClassVar[str] = "ticket_recalled"
+    ticket: str
+    number: str
+    window: str
+    recalls: int
+
+
+@dataclass(frozen=True)
+class ServiceStarted(Event):
+    NAME: ClassVar[str] = "service_started"
+    ticket: str
+    window: str
+
+
+@dataclass(frozen=True)
+class ServiceFinished(Event):
+    """``implicit``: finished by the clerk's next call rather than by 办结."""
+
+    NAME: ClassVar[str] = "service_finished"
+    ticket: str
+    window: str
+    implicit: bool = False
+
+
+@dataclass(frozen=True)
+class TicketNoShow(Event):
+    NAME: ClassVar[str] = "ticket_no_show"
+    ticket: str
+    window: str
+
+
+@dataclass(frozen=True)
+class TicketRequeued(Event):
+    NAME: ClassVar[str] = "ticket_requeued"
+    ticket: str
+    queue: str
+    virtual_at: float
+    requeues: int
+
+
+@dataclass(frozen=True)
+class TicketTransferred(Event):
+    """To a queue (keeping virtual_at, its place in line) or to a named window."""
+
+    NAME: ClassVar[str] = "ticket_transferred"
+    ticket: str
+    from_queue: str
+    to_queue: str
+    from_window: str | None
+    to_window: str | None
+
+
+@dataclass(frozen=True)
+class TicketCancelled(Event):
+    NAME: ClassVar[str] = "ticket_cancelled"
+    ticket: str
+    window: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class WindowOpened(Event):
+    NAME: ClassVar[str] = "window_opened"
+    window: str
+
+
+@dataclass(frozen=True)
+class WindowClosed(Event):
+    NAME: ClassVar[str] = "window_closed"
+    window: str
+
+
+@dataclass(frozen=True)
+class WindowPaused(Event):
+    NAME: ClassVar[str] = "window_paused"
+    window: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class WindowResumed(Event):
+    NAME: ClassVar[str] = "window_resumed"
+    window: str
+
+
+@dataclass(frozen=True)
+class ProfileChanged(Event):
+    NAME: ClassVar[str] = "profile_changed"
+    window: str
+    main: tuple[str, ...]
+    side: tuple[str, ...]
+    side_when_overdue: bool
+
+
+@dataclass(frozen=True)
+class TicketEvaluated(Event):
+    NAME: ClassVar[str] = "ticket_evaluated"
+    ticket: str
+    window: str
+    level: int
+
+
+EVENTS: dict[str, type[Event]] = {
+    e.NAME: e
+    for e in (
+        DayOpened, DayClosed, TicketIssued, TicketCalled, TicketRecalled, ServiceStarted,
+        ServiceFinished, TicketNoShow, TicketRequeued, TicketTransferred, TicketCancelled,
+        WindowOpened, WindowClosed, WindowPaused, WindowResumed, ProfileChanged,
+        TicketEvaluated,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    cls = EVENTS[data["name"]]
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        value = data[f.name]
+        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)

@@ -1,0 +1,249 @@
+"""The hall's state for one business day, changed only by applying events.
+
+Waiting tickets sit in exactly one line: their queue's line, or the line of the
+window they were transferred to by name. Each line is kept sorted by the place
+in line, ``(virtual_at, serial)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..hall import Hall, Profile
+from . import events as ev
+
+
+class TicketState(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"  # still open when the day ended
+
+
+class WindowState(StrEnum):
+    CLOSED = "closed"
+    IDLE = "idle"
+    CALLING = "calling"
+    SERVING = "serving"
+    PAUSED = "paused"
+
+
+@dataclass
+class Ticket:
+    id: str
+    number: str
+    queue: str
+    ticket_class: str
+    issued_at: float
+    virtual_at: float
+    serial: int
+    state: TicketState = TicketState.WAITING
+    window: str | None = None          # the window holding it, or the one it waits for
+    called_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    recalls: int = 0
+    requeues: int = 0
+    transfers: int = 0
+    served_by: str | None = None
+    rating: int | None = None
+
+    @property
+    def place(self) -> tuple[float, int]:
+        return (self.virtual_at, self.serial)
+
+
+@dataclass
+class WindowStatus:
+    id: str
+    profile: Profile
+    state: WindowState = WindowState.CLOSED
+    ticket: str | None = None
+    pause_reason: str | None = None
+
+
+@dataclass
+class HallState:
+    day: str | None = None
+    day_closed: bool = False
+    serial: int = 0
+    sequences: dict[str, int] = field(default_factory=dict)      # prefix -> last number
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    windows: dict[str, WindowStatus] = field(default_factory=dict)
+    queue_lines: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
+    window_lines: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
+    planned_profiles: dict[str, Profile] = field(default_factory=dict)  # from the hall file
+
+    @classmethod
+    def initial(cls, hall: Hall) -> HallState:
+        return cls(planned_profiles={w.id: w.profile for w in hall.windows.values()},
+                   queue_lines={q: [] for q in hall.queues}).next_day(None)
+
+    def next_day(self, day: str | None) -> HallState:
+        """The state right after the day rolls over: no tickets, every window closed
+        and back on the profile the hall file plans for it (the console's moves are
+        for one day)."""
+        return HallState(
+            day=day,
+            windows={w: WindowStatus(w, p) for w, p in self.planned_profiles.items()},
+            queue_lines={q: [] for q in self.queue_lines},
+            window_lines={w: [] for w in self.planned_profiles},
+            planned_profiles=self.planned_profiles,
+        )
+
+    # ----------------------------------------------------------- lines
+
+    def line_of(self, ticket: Ticket) -> list[tuple[float, int, str]]:
+        if ticket.window is not None:
+            return self.window_lines[ticket.window]
+        return self.queue_lines[ticket.queue]
+
+    def enter_line(self, ticket: Ticket) -> None:
+        bisect.insort(self.line_of(ticket), (*ticket.place, ticket.id))
+
+    def leave_line(self, ticket: Ticket) -> None:
+        line = self.line_of(ticket)
+        line.pop(bisect.bisect_left(line, (*ticket.place, ticket.id)))
+
+    def head(self, line: list[tuple[float, int, str]]) -> Ticket | None:
+        return self.tickets[line[0][2]] if line else None
+
+    def waiting_in(self, queue: str) -> list[Ticket]:
+        return [self.tickets[t] for _, _, t in self.queue_lines[queue]]
+
+    # ----------------------------------------------------------- apply
+
+    def apply(self, event: ev.Event) -> None:
+        _APPLY[type(event)](self, event)
+
+
+def _release(state: HallState, ticket: Ticket) -> None:
+    """The window holding the ticket lets go of it and becomes idle."""
+    if ticket.state in (TicketState.CALLED, TicketState.SERVING) and ticket.window:
+        window = state.windows[ticket.window]
+        window.ticket = None
+        window.state = WindowState.IDLE
+
+
+def _day_opened(s: HallState, e: ev.DayOpened) -> None:
+    fresh = s.next_day(e.day)
+    s.__dict__.update(fresh.__dict__)
+
+
+def _day_closed(s: HallState, e: ev.DayClosed) -> None:
+    for tid in e.closed_tickets:
+        ticket = s.tickets[tid]
+        if ticket.state is TicketState.WAITING:
+            s.leave_line(ticket)
+        ticket.state = TicketState.CLOSED
+    for window in s.windows.values():
+        window.state, window.ticket, window.pause_reason = WindowState.CLOSED, None, None
+    s.day_closed = True
+
+
+def _issued(s: HallState, e: ev.TicketIssued) -> None:
+    s.serial = e.serial
+    s.sequences[e.prefix] = e.sequence
+    ticket = Ticket(e.ticket, e.number, e.queue, e.ticket_class, e.at, e.virtual_at, e.serial)
+    s.tickets[e.ticket] = ticket
+    s.enter_line(ticket)
+
+
+def _called(s: HallState, e: ev.TicketCalled) -> None:
+    ticket = s.tickets[e.ticket]
+    if ticket.state is TicketState.WAITING:
+        s.leave_line(ticket)
+    ticket.state, ticket.window, ticket.called_at = TicketState.CALLED, e.window, e.at
+    ticket.started_at = None
+    window = s.windows[e.window]
+    window.state, window.ticket = WindowState.CALLING, e.ticket
+
+
+def _recalled(s: HallState, e: ev.TicketRecalled) -> None:
+    s.tickets[e.ticket].recalls = e.recalls
+
+
+def _started(s: HallState, e: ev.ServiceStarted) -> None:
+    s.tickets[e.ticket].state = TicketState.SERVING
+    s.tickets[e.ticket].started_at = e.at
+    s.windows[e.window].state = WindowState.SERVING
+
+
+def _finished(s: HallState, e: ev.ServiceFinished) -> None:
+    ticket = s.tickets[e.ticket]
+    _release(s, ticket)
+    ticket.state, ticket.finished_at, ticket.served_by = TicketState.DONE, e.at, e.window
+
+
+def _no_show(s: HallState, e: ev.TicketNoShow) -> None:
+    ticket = s.tickets[e.ticket]
+    _release(s, ticket)
+    ticket.state, ticket.window = TicketState.NO_SHOW, None
+
+
+def _requeued(s: HallState, e: ev.TicketRequeued) -> None:
+    ticket = s.tickets[e.ticket]
+    ticket.state, ticket.window = TicketState.WAITING, None
+    ticket.virtual_at, ticket.requeues = e.virtual_at, e.requeues
+    s.enter_line(ticket)
+
+
+def _transferred(s: HallState, e: ev.TicketTransferred) -> None:
+    ticket = s.tickets[e.ticket]
+    if ticket.state is TicketState.WAITING:
+        s.leave_line(ticket)
+    _release(s, ticket)
+    ticket.state, ticket.queue, ticket.window = TicketState.WAITING, e.to_queue, e.to_window
+    ticket.transfers += 1
+    s.enter_line(ticket)
+
+
+def _cancelled(s: HallState, e: ev.TicketCancelled) -> None:
+    ticket = s.tickets[e.ticket]
+    if ticket.state is TicketState.WAITING:
+        s.leave_line(ticket)
+    _release(s, ticket)
+    ticket.state = TicketState.CANCELLED
+
+
+def _window_state(state: WindowState, reason: bool = False):
+    def apply(s: HallState, e: ev.Event) -> None:
+        window = s.windows[e.window]  # type: ignore[attr-defined]
+        window.state = state
+        window.pause_reason = e.reason if reason else None  # type: ignore[attr-defined]
+
+    return apply
+
+
+def _profile_changed(s: HallState, e: ev.ProfileChanged) -> None:
+    s.windows[e.window].profile = Profile(e.main, e.side, e.side_when_overdue)
+
+
+def _evaluated(s: HallState, e: ev.TicketEvaluated) -> None:
+    s.tickets[e.ticket].rating = e.level
+
+
+_APPLY = {
+    ev.DayOpened: _day_opened,
+    ev.DayClosed: _day_closed,
+    ev.TicketIssued: _issued,
+    ev.TicketCalled: _called,
+    ev.TicketRecalled: _recalled,
+    ev.ServiceStarted: _started,
+    ev.ServiceFinished: _finished,
+    ev.TicketNoShow: _no_show,
+    ev.TicketRequeued: _requeued,
+    ev.TicketTransferred: _transferred,
+    ev.TicketCancelled: _cancelled,
+    ev.WindowOpened: _window_state(WindowState.IDLE),
+    ev.WindowClosed: _window_state(WindowState.CLOSED),
+    ev.WindowPaused: _window_state(WindowState.PAUSED, reason=True),
+    ev.WindowResumed: _window_state(WindowState.IDLE),
+    ev.ProfileChanged: _profile_changed,
+    ev.TicketEvaluated: _evaluated,
+}
