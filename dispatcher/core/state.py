@@ -116,6 +116,24 @@ class HallState:
     def waiting_in(self, queue: str) -> list[Ticket]:
         return [self.tickets[t] for _, _, t in self.queue_lines[queue]]
 
+    def to_dict(self) -> dict:
+        """A plain, JSON-ready picture of the whole state (equal states, equal dicts)."""
+        return {
+            "day": self.day,
+            "day_closed": self.day_closed,
+            "serial": self.serial,
+            "sequences": dict(sorted(self.sequences.items())),
+            "tickets": {tid: dict(vars(t)) for tid, t in sorted(self.tickets.items())},
+            "windows": {
+                wid: {"state": str(w.state), "ticket": w.ticket, "pause_reason": w.pause_reason,
+                      "main": list(w.profile.main), "side": list(w.profile.side),
+                      "side_when_overdue": w.profile.side_when_overdue}
+                for wid, w in sorted(self.windows.items())
+            },
+            "queue_lines": {q: [t for *_, t in line] for q, line in self.queue_lines.items()},
+            "window_lines": {w: [t for *_, t in line] for w, line in self.window_lines.items()},
+        }
+
     # ----------------------------------------------------------- apply
 
     def apply(self, event: ev.Event) -> None:

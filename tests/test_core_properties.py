@@ -1,0 +1,281 @@
+"""Properties of the dispatch core over random command sequences (hypothesis).
+
+After every step: no ticket is held by two windows and no window holds two; every
+waiting ticket is in exactly one line; nothing is lost and no number is issued
+twice in a day; a rejected command changes nothing. Every call is checked against
+the state before it: the window takes the smallest place of the tier it calls
+from (FIFO by virtual arrival time), and the starvation bound holds. At the end,
+replaying the event list rebuilds the same state, and once every window works,
+every waiting ticket is called.
+"""
+
+from __future__ import annotations
+
+from conftest import hall_time
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from tiny_hall import tiny_hall
+
+from dispatcher.core import Dispatcher, DispatchError, Ticket, TicketState, WindowState
+from dispatcher.core import commands as c
+from dispatcher.core import events as ev
+from dispatcher.core.selection import overdue_ratio
+
+HALL = tiny_hall()
+QUEUES = ["q1", "q2", "q3"]
+WINDOWS = ["W1", "W2", "W3"]
+queues = st.sampled_from([*QUEUES, "qx"])
+windows = st.sampled_from([*WINDOWS, "W9"])
+pick = st.integers(min_value=0, max_value=200)
+
+
+class HallMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.core = Dispatcher(HALL)
+        self.now = hall_time(HALL, "08:00")
+        self.log: list[ev.Event] = []
+        self.numbers: set[tuple[str, str]] = set()
+        self.rejected: set[str] = set()
+
+    # --------------------------------------------------------- running
+
+    def run(self, command: c.Command) -> None:
+        before = self.core.state.to_dict()
+        try:
+            events = self.core.decide(command, self.now)
+        except DispatchError as exc:
+            assert self.core.state.to_dict() == before, f"{command} changed state on {exc}"
+            self.rejected.add(exc.code)
+            return
+        assert self.core.state.to_dict() == before, "decide must not change the state"
+        if not any(isinstance(e, ev.DayOpened) for e in events):
+            for event in events:
+                if isinstance(event, ev.TicketCalled):
+                    self.check_call(event)
+        places = {t.id: t.place for t in self.core.state.tickets.values()}
+        self.core.apply_all(events)
+        self.log.extend(events)
+        for event in events:
+            self.check_after(event, places)
+
+    def ticket_id(self, index: int) -> str:
+        tickets = list(self.core.state.tickets)
+        return tickets[index % len(tickets)] if tickets else "20261123-A999"
+
+    # ----------------------------------------------------------- oracle
+
+    def check_call(self, call: ev.TicketCalled) -> None:
+        """The called ticket is the one the rules say, judged from the state before."""
+        state, window = self.core.state, self.core.state.windows[call.window]
+        chosen = state.tickets[call.ticket]
+        waiting = [t for t in state.tickets.values() if t.state is TicketState.WAITING]
+        direct = [t for t in waiting if t.window == call.window]
+        if call.tier == "named":
+            assert chosen.state in (TicketState.WAITING, TicketState.NO_SHOW)
+            return
+        if call.tier == "direct":
+            assert chosen.place == min(t.place for t in direct)
+            return
+        assert not direct, "a ticket sent to this window by name must come first"
+        profile = window.profile
+        main = [t for t in waiting if t.window is None and t.queue in profile.main]
+        side = [t for t in waiting if t.window is None and t.queue in profile.side]
+        heads = [min((t for t in side if t.queue == q), key=lambda t: t.place)
+                 for q in {t.queue for t in side}]
+        main_ratio = overdue_ratio(HALL, min(main, key=lambda t: t.place), self.now) if main else 0
+        bar = max(1.0, main_ratio)
+        overdue = [h for h in heads if overdue_ratio(HALL, h, self.now) > bar]
+        if call.tier == "overdue_side":
+            assert profile.side_when_overdue and chosen in overdue
+            assert all(overdue_ratio(HALL, chosen, self.now) >= overdue_ratio(HALL, h, self.now)
+                       for h in heads)
+            return
+        assert not (profile.side_when_overdue and overdue), "overdue side work was skipped"
+        tier = main if call.tier == "main" else side
+        assert call.tier in ("main", "side") and (call.tier == "main" or not main)
+        assert chosen.place == min(t.place for t in tier), "not first come, first served"
+        if call.tier == "main":
+            self.check_starvation_bound(chosen, main)
+
+    def check_starvation_bound(self, chosen: Ticket, main: list[Ticket]) -> None:
+        """No ticket issued more than the largest class credit after a waiting normal
+        ticket is called before it from the same main work (re-queued no-shows aside)."""
+        if chosen.requeues:
+            return
+        for t in main:
+            if t.ticket_class == "normal" and not t.requeues:
+                assert chosen.issued_at <= t.issued_at + HALL.max_credit, (chosen, t)
+
+    def check_after(self, event: ev.Event, places: dict[str, tuple[float, int]]) -> None:
+        if isinstance(event, ev.TicketIssued):
+            key = (self.core.state.day, event.number)
+            assert key not in self.numbers, f"number {key} issued twice"
+            self.numbers.add(key)
+        if isinstance(event, ev.TicketTransferred):
+            assert self.core.state.tickets[event.ticket].place == places[event.ticket]
+
+    # ------------------------------------------------------------ rules
+
+    @initialize()
+    def open_windows(self) -> None:
+        for window in WINDOWS:
+            self.run(c.OpenWindow(window))
+
+    @rule(step=st.integers(min_value=0, max_value=60))
+    def time_passes(self, step: int) -> None:
+        # Mostly minutes; rarely the day is closed, or a night passes and it rolls over.
+        if step == 59:
+            self.run(c.CloseDay())
+        self.now += 20 * 3600 if step >= 59 else step * 23.0
+
+    # Issuing and calling are what a hall mostly does: each has three rules' weight.
+    @rule(queue=queues, ticket_class=st.sampled_from(["normal", "appointment", "green", "vip"]))
+    def issue(self, queue: str, ticket_class: str) -> None:
+        self.run(c.IssueTicket(queue, ticket_class))
+
+    issue_more = issue
+    issue_again = issue
+
+    @rule(window=windows)
+    def call_next(self, window: str) -> None:
+        self.run(c.CallNext(window))
+
+    call_more = call_next
+    call_again = call_next
+
+    @rule(window=windows, index=pick)
+    def call_ticket(self, window: str, index: int) -> None:
+        self.run(c.CallTicket(window, self.ticket_id(index)))
+
+    @rule(window=windows, action=st.sampled_from([c.Recall, c.StartService, c.FinishService,
+                                                   c.NoShow, c.Resume, c.OpenWindow,
+                                                   c.CloseWindow]))
+    def window_action(self, window: str, action: type) -> None:
+        self.run(action(window))
+
+    @rule(window=windows, reason=st.sampled_from(["午休", "", "meeting"]))
+    def pause(self, window: str, reason: str) -> None:
+        self.run(c.Pause(window, reason))
+
+    @rule(index=pick)
+    def requeue(self, index: int) -> None:
+        self.run(c.Requeue(self.ticket_id(index)))
+
+    @rule(index=pick, queue=st.none() | queues, window=st.none() | windows)
+    def transfer(self, index: int, queue: str | None, window: str | None) -> None:
+        self.run(c.Transfer(self.ticket_id(index), to_queue=queue, to_window=window))
+
+    @rule(index=pick)
+    def cancel(self, index: int) -> None:
+        self.run(c.Cancel(self.ticket_id(index), "left"))
+
+    @rule(window=windows, main=st.lists(queues, max_size=3), side=st.lists(queues, max_size=2),
+          flag=st.booleans())
+    def set_profile(self, window: str, main: list[str], side: list[str], flag: bool) -> None:
+        self.run(c.SetProfile(window, tuple(main), tuple(side), flag))
+
+    @rule(index=pick, level=st.integers(min_value=0, max_value=6))
+    def evaluate(self, index: int, level: int) -> None:
+        self.run(c.Evaluate(self.ticket_id(index), level))
+
+    # ------------------------------------------------------- invariants
+
+    @invariant()
+    def windows_and_tickets_agree(self) -> None:
+        state = self.core.state
+        holders: dict[str, str] = {}
+        for window in state.windows.values():
+            if window.ticket is None:
+                assert window.state not in (WindowState.CALLING, WindowState.SERVING)
+                continue
+            assert window.ticket not in holders, "one ticket held by two windows"
+            holders[window.ticket] = window.id
+            ticket = state.tickets[window.ticket]
+            assert ticket.window == window.id
+            expected = {TicketState.CALLED: WindowState.CALLING,
+                        TicketState.SERVING: WindowState.SERVING}
+            assert expected[ticket.state] is window.state
+        for ticket in state.tickets.values():
+            held = ticket.state in (TicketState.CALLED, TicketState.SERVING)
+            assert held == (ticket.id in holders), f"{ticket.id} {ticket.state} lost its window"
+
+    @invariant()
+    def every_waiting_ticket_is_in_exactly_one_line(self) -> None:
+        state = self.core.state
+        lines = [*state.queue_lines.values(), *state.window_lines.values()]
+        in_lines = [entry[2] for line in lines for entry in line]
+        waiting = [t.id for t in state.tickets.values() if t.state is TicketState.WAITING]
+        assert sorted(in_lines) == sorted(waiting)
+        for line in lines:
+            assert line == sorted(line)
+        for ticket in state.tickets.values():
+            if ticket.state is TicketState.WAITING:
+                expected = (state.window_lines[ticket.window] if ticket.window
+                            else state.queue_lines[ticket.queue])
+                assert (*ticket.place, ticket.id) in expected
+
+    @invariant()
+    def nothing_lost(self) -> None:
+        issued_today = 0
+        for event in self.log:
+            if isinstance(event, ev.DayOpened):
+                issued_today = 0
+            issued_today += isinstance(event, ev.TicketIssued)
+        assert len(self.core.state.tickets) == issued_today
+
+    def teardown(self) -> None:
+        replayed = Dispatcher.replay(HALL, self.log)
+        assert replayed.state.to_dict() == self.core.state.to_dict()
+        self.drain()
+
+    def drain(self) -> None:
+        """Once every window is open and calling, every waiting ticket is called."""
+        state = self.core.state
+        if state.day_closed or state.day is None:
+            return
+        for window in WINDOWS:
+            status = state.windows[window].state
+            if status is WindowState.PAUSED:
+                self.run(c.Resume(window))
+            elif status is WindowState.CLOSED:
+                self.run(c.OpenWindow(window))
+        for _ in range(len(state.tickets) + 1):
+            called = 0
+            for window in WINDOWS:
+                before = len(self.log)
+                self.run(c.CallNext(window))
+                called += len(self.log) > before
+            if not called:
+                break
+        stuck = [t.id for t in state.tickets.values() if t.state is TicketState.WAITING]
+        assert not stuck, f"tickets left waiting with every window calling: {stuck}"
+
+
+HallMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=80, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestHallMachine = HallMachine.TestCase
+
+
+def test_the_random_runs_reach_every_rejection() -> None:
+    """The machine must exercise the rules, not only bounce off them: run it and
+    check that the commonest rejections and calls from every tier occur."""
+    seen_codes: set[str] = set()
+    seen_tiers: set[str] = set()
+
+    class Recording(HallMachine):
+        def teardown(self) -> None:
+            seen_codes.update(self.rejected)
+            seen_tiers.update(e.tier for e in self.log if isinstance(e, ev.TicketCalled))
+            super().teardown()
+
+    Recording.TestCase.settings = settings(max_examples=120, stateful_step_count=60,
+                                           deadline=None, database=None, derandomize=True,
+                                           suppress_health_check=[HealthCheck.too_slow])
+    Recording.TestCase().runTest()
+    assert {"queue_empty", "unknown_queue", "wrong_state", "window_busy", "bad_argument",
+            "unknown_class", "not_authorized", "queue_unserved"} <= seen_codes
+    assert {"main", "side", "named"} <= seen_tiers
