@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Annotated, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 _PERIOD = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
 _ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
+_PREFIX = r"^[A-Z]{1,2}$"
+_IDS = r"^[A-Z]+\d+(-[A-Z]+\d+)?$"
+_FORMATS = {  # what a hall manager is told a string pattern means
+    _HHMM: 'a time HH:MM from 00:00 to 23:59, like "03:00"',
+    _PREFIX: 'one or two capital letters, like "B"',
+    _IDS: 'a window id like "B03" or a range like "B01-B16"',
+}
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class HallConfigError(ValueError):
@@ -35,14 +43,20 @@ class HallConfigError(ValueError):
 
     def __init__(self, file: str, key: str, reason: str) -> None:
         self.file, self.key, self.reason = file, key, reason
-        super().__init__(f"{file}: {key}: {reason}")
+        super().__init__(_one_line(f"{file}: {key}: {reason}"))
+
+
+def _one_line(text: str) -> str:
+    """Escape control characters and line breaks, so a message is always one line."""
+    return _LINE_BREAKS.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 # ---------------------------------------------------------------- file shape
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML has real types, so "yes" is no boolean and "2" is no number
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class HoursFile(_Model):
@@ -61,7 +75,7 @@ class HallSection(_Model):
 class ZoneFile(_Model):
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    kiosks: list[str] = []
+    kiosks: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class QueueFile(_Model):
@@ -69,7 +83,7 @@ class QueueFile(_Model):
     name_en: str = Field(min_length=1)
     kind: QueueKind
     zones: list[str] = Field(min_length=1)
-    prefix: str = Field(pattern=r"^[A-Z]{1,2}$")
+    prefix: str = Field(pattern=_PREFIX)
     overdue_minutes: float = Field(gt=0)
     service_minutes: float = Field(gt=0)
     requeue_after: int | None = Field(None, ge=0)
@@ -82,7 +96,7 @@ class ProfileFile(_Model):
 
 
 class WindowGroupFile(_Model):
-    ids: str = Field(pattern=r"^[A-Z]+\d+(-[A-Z]+\d+)?$")
+    ids: str = Field(pattern=_IDS)
     name: str = Field(min_length=1)
     name_en: str = Field("Window {id}", min_length=1)
     zone: str
@@ -219,8 +233,13 @@ def load_hall(path: str | Path) -> Hall:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HallConfigError(name, "-", "file not found") from None
+    except IsADirectoryError:
+        raise HallConfigError(name, "-", "is a directory, not a hall file") from None
+    except OSError as exc:
+        raise HallConfigError(name, "-", f"cannot read the file ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
-        raise HallConfigError(name, "-", f"not UTF-8 text ({exc.reason})") from None
+        raise HallConfigError(name, "-", f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                              "save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise HallConfigError(name, "-", f"not valid TOML: {exc}") from None
     return parse_hall(raw, name)
@@ -236,20 +255,62 @@ def parse_hall(raw: dict, source: str = "<hall>") -> Hall:
 
 
 def _key(loc: tuple) -> str:
+    """('queues', 'tax', 'zones', 1) -> 'queues.tax.zones[1]'; odd names are quoted as in TOML."""
     key = ""
     for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        if isinstance(part, int):
+            key += f"[{part}]"
+            continue
+        name = str(part) if re.fullmatch(r"[A-Za-z0-9_-]+", str(part)) else _quote(str(part))
+        key += f".{name}" if key else name
     return key or "-"
 
 
+def _quote(name: str) -> str:
+    return '"' + _one_line(name.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+# pydantic's error types, told in the words of the hall file (TOML)
+_REASONS = {
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+    "string_type": "expected text in quotes, got {got}",
+    "int_type": "expected a whole number, got {got}",
+    "float_type": "expected a number, got {got}",
+    "bool_type": "expected true or false, got {got}",
+    "list_type": "expected a list [...], got {got}",
+    "dict_type": "expected a table, got {got}",
+    "model_type": "expected a table, got {got}",
+    "literal_error": "{got} is not one of {expected}",
+    "greater_than": "must be more than {gt:g}, got {got}",
+    "greater_than_equal": "must be {ge:g} or more, got {got}",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+    "string_pattern_mismatch": "{got} is not {format}",
+}
+
+
 def _reason(err: dict) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key"
-    if err["type"] == "missing":
-        return "required key is missing"
-    if err["type"] == "string_pattern_mismatch":
-        return f"{err['input']!r} has the wrong format"
-    return err["msg"].removeprefix("Value error, ")
+    template = _REASONS.get(err["type"])
+    if template is None:
+        return str(err["msg"]).removeprefix("Value error, ")
+    ctx = {**err.get("ctx", {}), "got": _show(err.get("input"))}
+    ctx["format"] = _FORMATS.get(str(ctx.get("pattern")), "in the expected format")
+    return template.format(**ctx)
+
+
+def _show(value: object) -> str:
+    """A value as the hall manager wrote it, short."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, date | time):
+        return f"the TOML date/time {value.isoformat()}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _minutes(hhmm: str) -> int:
@@ -265,8 +326,10 @@ def _expand_ids(spec: str) -> list[str]:
     m1 = re.fullmatch(r"([A-Z]+)(\d+)", first)
     m2 = re.fullmatch(r"([A-Z]+)(\d+)", last)
     assert m1 and m2  # guaranteed by the pattern on WindowGroupFile.ids
-    if m1[1] != m2[1] or int(m2[2]) < int(m1[2]):
-        raise ValueError(f"{spec!r} is not a rising range with one letter prefix")
+    if m1[1] != m2[1]:
+        raise ValueError(f"{spec!r}: both ends of a range need the same letters")
+    if int(m2[2]) < int(m1[2]):
+        raise ValueError(f"{spec!r} runs backwards: {last} comes before {first}")
     width = len(m1[2])
     return [f"{m1[1]}{n:0{width}d}" for n in range(int(m1[2]), int(m2[2]) + 1)]
 
@@ -316,9 +379,12 @@ def _check_hall_section(h: HallSection, check: _Checker) -> None:
     for i, period in enumerate(h.hours.periods):
         key = f"hall.hours.periods[{i}]"
         if not re.fullmatch(_PERIOD, period):
-            check.fail(key, f"{period!r} is not HH:MM-HH:MM")
-        if _minutes(period[:5]) >= _minutes(period[6:]):
+            check.fail(key, f'{period!r} is not HH:MM-HH:MM, like "09:00-12:00"')
+        start, end = _minutes(period[:5]), _minutes(period[6:])
+        if end < start:
             check.fail(key, f"{period!r} ends before it starts")
+        if end == start:
+            check.fail(key, f"{period!r} is empty: it ends when it starts")
 
 
 def _build_zones(f: HallFile, check: _Checker) -> dict[str, Zone]:
@@ -326,10 +392,12 @@ def _build_zones(f: HallFile, check: _Checker) -> dict[str, Zone]:
     zones = {}
     for zid, z in f.zones.items():
         if not re.fullmatch(_ID, zid):
-            check.fail(f"zones.{zid}", "a zone id is letters, digits, '_' or '-'")
+            check.fail(_key(("zones", zid)), "a zone id is letters, digits, '_' or '-'")
         for i, kiosk in enumerate(z.kiosks):
             if kiosk in seen:
-                check.fail(f"zones.{zid}.kiosks[{i}]", f"kiosk {kiosk} is already in zone {seen[kiosk]}")
+                where = ("listed twice" if seen[kiosk] == zid
+                         else f"already in zone {seen[kiosk]}: a kiosk belongs to one zone")
+                check.fail(f"zones.{zid}.kiosks[{i}]", f"kiosk {kiosk!r} is {where}")
             seen[kiosk] = zid
         zones[zid] = Zone(zid, z.name, z.name_en, tuple(z.kiosks))
     return zones
@@ -339,15 +407,13 @@ def _build_queues(f: HallFile, check: _Checker) -> dict[str, Queue]:
     prefixes: dict[str, str] = {}
     queues = {}
     for qid, q in f.queues.items():
-        key = f"queues.{qid}"
+        key = _key(("queues", qid))
         if not re.fullmatch(_ID, qid):
             check.fail(key, "a queue id is letters, digits, '_' or '-'")
         for i, zone in enumerate(q.zones):
             if zone not in f.zones:
                 check.fail(f"{key}.zones[{i}]", f"unknown zone {zone!r}")
-        clash = next((p for p in prefixes if p.startswith(q.prefix) or q.prefix.startswith(p)), None)
-        if clash is not None:
-            check.fail(f"{key}.prefix", f"prefix {q.prefix!r} clashes with {clash!r} of queue {prefixes[clash]}")
+        _check_prefix(q.prefix, prefixes, f"{key}.prefix", check)
         prefixes[q.prefix] = qid
         requeue_after = q.requeue_after if q.requeue_after is not None else f.rules.requeue_after
         queues[qid] = Queue(
@@ -355,6 +421,16 @@ def _build_queues(f: HallFile, check: _Checker) -> dict[str, Queue]:
             q.overdue_minutes * 60, q.service_minutes * 60, requeue_after,
         )
     return queues
+
+
+def _check_prefix(prefix: str, prefixes: dict[str, str], key: str, check: _Checker) -> None:
+    """Numbers are prefix + sequence: no prefix may equal or start another (B / BA)."""
+    if prefix in prefixes:
+        check.fail(key, f"prefix {prefix!r} is already used by queue {prefixes[prefix]}")
+    clash = next((p for p in prefixes if p.startswith(prefix) or prefix.startswith(p)), None)
+    if clash is not None:
+        check.fail(key, f"prefix {prefix!r} clashes with {clash!r} of queue {prefixes[clash]}: "
+                   "one starts with the other")
 
 
 def _check_profile_queues(
@@ -374,7 +450,7 @@ def _check_profile_queues(
 def _build_profiles(f: HallFile, queues: dict[str, Queue], check: _Checker) -> dict[str, Profile]:
     profiles = {}
     for pid, p in f.profiles.items():
-        _check_profile_queues(f"profiles.{pid}", p.main, p.side, queues, check)
+        _check_profile_queues(_key(("profiles", pid)), p.main, p.side, queues, check)
         profiles[pid] = Profile(tuple(p.main), tuple(p.side), p.side_when_overdue)
     return profiles
 
@@ -388,6 +464,7 @@ def _build_windows(
 ) -> dict[str, Window]:
     windows: dict[str, Window] = {}
     defined_in: dict[str, int] = {}
+    named: dict[tuple[str, str], str] = {}  # (field, name) -> the window that has it
     for g, group in enumerate(f.windows):
         key = f"windows[{g}]"
         if group.zone not in zones:
@@ -405,12 +482,26 @@ def _build_windows(
             check.fail(f"{key}.ids", str(exc))
         for wid in ids:
             if wid in defined_in:
-                check.fail(f"{key}.ids", f"window {wid} is already defined in windows[{defined_in[wid]}]")
+                check.fail(f"{key}.ids",
+                           f"window {wid} is already defined in windows[{defined_in[wid]}]")
             defined_in[wid] = g
-            name, name_en = (t.replace("{id}", wid) for t in (group.name, group.name_en))
+            name, name_en = _window_names(group, wid, key, named, check)
             windows[wid] = Window(wid, name, name_en, group.zone, group.profile, profile)
     _check_every_queue_served(queues, windows, check)
     return windows
+
+
+def _window_names(
+    group: WindowGroupFile, wid: str, key: str, named: dict[tuple[str, str], str], check: _Checker
+) -> tuple[str, str]:
+    """The window's LED names, {id} filled in; two windows may not share a name."""
+    names = (group.name.replace("{id}", wid), group.name_en.replace("{id}", wid))
+    for field, name in zip(("name", "name_en"), names, strict=True):
+        other = named.setdefault((field, name), wid)
+        if other != wid:
+            check.fail(f"{key}.{field}", f"window {wid} would be named {name!r} like window "
+                       f"{other}; put {{id}} in the name")
+    return names
 
 
 def _check_every_queue_served(

@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` (install and run the demo hall) and
+# `make test` (install the test needs and run every test). .ci/run calls `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+
+.PHONY: demo test install install-test postgres lint bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install -q -e .
+
+install-test: $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+
+demo: install
+	$(VENV)/bin/onewindow demo
+
+# The store's tests run on PostgreSQL as well as SQLite: start the local cluster if
+# it is installed and stopped; fail (never skip) when it cannot be reached.
+postgres:
+	@pg_isready -q -h $(PG_HOST) -p $(PG_PORT) 2>/dev/null || { \
+	  command -v pg_ctlcluster >/dev/null && \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; } || true
+	@for i in $$(seq 30); do pg_isready -q -h $(PG_HOST) -p $(PG_PORT) 2>/dev/null && exit 0; sleep 1; done; \
+	  echo "PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT); the store tests need it" >&2; exit 1
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+
+test: install-test postgres lint
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench.bench_store
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .hypothesis

@@ -1,0 +1,69 @@
+"""The hall service: the pure core joined to the durable store.
+
+``execute`` is the write path every device's command takes:
+decide (may refuse, changes nothing) → append and commit (durable) → apply to the
+in-memory state → return the events with their seqs, for the caller to tell.
+Nobody is told of an event that is not on disk.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .core.commands import Command
+from .core.dispatcher import Dispatcher
+from .core.events import Event
+from .hall import Hall
+from .store import EventStore
+
+
+class HallService:
+    def __init__(self, hall: Hall, store: EventStore) -> None:
+        """Join ``hall`` to ``store`` and rebuild today's state from its events."""
+        self.hall = hall
+        self.store = store
+        self._lock = threading.Lock()
+        self.core = self._rebuild()
+
+    @classmethod
+    def open(cls, hall: Hall, url: str) -> HallService:
+        store = EventStore.open(url, hall=hall)
+        try:
+            return cls(hall, store)
+        except Exception:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> HallService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rebuild(self) -> Dispatcher:
+        return Dispatcher.replay(self.hall, [e for _, e in self.store.current_day_events()])
+
+    def execute(self, command: Command, now: float, *, device: str | None = None,
+                actor: str | None = None, command_id: str | None = None
+                ) -> list[tuple[int, Event]]:
+        """Run one command; raise DispatchError (nothing written) or StoreError (nothing
+        applied), else return the committed events with their seqs."""
+        with self._lock:
+            events = self.core.decide(command, now)
+            before = self.store.last_seq()
+            try:
+                seqs = self.store.append(events, device=device, actor=actor,
+                                         command_id=command_id)
+            except Exception:
+                if self.store.last_seq() != before:  # the commit happened after all
+                    self.core = self._rebuild()
+                raise
+            try:
+                self.core.apply_all(events)
+            except Exception:  # a core bug: the store is the truth, rebuild from it
+                self.core = self._rebuild()
+                raise
+            return list(zip(seqs, events, strict=True))

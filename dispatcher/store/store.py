@@ -1,0 +1,203 @@
+"""The durable event store: append events and their projections in one transaction.
+
+The store is the hall's single writer. It numbers events itself (last seq + 1,
+gap-free) and only advances its count after the commit returned, so an event
+that failed to commit leaves no trace and no hole. SQLite (WAL, synchronous=FULL)
+and PostgreSQL run the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..core import events as ev
+from ..core.events import Event, event_from_dict
+from ..hall import Hall
+from .projection import Planned, Projector
+from .schema import events, metadata
+
+_INSERT_EVENTS = events.insert()  # built once: SQLAlchemy memoizes its cache key
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",   # fsync the WAL at every commit: survives power loss
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+class StoreError(Exception):
+    """An append that did not commit; nothing of it was written. ``__cause__`` says why."""
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # The driver never begins on its own; an append begins with BEGIN IMMEDIATE
+        # (EventStore._begin), a read runs in autocommit on a WAL snapshot.
+        dbapi_conn.isolation_level = None
+        for pragma in SQLITE_PRAGMAS:
+            dbapi_conn.execute(pragma)
+
+    return engine
+
+
+class EventStore:
+    def __init__(self, engine: sa.Engine, planned: Planned | None = None) -> None:
+        self.engine = engine
+        self._planned: Planned = planned or {}
+        self._writer: sa.Connection | None = None
+        self._lock = threading.Lock()  # one append at a time on the writer connection
+        self._sqlite = engine.dialect.name == "sqlite"
+        metadata.create_all(engine)
+        self._last_seq, self._day = self._read_position()
+
+    @classmethod
+    def open(cls, url: str, *, hall: Hall | None = None) -> EventStore:
+        """Open (and on first use create) the store at ``url``.
+
+        With ``hall`` the ``windows`` table lists every window of the hall and puts
+        each back on its planned profile when a day opens, as the core does.
+        """
+        parsed = sa.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(parsed)
+        else:
+            engine = sa.create_engine(parsed)
+        planned = None
+        if hall is not None:
+            planned = {w.id: (w.profile.main, w.profile.side, w.profile.side_when_overdue)
+                       for w in hall.windows.values()}
+        try:
+            return cls(engine, planned)
+        except Exception:
+            engine.dispose()
+            raise
+
+    def close(self) -> None:
+        self._drop_writer()
+        self.engine.dispose()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ writing
+
+    def append(self, batch: Sequence[Event], *, device: str | None = None,
+               actor: str | None = None, command_id: str | None = None) -> list[int]:
+        """Write the events and their projections in one transaction; return their seqs.
+
+        On any failure nothing is written and StoreError is raised."""
+        if not batch:
+            return []
+        with self._lock:
+            first, day, rows = self._last_seq + 1, self._day, []
+            recorded_at = time.time()
+            for seq, event in enumerate(batch, first):
+                if isinstance(event, ev.DayOpened):
+                    day = event.day
+                rows.append({
+                    "seq": seq, "day": event.day if isinstance(event, ev.DayClosed) else day,
+                    "at": event.at, "name": event.NAME, "data": _dumps(event),
+                    "device": device, "actor": actor, "command_id": command_id,
+                    "recorded_at": recorded_at,
+                })
+            self._write(rows, batch)
+            self._last_seq, self._day = first + len(batch) - 1, day
+        return list(range(first, first + len(batch)))
+
+    def _write(self, rows: list[dict[str, Any]], batch: Sequence[Event]) -> None:
+        first = rows[0]["seq"]
+        try:
+            conn = self._writer_connection()
+            with conn.begin():
+                self._begin(conn)
+                conn.execute(_INSERT_EVENTS, rows)
+                projector = Projector(conn, first, self._day, self._planned)
+                for seq, event in enumerate(batch, first):
+                    projector.project(seq, event)
+        except Exception as exc:
+            self._drop_writer()
+            self._resync()
+            raise StoreError(f"could not append {len(batch)} event(s) at seq {first}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+
+    def _writer_connection(self) -> sa.Connection:
+        """The one connection appends use, kept open (the store is the single writer)."""
+        if self._writer is None:
+            self._writer = self.engine.connect()
+        return self._writer
+
+    def _begin(self, conn: sa.Connection) -> None:
+        """SQLite: take the write lock at the start, straight through the driver (no
+        SQLAlchemy event listener, which would slow every statement). PostgreSQL
+        begins by itself."""
+        if self._sqlite:
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+
+    def _drop_writer(self) -> None:
+        """After a failure start again on a fresh connection: the old one may be broken."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+
+    def _resync(self) -> None:
+        """After a failure, believe the database (a lost connection may hide a commit)."""
+        with contextlib.suppress(Exception):  # unreachable: keep what we knew
+            self._last_seq, self._day = self._read_position()
+
+    # ------------------------------------------------------------ reading
+
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    @property
+    def day(self) -> str | None:
+        """The business day of the last DayOpened, or None on an empty store."""
+        return self._day
+
+    def events_since(self, seq: int) -> list[tuple[int, Event]]:
+        return self._select(events.c.seq > seq)
+
+    def current_day_events(self) -> list[tuple[int, Event]]:
+        """Every event from the last DayOpened on: what rebuilds today's state."""
+        with self.engine.connect() as conn:
+            start = conn.scalar(self._last_day_opened())
+        return [] if start is None else self._select(events.c.seq >= start)
+
+    def _select(self, where: sa.ColumnElement[bool]) -> list[tuple[int, Event]]:
+        query = sa.select(events.c.seq, events.c.data).where(where).order_by(events.c.seq)
+        with self.engine.connect() as conn:
+            return [(seq, event_from_dict(json.loads(data))) for seq, data in conn.execute(query)]
+
+    @staticmethod
+    def _last_day_opened() -> sa.Select[Any]:
+        return sa.select(sa.func.max(events.c.seq)).where(events.c.name == ev.DayOpened.NAME)
+
+    def _read_position(self) -> tuple[int, str | None]:
+        with self.engine.connect() as conn:
+            last = conn.scalar(sa.select(sa.func.max(events.c.seq))) or 0
+            start = conn.scalar(self._last_day_opened())
+            day = None
+            if start is not None:
+                day = conn.scalar(sa.select(events.c.day).where(events.c.seq == start))
+        return last, day
+
+
+def _dumps(event: Event) -> str:
+    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
