@@ -233,8 +233,8 @@ class HallMachine(RuleBasedStateMachine):
     def drain(self) -> None:
         """Once every window is open and calling, every waiting ticket is called."""
         state = self.core.state
-        if state.day_closed or state.day is None:
-            return
+        if state.day_closed or state.day != HALL.business_day(self.now):
+            return  # a night has passed: yesterday's tickets are closed out, not called
         for window in WINDOWS:
             status = state.windows[window].state
             if status is WindowState.PAUSED:
