@@ -7,7 +7,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .hall import SAMPLE_HALL, HallConfigError, load_hall
+from .hall import ASSETS, SAMPLE_HALL, HallConfigError, load_hall
+
+SAMPLE_DEVICES = ASSETS / "halls" / "sample-devices.toml"
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,6 +38,32 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .hub import load_devices
+    from .hub.run import HallClock, parse_start_at, run_hub
+
+    hall = load_hall(args.hall)
+    devices = load_devices(args.devices, hall)
+    try:
+        start_at = parse_start_at(args.start_at, hall) if args.start_at else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    url = args.db or f"sqlite:///{Path(args.data) / 'hall.db'}"
+    return run_hub(hall, devices, url, args.host, args.port, HallClock(start_at, args.speed))
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .hub import hash_token, new_token
+
+    token = new_token()
+    print(f"# give this token to device {args.device} (it is shown once, keep it secret):")
+    print(f"# {token}")
+    print("# and put this line in the device's [[device]] entry:")
+    print(f'token_sha256 = "{hash_token(token)}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onewindow", description="OneWindow (一窗通): "
                                      "queue numbers and window dispatch for a service hall")
@@ -55,6 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--load", type=float, default=1.0, help="arrivals / window capacity")
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=_demo)
+
+    serve = sub.add_parser("serve", help="run the hub: the websockets server every device "
+                           "talks to")
+    serve.add_argument("--hall", default=str(SAMPLE_HALL), help="hall TOML file")
+    serve.add_argument("--devices", default=str(SAMPLE_DEVICES),
+                       help="devices TOML file (ids, roles, token hashes)")
+    serve.add_argument("--db", help="database URL (default: sqlite in --data)")
+    serve.add_argument("--data", default="data", help="data directory for the SQLite file")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.add_argument("--start-at", help="training/test clock: start at this hall time, "
+                       "e.g. '2026-11-23 09:30'")
+    serve.add_argument("--speed", type=float, default=1.0,
+                       help="with --start-at: hall seconds per real second")
+    serve.set_defaults(handler=_serve)
+
+    token = sub.add_parser("token", help="make a device token and its hash line")
+    token.add_argument("--device", required=True)
+    token.set_defaults(handler=_token)
     return parser
 
 

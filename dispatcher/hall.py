@@ -85,7 +85,7 @@ class QueueFile(_Model):
     zones: list[str] = Field(min_length=1)
     prefix: str = Field(pattern=_PREFIX)
     overdue_minutes: float = Field(gt=0)
-    service_minutes: float = Field(gt=0)
+    service_minutes: float = Field(10, gt=0)
     requeue_after: int | None = Field(None, ge=0)
 
 
@@ -112,6 +112,8 @@ class RulesFile(_Model):
     requeue_after: int = Field(3, ge=0)
     max_requeues: int = Field(2, ge=0)
     call_next_finishes_current: bool = True
+    check_in_early_minutes: int = Field(30, ge=0)
+    check_in_late_minutes: int = Field(15, ge=0)
 
 
 class HallFile(_Model):
@@ -202,10 +204,20 @@ class Hall:
     credits: dict[str, float]  # seconds subtracted from the issue time, per class
     max_requeues: int
     call_next_finishes_current: bool
+    check_in_early_minutes: int  # 预约签到 opens this long before the slot starts
+    check_in_late_minutes: int   # ... and closes this long after it started
 
     @property
     def max_credit(self) -> float:
         return max(self.credits.values())
+
+    @property
+    def check_in_early_seconds(self) -> float:
+        return self.check_in_early_minutes * 60.0
+
+    @property
+    def check_in_late_seconds(self) -> float:
+        return self.check_in_late_minutes * 60.0
 
     def local_time(self, now: float) -> datetime:
         return datetime.fromtimestamp(now, ZoneInfo(self.timezone))
@@ -368,6 +380,8 @@ def _build(f: HallFile, source: str) -> Hall:
         },
         max_requeues=f.rules.max_requeues,
         call_next_finishes_current=f.rules.call_next_finishes_current,
+        check_in_early_minutes=f.rules.check_in_early_minutes,
+        check_in_late_minutes=f.rules.check_in_late_minutes,
     )
 
 

@@ -4,11 +4,16 @@
 decide (may refuse, changes nothing) → append and commit (durable) → apply to the
 in-memory state → return the events with their seqs, for the caller to tell.
 Nobody is told of an event that is not on disk.
+
+An ``observer`` sees each event right after it is applied, with its seq and the
+core: the hub builds its event frames there, from the state of that moment. It
+sees today's events again whenever the state is rebuilt from the store.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from .core.commands import Command
 from .core.dispatcher import Dispatcher
@@ -16,20 +21,24 @@ from .core.events import Event
 from .hall import Hall
 from .store import EventStore
 
+Observer = Callable[[int, Event, Dispatcher], None]
+
 
 class HallService:
-    def __init__(self, hall: Hall, store: EventStore) -> None:
+    def __init__(self, hall: Hall, store: EventStore, observer: Observer | None = None
+                 ) -> None:
         """Join ``hall`` to ``store`` and rebuild today's state from its events."""
         self.hall = hall
         self.store = store
+        self.observer = observer
         self._lock = threading.Lock()
         self.core = self._rebuild()
 
     @classmethod
-    def open(cls, hall: Hall, url: str) -> HallService:
+    def open(cls, hall: Hall, url: str, observer: Observer | None = None) -> HallService:
         store = EventStore.open(url, hall=hall)
         try:
-            return cls(hall, store)
+            return cls(hall, store, observer)
         except Exception:
             store.close()
             raise
@@ -44,7 +53,15 @@ class HallService:
         self.close()
 
     def _rebuild(self) -> Dispatcher:
-        return Dispatcher.replay(self.hall, [e for _, e in self.store.current_day_events()])
+        core = Dispatcher(self.hall)
+        self._apply(core, self.store.current_day_events())
+        return core
+
+    def _apply(self, core: Dispatcher, events: list[tuple[int, Event]]) -> None:
+        for seq, event in events:
+            core.apply(event)
+            if self.observer is not None:
+                self.observer(seq, event, core)
 
     def execute(self, command: Command, now: float, *, device: str | None = None,
                 actor: str | None = None, command_id: str | None = None
@@ -61,9 +78,10 @@ class HallService:
                 if self.store.last_seq() != before:  # the commit happened after all
                     self.core = self._rebuild()
                 raise
+            committed = list(zip(seqs, events, strict=True))
             try:
-                self.core.apply_all(events)
+                self._apply(self.core, committed)
             except Exception:  # a core bug: the store is the truth, rebuild from it
                 self.core = self._rebuild()
                 raise
-            return list(zip(seqs, events, strict=True))
+            return committed

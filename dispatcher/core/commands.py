@@ -8,6 +8,7 @@ a DispatchError("bad_argument", ...), so the hub and the tests share one parser.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, get_type_hints
 
@@ -143,23 +144,66 @@ class CloseDay(Command):
     NAME: ClassVar[str] = "close_day"
 
 
+@dataclass(frozen=True)
+class BookAppointment(Command):
+    """预约: the booking platform (or the console) pushes one of today's booked slots.
+    ``slot_start``/``slot_end``: epoch seconds."""
+
+    NAME: ClassVar[str] = "book_appointment"
+    code: str
+    queue: str
+    slot_start: float
+    slot_end: float
+
+
+@dataclass(frozen=True)
+class CheckIn(Command):
+    """预约签到: the citizen checks in at a kiosk and gets an appointment-class ticket.
+    ``zone``: the kiosk's zone, checked against the booked queue's zones."""
+
+    NAME: ClassVar[str] = "check_in"
+    code: str
+    zone: str | None = None
+
+
+@dataclass(frozen=True)
+class PostNotice(Command):
+    """公告: the scrolling line on the wall displays. Empty text clears it;
+    ``zone`` None is the whole hall."""
+
+    NAME: ClassVar[str] = "notice"
+    text: str = ""
+    zone: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportDevice(Command):
+    """A device's health (a kiosk's printer out of paper, an LED strip offline)."""
+
+    NAME: ClassVar[str] = "report_device"
+    device: str
+    status: str
+    detail: str = ""
+
+
 COMMANDS: dict[str, type[Command]] = {
     c.NAME: c
     for c in (
         IssueTicket, CallNext, CallTicket, Recall, StartService, FinishService, NoShow,
         Requeue, Transfer, Cancel, Pause, Resume, OpenWindow, CloseWindow, SetProfile,
-        Evaluate, CloseDay,
+        Evaluate, CloseDay, BookAppointment, CheckIn, PostNotice, ReportDevice,
     )
 }
 
 
-def _coerce(name: str, field: str, hint: Any, value: Any) -> Any:
+def _coerce(name: str, field: str, hint: Any, value: Any, empty_ok: bool = False) -> Any:
+    """``empty_ok``: a text field whose default is "" (a notice's text, a reason)."""
     def bad(expected: str) -> DispatchError:
         return DispatchError("bad_argument", f"{name}: {field} must be {expected}", field=field)
 
     if hint in (str, "str"):
-        if not isinstance(value, str) or not value:
-            raise bad("a non-empty string")
+        if not isinstance(value, str) or not (value or empty_ok):
+            raise bad("a string" if empty_ok else "a non-empty string")
         return value
     if hint == str | None:
         if value is not None and (not isinstance(value, str) or not value):
@@ -173,6 +217,13 @@ def _coerce(name: str, field: str, hint: Any, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad("an integer")
         return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad("a finite number")
+        number = float(value) if abs(value) < 1e300 else math.inf  # no OverflowError
+        if not math.isfinite(number):
+            raise bad("a finite number")
+        return number
     if hint == tuple[str, ...]:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
@@ -200,7 +251,7 @@ def command_from_dict(name: str, args: dict[str, Any]) -> Command:
             if no_default and f.default_factory is dataclasses.MISSING:
                 raise DispatchError("bad_argument", f"{name}: {fname} is required", field=fname)
             continue
-        values[fname] = _coerce(name, fname, hints[fname], args[fname])
+        values[fname] = _coerce(name, fname, hints[fname], args[fname], f.default == "")
     return cls(**values)
 
 

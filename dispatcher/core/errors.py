@@ -23,6 +23,11 @@ ERROR_CODES: dict[str, str] = {
     "wrong_state": "the ticket is not in a state that allows this",
     "requeue_limit": "the ticket has been re-queued as often as allowed",
     "already_evaluated": "the ticket has already been rated",
+    "duplicate_appointment": "an appointment with this code is already booked today",
+    "unknown_appointment": "no appointment with this code today",
+    "already_checked_in": "the appointment has already been checked in",
+    "too_early": "check-in for this appointment has not opened yet",
+    "too_late": "check-in for this appointment has closed",
 }
 
 

@@ -96,11 +96,16 @@ class TicketNoShow(Event):
 
 @dataclass(frozen=True)
 class TicketRequeued(Event):
+    """The new place is ``(virtual_at, serial)``. ``serial`` is the tie-breaker the
+    ticket takes (a fraction when it goes between two tickets tied on virtual_at);
+    None, in events stored before it existed, keeps the ticket's own serial."""
+
     NAME: ClassVar[str] = "ticket_requeued"
     ticket: str
     queue: str
     virtual_at: float
     requeues: int
+    serial: float | None = None
 
 
 @dataclass(frozen=True)
@@ -165,21 +170,59 @@ class TicketEvaluated(Event):
     level: int
 
 
+@dataclass(frozen=True)
+class AppointmentBooked(Event):
+    NAME: ClassVar[str] = "appointment_booked"
+    code: str
+    queue: str
+    slot_start: float
+    slot_end: float
+
+
+@dataclass(frozen=True)
+class AppointmentCheckedIn(Event):
+    """Follows the TicketIssued of the appointment-class ticket it names."""
+
+    NAME: ClassVar[str] = "appointment_checked_in"
+    code: str
+    ticket: str
+
+
+@dataclass(frozen=True)
+class NoticePosted(Event):
+    """``zone`` None: the whole hall. Empty ``text`` takes the notice down."""
+
+    NAME: ClassVar[str] = "notice_posted"
+    text: str
+    zone: str | None
+
+
+@dataclass(frozen=True)
+class DeviceReported(Event):
+    NAME: ClassVar[str] = "device_reported"
+    device: str
+    status: str
+    detail: str
+
+
 EVENTS: dict[str, type[Event]] = {
     e.NAME: e
     for e in (
         DayOpened, DayClosed, TicketIssued, TicketCalled, TicketRecalled, ServiceStarted,
         ServiceFinished, TicketNoShow, TicketRequeued, TicketTransferred, TicketCancelled,
         WindowOpened, WindowClosed, WindowPaused, WindowResumed, ProfileChanged,
-        TicketEvaluated,
+        TicketEvaluated, AppointmentBooked, AppointmentCheckedIn, NoticePosted, DeviceReported,
     )
 }
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
+    """The event of a ``to_dict`` form; a field added later with a default may be absent."""
     cls = EVENTS[data["name"]]
     kwargs = {}
     for f in dataclasses.fields(cls):
+        if f.name not in data and f.default is not dataclasses.MISSING:
+            continue
         value = data[f.name]
         kwargs[f.name] = tuple(value) if isinstance(value, list) else value
     return cls(**kwargs)

@@ -41,7 +41,7 @@ class Ticket:
     ticket_class: str
     issued_at: float
     virtual_at: float
-    serial: int
+    serial: float                      # issue order; a requeue into a tie may give a fraction
     state: TicketState = TicketState.WAITING
     window: str | None = None          # the window holding it, or the one it waits for
     called_at: float | None = None
@@ -68,6 +68,22 @@ class WindowStatus:
 
 
 @dataclass
+class Appointment:
+    code: str
+    queue: str
+    slot_start: float
+    slot_end: float
+    ticket: str | None = None          # the ticket issued at check-in
+
+
+@dataclass
+class DeviceStatus:
+    status: str
+    detail: str
+    since: float                       # when this status (and detail) was first reported
+
+
+@dataclass
 class HallState:
     day: str | None = None
     day_closed: bool = False
@@ -78,6 +94,9 @@ class HallState:
     queue_lines: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
     window_lines: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
     planned_profiles: dict[str, Profile] = field(default_factory=dict)  # from the hall file
+    appointments: dict[str, Appointment] = field(default_factory=dict)  # code -> booking
+    notices: dict[str, str] = field(default_factory=dict)  # zone id, "" for the whole hall
+    devices: dict[str, DeviceStatus] = field(default_factory=dict)
 
     @classmethod
     def initial(cls, hall: Hall) -> HallState:
@@ -85,9 +104,9 @@ class HallState:
                    queue_lines={q: [] for q in hall.queues}).next_day(None)
 
     def next_day(self, day: str | None) -> HallState:
-        """The state right after the day rolls over: no tickets, every window closed
-        and back on the profile the hall file plans for it (the console's moves are
-        for one day)."""
+        """The state right after the day rolls over: no tickets, appointments, notices
+        or device reports, every window closed and back on the profile the hall file
+        plans for it (the console's moves are for one day)."""
         return HallState(
             day=day,
             windows={w: WindowStatus(w, p) for w, p in self.planned_profiles.items()},
@@ -132,6 +151,9 @@ class HallState:
             },
             "queue_lines": {q: [t for *_, t in line] for q, line in self.queue_lines.items()},
             "window_lines": {w: [t for *_, t in line] for w, line in self.window_lines.items()},
+            "appointments": {code: dict(vars(a)) for code, a in sorted(self.appointments.items())},
+            "notices": dict(sorted(self.notices.items())),
+            "devices": {d: dict(vars(s)) for d, s in sorted(self.devices.items())},
         }
 
     # ----------------------------------------------------------- apply
@@ -208,6 +230,8 @@ def _requeued(s: HallState, e: ev.TicketRequeued) -> None:
     ticket = s.tickets[e.ticket]
     ticket.state, ticket.window = TicketState.WAITING, None
     ticket.virtual_at, ticket.requeues = e.virtual_at, e.requeues
+    if e.serial is not None:
+        ticket.serial = e.serial
     s.enter_line(ticket)
 
 
@@ -246,6 +270,25 @@ def _evaluated(s: HallState, e: ev.TicketEvaluated) -> None:
     s.tickets[e.ticket].rating = e.level
 
 
+def _booked(s: HallState, e: ev.AppointmentBooked) -> None:
+    s.appointments[e.code] = Appointment(e.code, e.queue, e.slot_start, e.slot_end)
+
+
+def _checked_in(s: HallState, e: ev.AppointmentCheckedIn) -> None:
+    s.appointments[e.code].ticket = e.ticket
+
+
+def _notice(s: HallState, e: ev.NoticePosted) -> None:
+    if e.text:
+        s.notices[e.zone or ""] = e.text
+    else:
+        s.notices.pop(e.zone or "", None)
+
+
+def _device(s: HallState, e: ev.DeviceReported) -> None:
+    s.devices[e.device] = DeviceStatus(e.status, e.detail, e.at)
+
+
 _APPLY = {
     ev.DayOpened: _day_opened,
     ev.DayClosed: _day_closed,
@@ -264,4 +307,8 @@ _APPLY = {
     ev.WindowResumed: _window_state(WindowState.IDLE),
     ev.ProfileChanged: _profile_changed,
     ev.TicketEvaluated: _evaluated,
+    ev.AppointmentBooked: _booked,
+    ev.AppointmentCheckedIn: _checked_in,
+    ev.NoticePosted: _notice,
+    ev.DeviceReported: _device,
 }

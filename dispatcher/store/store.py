@@ -180,6 +180,16 @@ class EventStore:
             start = conn.scalar(self._last_day_opened())
         return [] if start is None else self._select(events.c.seq >= start)
 
+    def command_events(self, device: str | None, command_id: str) -> list[tuple[int, Event]]:
+        """Today's events of one command, found by the id its device gave it: what a
+        retry after a restart is answered from."""
+        with self.engine.connect() as conn:
+            start = conn.scalar(self._last_day_opened())
+        if start is None:
+            return []
+        return self._select(sa.and_(events.c.seq >= start, events.c.command_id == command_id,
+                                    events.c.device == device))
+
     def _select(self, where: sa.ColumnElement[bool]) -> list[tuple[int, Event]]:
         query = sa.select(events.c.seq, events.c.data).where(where).order_by(events.c.seq)
         with self.engine.connect() as conn:

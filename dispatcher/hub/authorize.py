@@ -1,0 +1,85 @@
+"""What each role may do. The console may do everything; a kiosk takes numbers for
+its own zone; a caller acts for its own window(s); displays and LED bridges only
+listen (and report their own health)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..core.commands import Command
+from ..core.state import HallState, TicketState
+from ..protocol import ProtocolError
+from .devices import Device
+
+_WINDOW_COMMANDS = {
+    "call_next", "call_ticket", "recall", "start_service", "finish_service", "no_show",
+    "pause", "resume", "open_window", "close_window",
+}
+_CALLER_TICKET_COMMANDS = {"requeue", "transfer", "cancel", "evaluate"}
+ROLE_COMMANDS: dict[str, frozenset[str] | None] = {   # None: every command
+    "kiosk": frozenset({"issue_ticket", "check_in", "report_device"}),
+    "caller": frozenset(_WINDOW_COMMANDS | _CALLER_TICKET_COMMANDS | {"report_device"}),
+    "display": frozenset({"report_device"}),
+    "led": frozenset({"report_device"}),
+    "console": None,
+}
+
+
+def forbidden(message: str) -> ProtocolError:
+    return ProtocolError("forbidden", message)
+
+
+def authorize(device: Device, command: Command, state: HallState) -> Command:
+    """Return the command as this device may send it (a kiosk's zone filled in), or
+    raise ProtocolError("forbidden") saying why not."""
+    allowed = ROLE_COMMANDS[device.role]
+    if allowed is None:
+        return command
+    if command.NAME not in allowed:
+        raise forbidden(f"a {device.role} may not {command.NAME} (device {device.id})")
+    if command.NAME == "report_device":
+        return _own_report(device, command)
+    if device.role == "kiosk":
+        return _kiosk(device, command)
+    if command.NAME in _WINDOW_COMMANDS:
+        window = command.window  # type: ignore[attr-defined]
+        if window not in device.windows:
+            raise forbidden(f"caller {device.id} acts for {', '.join(device.windows)}, "
+                            f"not window {window}")
+        return command
+    _caller_ticket(device, command, state)
+    return command
+
+
+def _own_report(device: Device, command: Command) -> Command:
+    reported = command.device  # type: ignore[attr-defined]
+    if reported != device.id and not reported.startswith(device.id + "/"):
+        raise forbidden(f"device {device.id} may report only itself or its parts "
+                        f"({device.id}/...), not {reported}")
+    return command
+
+
+def _kiosk(device: Device, command: Command) -> Command:
+    zone = getattr(command, "zone", None)
+    if zone is not None and zone != device.zone:
+        raise forbidden(f"kiosk {device.id} serves zone {device.zone}, not {zone}")
+    if getattr(command, "after_hours", False):
+        raise forbidden("only the console may issue tickets after hours")
+    return dataclasses.replace(command, zone=device.zone)  # type: ignore[call-arg]
+
+
+def _caller_ticket(device: Device, command: Command, state: HallState) -> None:
+    ticket = state.tickets.get(command.ticket)  # type: ignore[attr-defined]
+    if ticket is None:
+        return  # the core says unknown_ticket
+    mine = set(device.windows)
+    if command.NAME == "evaluate":
+        ok = ticket.served_by in mine
+    elif command.NAME == "requeue":
+        ok = any(ticket.queue in state.windows[w].profile.queues for w in mine)
+    else:  # transfer, cancel: a ticket this window holds or that waits for it by name
+        ok = ticket.window in mine and ticket.state in (
+            TicketState.CALLED, TicketState.SERVING, TicketState.WAITING)
+    if not ok:
+        raise forbidden(f"{ticket.number} is not {command.NAME}-able from "
+                        f"{', '.join(device.windows)}")

@@ -1,0 +1,134 @@
+"""What clients see: snapshots for each role, and the changes each event makes.
+
+Every event frame carries ``changes``: the new view of each window, ticket and
+queue count the event touched, read from the state right after the event was
+applied. A client keeps its picture right by merging them (see
+dispatcher/client/view.py) without knowing the dispatch rules, and a snapshot is
+the same views for everything, so "snapshot + events" and "a fresh snapshot"
+give the same picture.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from ..core import events as ev
+from ..core.state import HallState
+from ..hall import Hall
+from .devices import Device
+
+RECENT_CALLS = 20
+_WINDOW_FIELDS = ("window", "from_window", "to_window")
+_QUEUE_FIELDS = ("queue", "from_queue", "to_queue")
+_DAY_EVENTS = (ev.DayOpened.NAME, ev.DayClosed.NAME)
+
+
+def hall_layout(hall: Hall) -> dict[str, Any]:
+    """The static part: names of the hall, its zones, queues and windows."""
+    return {
+        "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
+        "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
+        "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
+                          "kind": q.kind, "zones": list(q.zones)}
+                   for q in hall.queues.values()},
+        "windows": {w.id: {"name": w.name, "name_en": w.name_en, "zone": w.zone}
+                    for w in hall.windows.values()},
+    }
+
+
+def window_view(state: HallState, window_id: str) -> dict[str, Any]:
+    w = state.windows[window_id]
+    ticket = state.tickets.get(w.ticket) if w.ticket else None
+    return {"state": str(w.state), "ticket": w.ticket,
+            "number": ticket.number if ticket else None, "pause_reason": w.pause_reason,
+            "main": list(w.profile.main), "side": list(w.profile.side),
+            "side_when_overdue": w.profile.side_when_overdue,
+            "waiting": len(state.window_lines.get(window_id, ()))}
+
+
+def ticket_view(state: HallState, ticket_id: str) -> dict[str, Any]:
+    view = dict(vars(state.tickets[ticket_id]))
+    view["state"] = str(view["state"])
+    return view
+
+
+def _plain(value: Any) -> Any:
+    """Dataclass-or-dict state entries (appointments, devices) as JSON-ready dicts."""
+    return dict(vars(value)) if hasattr(value, "__dict__") else value
+
+
+class RecentCalls:
+    """The last calls and recalls, newest last: what a wall display lists."""
+
+    def __init__(self) -> None:
+        self.calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
+
+    def note(self, event: ev.Event) -> None:
+        if isinstance(event, ev.DayOpened):
+            self.calls.clear()
+        elif isinstance(event, ev.TicketCalled | ev.TicketRecalled):
+            self.calls.append({"ticket": event.ticket, "number": event.number,
+                               "window": event.window, "at": event.at,
+                               "recall": isinstance(event, ev.TicketRecalled)})
+
+
+def changes_for(event: ev.Event, state: HallState) -> dict[str, Any]:
+    """The views the event changed, read from ``state`` just after applying it."""
+    data = event.to_dict()
+    if event.NAME in _DAY_EVENTS:
+        windows: Iterable[str] = state.windows
+        queues: Iterable[str] = state.queue_lines
+        tickets: list[str] = list(data.get("closed_tickets", ()))
+    else:
+        windows = {data[f] for f in _WINDOW_FIELDS if data.get(f) in state.windows}
+        tickets = [data["ticket"]] if data.get("ticket") in state.tickets else []
+        queues = {data[f] for f in _QUEUE_FIELDS if data.get(f) in state.queue_lines}
+        queues |= {state.tickets[t].queue for t in tickets}
+        windows |= {state.tickets[t].window for t in tickets if state.tickets[t].window}
+    changes: dict[str, Any] = {
+        "windows": {w: window_view(state, w) for w in windows},
+        "waiting": {q: len(state.queue_lines[q]) for q in queues},
+        "tickets": {t: ticket_view(state, t) for t in tickets},
+    }
+    if isinstance(event, ev.DayOpened):
+        changes["reset"] = True
+    changes.update(_extra_changes(data, state))
+    return changes
+
+
+def _extra_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
+    name = data["name"]
+    if name == "notice_posted" or name in _DAY_EVENTS:
+        return {"notices": dict(getattr(state, "notices", {}))}
+    if name == "device_reported":
+        device = data["device"]
+        return {"devices": {device: _plain(getattr(state, "devices", {}).get(device))}}
+    if name.startswith("appointment_"):
+        code = data["code"]
+        return {"appointments": {code: _plain(getattr(state, "appointments", {}).get(code))}}
+    return {}
+
+
+def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
+             ) -> dict[str, Any]:
+    """The picture a device starts from: what its role needs and nothing more."""
+    snap: dict[str, Any] = {
+        "day": state.day, "day_closed": state.day_closed, "hall": hall_layout(hall),
+        "windows": {w: window_view(state, w) for w in state.windows},
+        "waiting": {q: len(line) for q, line in state.queue_lines.items()},
+        "recent_calls": list(recent.calls),
+        "notices": dict(getattr(state, "notices", {})),
+    }
+    if device.zone is not None:
+        snap["zone"] = device.zone
+    if device.role == "caller":
+        snap["my_windows"] = list(device.windows)
+    if device.role in ("caller", "console"):
+        snap["tickets"] = {t: ticket_view(state, t) for t in state.tickets}
+    if device.role == "console":
+        snap["devices"] = {k: _plain(v) for k, v in getattr(state, "devices", {}).items()}
+        snap["appointments"] = {k: _plain(v)
+                                for k, v in getattr(state, "appointments", {}).items()}
+    return snap

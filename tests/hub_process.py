@@ -1,0 +1,129 @@
+"""A real `onewindow serve` subprocess for the tests, and a tiny raw client.
+
+``HubProcess`` starts the hub on a free port with the training clock at a hall
+time (so tickets can be issued whatever the real time is), waits for its
+"listening" line, and can be killed with SIGKILL or stopped with SIGTERM.
+``RawClient`` is a bare websockets connection that speaks JSON, for tests that
+must see the exact frames (the client library has its own tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+START_AT = "2026-11-23 09:30"   # a Monday, the hall is open
+
+
+def sample_token(device: str) -> str:
+    return f"sample-{device}"   # assets/halls/sample-devices.toml documents these
+
+
+class HubProcess:
+    def __init__(self, db_url: str, *, start_at: str | None = START_AT, speed: float = 1.0,
+                 extra: list[str] | None = None) -> None:
+        self.db_url, self.start_at, self.speed = db_url, start_at, speed
+        self.extra = extra or []
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
+        self.log = b""
+
+    def start(self) -> HubProcess:
+        cmd = [sys.executable, "-m", "dispatcher.cli", "serve", "--db", self.db_url,
+               "--port", "0", "--speed", str(self.speed), *self.extra]
+        if self.start_at:
+            cmd += ["--start-at", self.start_at]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"listening on ws://[^:]+:(\d+)", line)
+        if not match:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self.proc.kill()
+            raise RuntimeError(f"the hub did not start: {line!r} {err[-2000:]}")
+        self.port = int(match.group(1))
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        """kill -9: no goodbye, no flush beyond what was committed."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(10)
+        return self.proc.returncode if self.proc else 0
+
+    def __enter__(self) -> HubProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+class RawClient:
+    """One websocket, JSON in and out, with the frames kept in order."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.events: list[dict[str, Any]] = []
+        self.welcome: dict[str, Any] = {}
+
+    @classmethod
+    async def hello(cls, url: str, role: str, device: str, *, token: str | None = None,
+                    last_seq: int | None = None) -> RawClient:
+        client = cls(await connect(url, max_size=2**24))
+        await client.send({"type": "hello", "role": role, "device": device,
+                           "token": token or sample_token(device), "last_seq": last_seq})
+        client.welcome = await client.recv()
+        return client
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        await self.ws.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
+        import asyncio
+
+        frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        if frame.get("type") == "event":
+            self.events.append(frame)
+        return frame
+
+    async def reply_to(self, message_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        while True:
+            frame = await self.recv(timeout)
+            if frame.get("type") in ("reply", "error") and frame.get("id", message_id) == \
+                    message_id:
+                return frame
+
+    async def command(self, name: str, message_id: str | None = None,
+                      **args: Any) -> dict[str, Any]:
+        message_id = message_id or uuid.uuid4().hex
+        await self.send({"type": "command", "id": message_id, "name": name, "args": args})
+        return await self.reply_to(message_id)
+
+    async def query(self, name: str, **args: Any) -> dict[str, Any]:
+        message_id = uuid.uuid4().hex
+        await self.send({"type": "query", "id": message_id, "name": name, "args": args})
+        return await self.reply_to(message_id)
+
+    async def close(self) -> None:
+        await self.ws.close()
