@@ -5,16 +5,29 @@ PY     := $(VENV)/bin/python
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 
-.PHONY: demo test install install-test postgres lint bench clean
+# Debian packages the apps and tests need: a CJK font to draw Chinese (tickets, screens)
+# and the libraries Qt's offscreen platform loads.
+DEB_PACKAGES := fonts-noto-cjk libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+
+.PHONY: demo test install install-test system-deps postgres lint bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-install: $(PY)
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing || { \
+	    echo "could not install: $$missing (run: sudo apt-get install $$missing)" >&2; exit 1; }; \
+	fi
+
+install: $(PY) system-deps
 	$(PY) -m pip install -q -e .
 
-install-test: $(PY)
+install-test: $(PY) system-deps
 	$(PY) -m pip install -q -e '.[test]'
 
 demo: install

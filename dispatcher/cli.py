@@ -64,6 +64,15 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _protocol_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .hub.schema import protocol_schema
+
+    print(json.dumps(protocol_schema(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onewindow", description="OneWindow (一窗通): "
                                      "queue numbers and window dispatch for a service hall")
@@ -98,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--speed", type=float, default=1.0,
                        help="with --start-at: hall seconds per real second")
     serve.set_defaults(handler=_serve)
+
+    schema = sub.add_parser("protocol-schema", help="print the JSON Schema of the messages "
+                            "a device may send the hub, and of each command's arguments")
+    schema.set_defaults(handler=_protocol_schema)
 
     token = sub.add_parser("token", help="make a device token and its hash line")
     token.add_argument("--device", required=True)

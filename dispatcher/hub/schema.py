@@ -1,0 +1,40 @@
+"""The machine-readable schema of the protocol: the envelope (from the pydantic models
+that validate every frame) and each command's arguments (from the core's command
+dataclasses, which parse them), so the schema cannot drift from the code."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, get_type_hints
+
+from ..core.commands import COMMANDS
+from ..protocol import client_message_schema
+
+_JSON_TYPES: dict[Any, dict[str, Any]] = {
+    str: {"type": "string", "minLength": 1},
+    str | None: {"type": ["string", "null"], "minLength": 1},
+    bool: {"type": "boolean"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    tuple[str, ...]: {"type": "array", "items": {"type": "string"}},
+}
+
+
+def command_args_schema(name: str) -> dict[str, Any]:
+    cls = COMMANDS[name]
+    hints = get_type_hints(cls)
+    properties, required = {}, []
+    for f in dataclasses.fields(cls):
+        properties[f.name] = dict(_JSON_TYPES[hints[f.name]])
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required.append(f.name)
+        elif f.default is not dataclasses.MISSING:
+            properties[f.name]["default"] = (list(f.default) if isinstance(f.default, tuple)
+                                             else f.default)
+    return {"type": "object", "properties": properties, "required": required,
+            "additionalProperties": False}
+
+
+def protocol_schema() -> dict[str, Any]:
+    return {"messages": client_message_schema(),
+            "commands": {name: command_args_schema(name) for name in sorted(COMMANDS)}}
