@@ -68,6 +68,7 @@ class Hub:
         self.replies: OrderedDict[tuple[str, str], str] = OrderedDict()
         self.live: dict[ServerConnection, Client] = {}
         self.started = time.time()
+        self._closing: set[asyncio.Task[None]] = set()
         self.service = service_factory(self._observe)
         self.hall = self.service.hall
 
@@ -98,7 +99,13 @@ class Hub:
     def _drop_lagging(self, ws: ServerConnection) -> None:
         client = self.live.pop(ws, None)
         log_json("lagging", device=client.device.id if client else None)
-        asyncio.ensure_future(ws.close(p.CLOSE_LAGGING, "lagging: reconnect with last_seq"))
+        self._close_later(ws, p.CLOSE_LAGGING, "lagging: reconnect with last_seq")
+
+    def _close_later(self, ws: ServerConnection, code: int, reason: str) -> None:
+        """Close from synchronous code; keep the task referenced until it is done."""
+        task = asyncio.ensure_future(ws.close(code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     # ------------------------------------------------------------ connections
 
@@ -185,7 +192,7 @@ class Hub:
             self._send_error(client, frame, p.ProtocolError(
                 "rate_limited", f"more than {client.bucket.rate:g} messages a second"))
             if client.bucket.flooding:
-                asyncio.ensure_future(client.ws.close(p.CLOSE_POLICY, "flood"))
+                self._close_later(client.ws, p.CLOSE_POLICY, "flood")
             return
         try:
             message = p.parse_client_message(frame)
