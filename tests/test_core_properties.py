@@ -2,11 +2,14 @@
 
 After every step: no ticket is held by two windows and no window holds two; every
 waiting ticket is in exactly one line; nothing is lost and no number is issued
-twice in a day; a rejected command changes nothing. Every call is checked against
-the state before it: the window takes the smallest place of the tier it calls
-from (FIFO by virtual arrival time), and the starvation bound holds. At the end,
-replaying the event list rebuilds the same state, and once every window works,
-every waiting ticket is called.
+twice in a day; a rejected command changes nothing; a returning no-show has exactly
+requeue_after tickets ahead of it (fewer in a shorter line); a check-in's ticket is an
+appointment ticket of the booked queue, taken inside the check-in window, and no
+ticket belongs to two appointments; a device's last report is what staff see.
+Every call is checked against the state before it: the window takes the smallest
+place of the tier it calls from (FIFO by virtual arrival time), and the starvation
+bound holds. At the end, replaying the event list rebuilds the same state, and once
+every window works, every waiting ticket is called.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from tiny_hall import tiny_hall
 from dispatcher.core import Dispatcher, DispatchError, Ticket, TicketState, WindowState
 from dispatcher.core import commands as c
 from dispatcher.core import events as ev
+from dispatcher.core.dispatcher import DEVICE_STATUSES
 from dispatcher.core.selection import overdue_ratio
 
 HALL = tiny_hall()
@@ -28,6 +32,9 @@ WINDOWS = ["W1", "W2", "W3"]
 queues = st.sampled_from([*QUEUES, "qx"])
 windows = st.sampled_from([*WINDOWS, "W9"])
 pick = st.integers(min_value=0, max_value=200)
+codes = st.sampled_from(["P1", "P2", "P3"])
+bad_codes = st.sampled_from(["", "P" * 33])
+zones = st.sampled_from([None, "Z", "Y", "X"])  # Y offers no queue, X is no zone
 
 
 class HallMachine(RuleBasedStateMachine):
@@ -41,14 +48,15 @@ class HallMachine(RuleBasedStateMachine):
 
     # --------------------------------------------------------- running
 
-    def run(self, command: c.Command) -> None:
+    def run(self, command: c.Command) -> list[ev.Event] | None:
+        """The command's events once applied, or None when it was rejected."""
         before = self.core.state.to_dict()
         try:
             events = self.core.decide(command, self.now)
         except DispatchError as exc:
             assert self.core.state.to_dict() == before, f"{command} changed state on {exc}"
             self.rejected.add(exc.code)
-            return
+            return None
         assert self.core.state.to_dict() == before, "decide must not change the state"
         if not any(isinstance(e, ev.DayOpened) for e in events):
             for event in events:
@@ -59,6 +67,7 @@ class HallMachine(RuleBasedStateMachine):
         self.log.extend(events)
         for event in events:
             self.check_after(event, places)
+        return events
 
     def ticket_id(self, index: int) -> str:
         tickets = list(self.core.state.tickets)
@@ -108,13 +117,35 @@ class HallMachine(RuleBasedStateMachine):
             if t.ticket_class == "normal" and not t.requeues:
                 assert chosen.issued_at <= t.issued_at + HALL.max_credit, (chosen, t)
 
-    def check_after(self, event: ev.Event, places: dict[str, tuple[float, int]]) -> None:
+    def check_after(self, event: ev.Event, places: dict[str, tuple[float, float]]) -> None:
         if isinstance(event, ev.TicketIssued):
             key = (self.core.state.day, event.number)
             assert key not in self.numbers, f"number {key} issued twice"
             self.numbers.add(key)
         if isinstance(event, ev.TicketTransferred):
             assert self.core.state.tickets[event.ticket].place == places[event.ticket]
+        if isinstance(event, ev.TicketRequeued):
+            self.check_requeue(event)
+        if isinstance(event, ev.AppointmentCheckedIn):
+            self.check_check_in(event)
+
+    def check_requeue(self, event: ev.TicketRequeued) -> None:
+        """Exactly requeue_after tickets (or all, in a shorter line) are ahead of it,
+        however many share their virtual time."""
+        state = self.core.state
+        line = state.queue_lines[event.queue]
+        ticket = state.tickets[event.ticket]
+        ahead = line.index((*ticket.place, ticket.id))
+        assert ahead == min(HALL.queues[event.queue].requeue_after, len(line) - 1)
+
+    def check_check_in(self, event: ev.AppointmentCheckedIn) -> None:
+        """The ticket was issued just now, for the booked queue, inside the window."""
+        booking = self.core.state.appointments[event.code]
+        ticket = self.core.state.tickets[event.ticket]
+        assert (ticket.queue, ticket.ticket_class) == (booking.queue, "appointment")
+        assert ticket.issued_at == event.at == self.now
+        assert booking.slot_start - HALL.check_in_early_seconds <= self.now
+        assert self.now <= booking.slot_start + HALL.check_in_late_seconds
 
     # ------------------------------------------------------------ rules
 
@@ -137,6 +168,12 @@ class HallMachine(RuleBasedStateMachine):
 
     issue_more = issue
     issue_again = issue
+
+    @rule(queue=queues, count=st.integers(min_value=2, max_value=4))
+    def issue_in_one_second(self, queue: str, count: int) -> None:
+        """Several kiosks at once: tickets tied on virtual time, ordered by serial."""
+        for _ in range(count):
+            self.run(c.IssueTicket(queue))
 
     @rule(window=windows)
     def call_next(self, window: str) -> None:
@@ -163,6 +200,18 @@ class HallMachine(RuleBasedStateMachine):
     def requeue(self, index: int) -> None:
         self.run(c.Requeue(self.ticket_id(index)))
 
+    @rule(window=windows)
+    def call_a_no_show(self, window: str) -> None:
+        if self.run(c.CallNext(window)) is not None:
+            self.run(c.NoShow(window))
+
+    @rule(index=pick)
+    def a_no_show_returns(self, index: int) -> None:
+        absent = [t.id for t in self.core.state.tickets.values()
+                  if t.state is TicketState.NO_SHOW]
+        if absent:
+            self.run(c.Requeue(absent[index % len(absent)]))
+
     @rule(index=pick, queue=st.none() | queues, window=st.none() | windows)
     def transfer(self, index: int, queue: str | None, window: str | None) -> None:
         self.run(c.Transfer(self.ticket_id(index), to_queue=queue, to_window=window))
@@ -179,6 +228,34 @@ class HallMachine(RuleBasedStateMachine):
     @rule(index=pick, level=st.integers(min_value=0, max_value=6))
     def evaluate(self, index: int, level: int) -> None:
         self.run(c.Evaluate(self.ticket_id(index), level))
+
+    # The slot starts this many minutes from now: too late, in the window, too early.
+    @rule(code=codes | bad_codes, queue=queues, offset=st.sampled_from([-40, -5, 10, 40, 90]),
+          minutes=st.sampled_from([30, 30, 0]))
+    def book(self, code: str, queue: str, offset: int, minutes: int) -> None:
+        start = self.now + offset * 60.0
+        self.run(c.BookAppointment(code, queue, start, start + minutes * 60.0))
+
+    book_more = book
+
+    @rule(code=codes, zone=zones)
+    def check_in(self, code: str, zone: str | None) -> None:
+        self.run(c.CheckIn(code, zone))
+
+    check_in_again = check_in
+
+    @rule(text=st.sampled_from(["", "午休 12:00-13:00", " ", "x" * 201]), zone=zones)
+    def notice(self, text: str, zone: str | None) -> None:
+        if self.run(c.PostNotice(text, zone)) is not None:
+            assert self.core.state.notices.get(zone or "", "") == text.strip()
+
+    @rule(device=st.sampled_from(["K1", "K1/printer", "LED-W1"]),
+          status=st.sampled_from([*DEVICE_STATUSES[:3], "jammed"]),
+          detail=st.sampled_from(["", "roll empty"]))
+    def report_device(self, device: str, status: str, detail: str) -> None:
+        if self.run(c.ReportDevice(device, status, detail)) is not None:
+            now = self.core.state.devices[device]
+            assert (now.status, now.detail) == (status, detail)
 
     # ------------------------------------------------------- invariants
 
@@ -215,6 +292,14 @@ class HallMachine(RuleBasedStateMachine):
                 expected = (state.window_lines[ticket.window] if ticket.window
                             else state.queue_lines[ticket.queue])
                 assert (*ticket.place, ticket.id) in expected
+
+    @invariant()
+    def each_check_in_has_its_own_appointment_ticket(self) -> None:
+        state = self.core.state
+        linked = [a.ticket for a in state.appointments.values() if a.ticket is not None]
+        assert len(linked) == len(set(linked)), "one ticket checked in for two appointments"
+        for ticket in linked:
+            assert state.tickets[ticket].ticket_class == "appointment"
 
     @invariant()
     def nothing_lost(self) -> None:
@@ -277,5 +362,6 @@ def test_the_random_runs_reach_every_rejection() -> None:
                                            suppress_health_check=[HealthCheck.too_slow])
     Recording.TestCase().runTest()
     assert {"queue_empty", "unknown_queue", "wrong_state", "window_busy", "bad_argument",
-            "unknown_class", "not_authorized", "queue_unserved"} <= seen_codes
+            "unknown_class", "not_authorized", "queue_unserved", "duplicate_appointment",
+            "unknown_appointment", "already_checked_in", "too_early", "too_late"} <= seen_codes
     assert {"main", "side", "named"} <= seen_tiers

@@ -139,6 +139,28 @@ def test_class_credits_and_rules(sample_hall: Hall) -> None:
     assert sample_hall.call_next_finishes_current is True
 
 
+def test_check_in_window_of_the_sample_hall(sample_hall: Hall) -> None:
+    assert (sample_hall.check_in_early_minutes, sample_hall.check_in_late_minutes) == (30, 15)
+    assert (sample_hall.check_in_early_seconds, sample_hall.check_in_late_seconds) == (1800, 900)
+
+
+def test_check_in_window_and_service_time_have_defaults() -> None:
+    raw = copy.deepcopy(SAMPLE)
+    del raw["rules"]["check_in_early_minutes"], raw["rules"]["check_in_late_minutes"]
+    del raw["queues"]["tax"]["service_minutes"]
+    hall = parse_hall(raw, "ok.toml")
+    assert (hall.check_in_early_minutes, hall.check_in_late_minutes) == (30, 15)
+    assert hall.queues["tax"].service_seconds == 10 * 60
+    assert hall.queues["water"].service_seconds == 6 * 60
+
+
+def test_check_in_window_may_be_zero() -> None:
+    raw = copy.deepcopy(SAMPLE)
+    raw["rules"].update(check_in_early_minutes=0, check_in_late_minutes=0)
+    hall = parse_hall(raw, "ok.toml")
+    assert (hall.check_in_early_seconds, hall.check_in_late_seconds) == (0, 0)
+
+
 def test_a_queue_may_override_requeue_after() -> None:
     raw = copy.deepcopy(SAMPLE)
     raw["queues"]["tax"]["requeue_after"] = 0
@@ -253,6 +275,20 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
      "expected a whole number, got 2.5"),
     ("int-as-text", _set("rules", "requeue_after", value="3"), "rules.requeue_after",
      "expected a whole number"),
+    ("check-in-negative", _set("rules", "check_in_early_minutes", value=-1),
+     "rules.check_in_early_minutes", "must be 0 or more, got -1"),
+    ("check-in-fraction", _set("rules", "check_in_late_minutes", value=7.5),
+     "rules.check_in_late_minutes", "expected a whole number, got 7.5"),
+    ("check-in-as-text", _set("rules", "check_in_early_minutes", value="30"),
+     "rules.check_in_early_minutes", "expected a whole number, got '30'"),
+    ("check-in-as-bool", _set("rules", "check_in_late_minutes", value=True),
+     "rules.check_in_late_minutes", "expected a whole number, got true"),
+    ("check-in-misspelt", _set("rules", "checkin_early_minutes", value=30),
+     "rules.checkin_early_minutes", "unknown key"),
+    ("zero-service", _set("queues", "tax", "service_minutes", value=0),
+     "queues.tax.service_minutes", "must be more than 0, got 0"),
+    ("negative-service", _set("queues", "tax", "service_minutes", value=-5),
+     "queues.tax.service_minutes", "must be more than 0, got -5"),
     ("bool-as-text", _set("rules", "call_next_finishes_current", value="yes"),
      "rules.call_next_finishes_current", "expected true or false, got 'yes'"),
     ("list-as-text", _set("queues", "tax", "zones", value="A"), "queues.tax.zones",

@@ -122,6 +122,11 @@ def scenario(svc: HallService, clock: Clock) -> list[ev.Event]:
     do(c.CloseWindow("B20"))
     do(c.IssueTicket("consult"))
     do(c.CallNext("B01"))
+    start = clock.now + 600
+    do(c.BookAppointment("YY-0001", "quick_b", start, start + 1800))
+    do(c.CheckIn("YY-0001", zone="B"))
+    do(c.PostNotice("午休 12:00-13:00"))
+    do(c.ReportDevice("K-B1/printer", "paper_near_end"))
     return out
 
 

@@ -1,11 +1,18 @@
-"""A small hall for the core's tests: one zone, three queues, three windows, open all day.
+"""A small hall for the core's tests: three queues, three windows, open all day.
 
 W1 serves q1 first and helps q2 when q2 runs over; W2 serves q2 and helps q1;
-W3 serves q3 and q1 as main work, nothing as side work.
+W3 serves q3 and q1 as main work, nothing as side work. Everything is in zone Z;
+zone Y has a kiosk but offers no queue (its kiosk is refused with not_authorized).
 """
 
 from __future__ import annotations
 
+import pytest
+from conftest import hall_time
+
+from dispatcher.core import Dispatcher, DispatchError
+from dispatcher.core import commands as c
+from dispatcher.core import events as ev
 from dispatcher.hall import Hall, parse_hall
 
 DAY_START = "03:00"  # the reset time: the whole business day is open
@@ -20,7 +27,8 @@ def tiny_hall(**rules: object) -> Hall:
             "hours": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                       "periods": ["00:00-23:59"]},
         },
-        "zones": {"Z": {"name": "区", "name_en": "Zone", "kiosks": ["K1"]}},
+        "zones": {"Z": {"name": "区", "name_en": "Zone", "kiosks": ["K1"]},
+                  "Y": {"name": "另一区", "name_en": "Other zone", "kiosks": ["K2"]}},
         "queues": {
             "q1": {**queue, "name": "马上办", "name_en": "Quick", "kind": "big_loop",
                    "prefix": "A"},
@@ -41,3 +49,35 @@ def tiny_hall(**rules: object) -> Hall:
         "rules": {"requeue_after": 2, "max_requeues": 2, **rules},
     }
     return parse_hall(raw, "tiny.toml")
+
+
+class Driver:
+    """A core on a test hall with a clock that only moves forward."""
+
+    def __init__(self, hall: Hall | None = None, start: str = "09:00") -> None:
+        self.core = Dispatcher(hall or tiny_hall())
+        self.now = hall_time(self.core.hall, start)
+        self.log: list[ev.Event] = []
+
+    def do(self, command: c.Command, after: float = 1.0) -> list[ev.Event]:
+        self.now += after
+        events = self.core.execute(command, self.now)
+        self.log.extend(events)
+        return events
+
+    def issue(self, queue: str = "q1", ticket_class: str = "normal", after: float = 1.0) -> str:
+        return self.do(c.IssueTicket(queue, ticket_class), after)[-1].ticket
+
+    def call(self, window: str) -> ev.TicketCalled:
+        return self.do(c.CallNext(window))[-1]
+
+    def rejects(self, command: c.Command, code: str, after: float = 1.0) -> DispatchError:
+        before = self.core.state.to_dict()
+        with pytest.raises(DispatchError) as info:
+            self.do(command, after)
+        assert info.value.code == code, info.value
+        assert self.core.state.to_dict() == before, "a rejected command changed the state"
+        return info.value
+
+    def number(self, ticket_id: str) -> str:
+        return self.core.ticket(ticket_id).number

@@ -11,14 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from ..hall import TICKET_CLASSES, Hall, HallConfigError, Profile, check_profile
+from ..hall import TICKET_CLASSES, Hall, HallConfigError, Profile, Queue, check_profile
 from . import commands as cmd
+from . import estimate
 from . import events as ev
 from .errors import DispatchError
 from .selection import Choice, choose_next
-from .state import HallState, Ticket, TicketState, WindowState, WindowStatus
+from .state import Appointment, HallState, Ticket, TicketState, WindowState, WindowStatus
 
 Decider = Callable[[Hall, HallState, "cmd.Command", float], list[ev.Event]]
+Place = tuple[float, float]  # (virtual_at, serial)
+
+MAX_CODE = 32          # an appointment code's length
+MAX_TEXT = 200         # a notice's text, a device report's detail
+MAX_DEVICE = 64        # a device id
+DEVICE_STATUSES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "error")
 
 
 class Dispatcher:
@@ -70,6 +77,12 @@ class Dispatcher:
         if ticket.state is not TicketState.WAITING:
             return 0
         return self.state.line_of(ticket).index((*ticket.place, ticket.id))
+
+    def queue_status(self, now: float) -> dict[str, dict]:
+        return estimate.queue_status(self.hall, self.state, now)
+
+    def ticket_status(self, ticket_id: str, now: float) -> dict:
+        return estimate.ticket_status(self.hall, self.state, ticket_id, now)
 
 
 # ------------------------------------------------------------------ lookups
@@ -130,26 +143,43 @@ def _close_day_event(state: HallState, now: float) -> ev.DayClosed:
     return ev.DayClosed(at=now, day=state.day or "", closed_tickets=open_ids)
 
 
-def _issue(hall: Hall, state: HallState, c: cmd.IssueTicket, now: float) -> list[ev.Event]:
-    queue = hall.queues.get(c.queue)
+def _issuable(hall: Hall, queue_id: str, ticket_class: str, zone: str | None) -> Queue:
+    """The queue a kiosk of ``zone`` (None: the console) may issue a ticket for."""
+    queue = hall.queues.get(queue_id)
     if queue is None:
-        raise DispatchError("unknown_queue", f"no queue {c.queue!r}", queue=c.queue)
-    if c.ticket_class not in TICKET_CLASSES:
-        raise DispatchError("unknown_class", f"no ticket class {c.ticket_class!r}")
-    if c.zone is not None and c.zone not in hall.zones:
-        raise DispatchError("bad_argument", f"no zone {c.zone!r}", field="zone")
-    if c.zone is not None and c.zone not in queue.zones:
+        raise DispatchError("unknown_queue", f"no queue {queue_id!r}", queue=queue_id)
+    if ticket_class not in TICKET_CLASSES:
+        raise DispatchError("unknown_class", f"no ticket class {ticket_class!r}")
+    if zone is not None and zone not in hall.zones:
+        raise DispatchError("bad_argument", f"no zone {zone!r}", field="zone")
+    if zone is not None and zone not in queue.zones:
         raise DispatchError("not_authorized", f"queue {queue.id} is not offered in zone "
-                            f"{c.zone}", queue=queue.id, zone=c.zone)
-    if not c.after_hours and not hall.is_open(now):
+                            f"{zone}", queue=queue.id, zone=zone)
+    return queue
+
+
+def _check_open(hall: Hall, now: float) -> None:
+    if not hall.is_open(now):
         raise DispatchError("hall_closed", "the hall is outside its opening hours")
+
+
+def _ticket_issued(hall: Hall, state: HallState, queue: Queue, ticket_class: str,
+                   now: float) -> ev.TicketIssued:
+    """The next number of the queue's prefix, placed by the class credit."""
     sequence = state.sequences.get(queue.prefix, 0) + 1
     number = f"{queue.prefix}{sequence:03d}"
-    return [ev.TicketIssued(
+    return ev.TicketIssued(
         at=now, ticket=f"{(state.day or '').replace('-', '')}-{number}", number=number,
         prefix=queue.prefix, sequence=sequence, serial=state.serial + 1, queue=queue.id,
-        ticket_class=c.ticket_class, virtual_at=now - hall.credits[c.ticket_class],
-    )]
+        ticket_class=ticket_class, virtual_at=now - hall.credits[ticket_class],
+    )
+
+
+def _issue(hall: Hall, state: HallState, c: cmd.IssueTicket, now: float) -> list[ev.Event]:
+    queue = _issuable(hall, c.queue, c.ticket_class, c.zone)
+    if not c.after_hours:
+        _check_open(hall, now)
+    return [_ticket_issued(hall, state, queue, c.ticket_class, now)]
 
 
 def _finish_current(hall: Hall, state: HallState, window: WindowStatus,
@@ -213,16 +243,34 @@ def _no_show(hall: Hall, state: HallState, c: cmd.NoShow, now: float) -> list[ev
     return [ev.TicketNoShow(at=now, ticket=ticket.id, window=c.window)]
 
 
-def requeue_place(state: HallState, queue: str, behind: int, now: float) -> float:
-    """The virtual time that puts a ticket just behind the first `behind` waiting ones."""
+def requeue_place(state: HallState, queue: str, behind: int, now: float,
+                  serial: float) -> Place:
+    """The place ``(virtual_at, serial)`` just behind the first `behind` waiting tickets
+    of the queue and ahead of the next; ``serial`` is the ticket's own, kept if it can be."""
     line = state.queue_lines[queue]
     if not line:
-        return now
+        return now, serial
     if len(line) <= behind:
-        return math.nextafter(line[-1][0], math.inf)
-    lo, hi = line[behind - 1][0] if behind else -math.inf, line[behind][0]
-    mid = (lo + hi) / 2 if math.isfinite(lo) else hi - 1.0
-    return mid if lo < mid < hi else math.nextafter(lo, math.inf)
+        return math.nextafter(line[-1][0], math.inf), serial
+    hi_v, hi_s = line[behind][:2]
+    if behind == 0:
+        return hi_v - 1.0, serial
+    return _between(line[behind - 1][:2], (hi_v, hi_s), serial)
+
+
+def _between(lo: Place, hi: Place, serial: float) -> Place:
+    """A place strictly after ``lo`` and strictly before ``hi`` (lo < hi)."""
+    (lo_v, lo_s), (hi_v, hi_s) = lo, hi
+    mid = (lo_v + hi_v) / 2
+    if lo_v < mid < hi_v:
+        return mid, serial
+    # No time fits between them: both tied on lo_v, or hi_v is the next float after it.
+    # Take lo_v and a serial after lo's (and before hi's if tied), since ties go by
+    # serial; a fraction if need be (lo_s + 1 may be hi_s), never another's number.
+    upper = hi_s if hi_v == lo_v else math.inf
+    if lo_s < serial < upper:
+        return lo_v, serial
+    return lo_v, (lo_s + min(upper, lo_s + 1)) / 2
 
 
 def _requeue(hall: Hall, state: HallState, c: cmd.Requeue, now: float) -> list[ev.Event]:
@@ -233,9 +281,9 @@ def _requeue(hall: Hall, state: HallState, c: cmd.Requeue, now: float) -> list[e
         raise DispatchError("requeue_limit", f"{ticket.number} has been re-queued "
                             f"{ticket.requeues} times already", ticket=ticket.id)
     queue = hall.queues[ticket.queue]
-    place = requeue_place(state, queue.id, queue.requeue_after, now)
-    return [ev.TicketRequeued(at=now, ticket=ticket.id, queue=queue.id, virtual_at=place,
-                              requeues=ticket.requeues + 1)]
+    virtual_at, serial = requeue_place(state, queue.id, queue.requeue_after, now, ticket.serial)
+    return [ev.TicketRequeued(at=now, ticket=ticket.id, queue=queue.id, virtual_at=virtual_at,
+                              requeues=ticket.requeues + 1, serial=serial)]
 
 
 def _transfer(hall: Hall, state: HallState, c: cmd.Transfer, now: float) -> list[ev.Event]:
@@ -354,6 +402,100 @@ def _close_day_cmd(hall: Hall, state: HallState, c: cmd.CloseDay, now: float) ->
     return [_close_day_event(state, now)]
 
 
+# ------------------------------------------------------------- appointments
+
+
+def _book(hall: Hall, state: HallState, c: cmd.BookAppointment, now: float) -> list[ev.Event]:
+    if not c.code.strip() or len(c.code) > MAX_CODE:
+        raise DispatchError("bad_argument", f"an appointment code is 1 to {MAX_CODE} "
+                            "characters", field="code")
+    if c.queue not in hall.queues:
+        raise DispatchError("unknown_queue", f"no queue {c.queue!r}", queue=c.queue)
+    _check_slot(hall, c.slot_start, c.slot_end, state.day or "")
+    if c.code in state.appointments:
+        raise DispatchError("duplicate_appointment", f"appointment {c.code} is already "
+                            "booked today", appointment=c.code)
+    return [ev.AppointmentBooked(at=now, code=c.code, queue=c.queue, slot_start=c.slot_start,
+                                 slot_end=c.slot_end)]
+
+
+def _check_slot(hall: Hall, start: float, end: float, day: str) -> None:
+    """A slot of today's business day (its end may be the day's very end)."""
+    for field, value in (("slot_start", start), ("slot_end", end)):
+        if not math.isfinite(value):
+            raise DispatchError("bad_argument", f"{field} must be a finite time", field=field)
+    if end <= start:
+        raise DispatchError("bad_argument", "the slot must end after it starts",
+                            field="slot_end")
+    if hall.business_day(start) != day:
+        raise DispatchError("bad_argument", f"the slot starts on business day "
+                            f"{hall.business_day(start)}, not today ({day})", field="slot_start")
+    if hall.business_day(end - 1.0) != day:  # its last second: it may end at the reset
+        raise DispatchError("bad_argument", f"the slot ends after today's business day ({day})",
+                            field="slot_end")
+
+
+def _check_in(hall: Hall, state: HallState, c: cmd.CheckIn, now: float) -> list[ev.Event]:
+    booking = state.appointments.get(c.code)
+    if booking is None:
+        raise DispatchError("unknown_appointment", f"no appointment {c.code!r} today",
+                            appointment=c.code)
+    if booking.ticket is not None:
+        held = state.tickets.get(booking.ticket)
+        raise DispatchError("already_checked_in", f"appointment {c.code} is already checked "
+                            f"in: ticket {held.number if held else booking.ticket}",
+                            appointment=c.code, ticket=booking.ticket)
+    queue = _issuable(hall, booking.queue, "appointment", c.zone)
+    _check_in_window(hall, booking, now)
+    _check_open(hall, now)
+    issued = _ticket_issued(hall, state, queue, "appointment", now)
+    return [issued, ev.AppointmentCheckedIn(at=now, code=c.code, ticket=issued.ticket)]
+
+
+def _check_in_window(hall: Hall, booking: Appointment, now: float) -> None:
+    opens = booking.slot_start - hall.check_in_early_seconds
+    closes = booking.slot_start + hall.check_in_late_seconds
+    if now < opens:
+        raise DispatchError("too_early", f"check-in opens at {_hhmm(hall, opens)}",
+                            appointment=booking.code, opens_at=opens)
+    if now > closes:
+        raise DispatchError("too_late", f"check-in closed at {_hhmm(hall, closes)}",
+                            appointment=booking.code, closed_at=closes)
+
+
+def _hhmm(hall: Hall, moment: float) -> str:
+    return hall.local_time(moment).strftime("%H:%M")
+
+
+# ------------------------------------------------------- notices and devices
+
+
+def _notice(hall: Hall, state: HallState, c: cmd.PostNotice, now: float) -> list[ev.Event]:
+    if c.zone is not None and c.zone not in hall.zones:
+        raise DispatchError("bad_argument", f"no zone {c.zone!r}", field="zone")
+    text = c.text.strip()
+    if len(text) > MAX_TEXT:
+        raise DispatchError("bad_argument", f"a notice is at most {MAX_TEXT} characters, "
+                            f"not {len(text)}", field="text")
+    return [ev.NoticePosted(at=now, text=text, zone=c.zone)]
+
+
+def _report(hall: Hall, state: HallState, c: cmd.ReportDevice, now: float) -> list[ev.Event]:
+    if not c.device or len(c.device) > MAX_DEVICE:
+        raise DispatchError("bad_argument", f"a device id is 1 to {MAX_DEVICE} characters",
+                            field="device")
+    if c.status not in DEVICE_STATUSES:
+        raise DispatchError("bad_argument", f"device status {c.status!r} is not one of "
+                            f"{', '.join(DEVICE_STATUSES)}", field="status")
+    if len(c.detail) > MAX_TEXT:
+        raise DispatchError("bad_argument", f"a device report's detail is at most {MAX_TEXT} "
+                            "characters", field="detail")
+    known = state.devices.get(c.device)
+    if known is not None and (known.status, known.detail) == (c.status, c.detail):
+        return []  # a device repeating itself every few seconds must not flood the log
+    return [ev.DeviceReported(at=now, device=c.device, status=c.status, detail=c.detail)]
+
+
 _DECIDERS: dict[type, Decider] = {
     cmd.IssueTicket: _issue,
     cmd.CallNext: _call_next,
@@ -372,4 +514,8 @@ _DECIDERS: dict[type, Decider] = {
     cmd.SetProfile: _set_profile,
     cmd.Evaluate: _evaluate,
     cmd.CloseDay: _close_day_cmd,
+    cmd.BookAppointment: _book,
+    cmd.CheckIn: _check_in,
+    cmd.PostNotice: _notice,
+    cmd.ReportDevice: _report,
 }

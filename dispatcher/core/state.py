@@ -54,7 +54,7 @@ class Ticket:
     rating: int | None = None
 
     @property
-    def place(self) -> tuple[float, int]:
+    def place(self) -> tuple[float, float]:
         return (self.virtual_at, self.serial)
 
 
@@ -91,8 +91,8 @@ class HallState:
     sequences: dict[str, int] = field(default_factory=dict)      # prefix -> last number
     tickets: dict[str, Ticket] = field(default_factory=dict)
     windows: dict[str, WindowStatus] = field(default_factory=dict)
-    queue_lines: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
-    window_lines: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
+    queue_lines: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
+    window_lines: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
     planned_profiles: dict[str, Profile] = field(default_factory=dict)  # from the hall file
     appointments: dict[str, Appointment] = field(default_factory=dict)  # code -> booking
     notices: dict[str, str] = field(default_factory=dict)  # zone id, "" for the whole hall
@@ -117,7 +117,7 @@ class HallState:
 
     # ----------------------------------------------------------- lines
 
-    def line_of(self, ticket: Ticket) -> list[tuple[float, int, str]]:
+    def line_of(self, ticket: Ticket) -> list[tuple[float, float, str]]:
         if ticket.window is not None:
             return self.window_lines[ticket.window]
         return self.queue_lines[ticket.queue]
@@ -129,7 +129,7 @@ class HallState:
         line = self.line_of(ticket)
         line.pop(bisect.bisect_left(line, (*ticket.place, ticket.id)))
 
-    def head(self, line: list[tuple[float, int, str]]) -> Ticket | None:
+    def head(self, line: list[tuple[float, float, str]]) -> Ticket | None:
         return self.tickets[line[0][2]] if line else None
 
     def waiting_in(self, queue: str) -> list[Ticket]:

@@ -1,10 +1,15 @@
 """Project events into the ``tickets`` and ``windows`` tables.
 
 Each handler mirrors what ``HallState.apply`` does to the in-memory state, from
-the event alone, inside the transaction that appends the event. ``Projector``
-keeps the two things the events do not carry: the business day a ticket belongs
-to (the last DayOpened) and, when the store knows the hall, each window's
-planned profile (restored at DayOpened, as the core does).
+the event alone, inside the transaction that appends the event. Appointments,
+notices and device reports have no table: they live in the event log and the
+core's state (rebuilt from today's events), so their handlers write nothing; the
+ticket a check-in issues comes as its own ``ticket_issued``. An event type with
+no handler is refused (KeyError), so the append fails and writes nothing.
+
+``Projector`` keeps the two things the events do not carry: the business day a
+ticket belongs to (the last DayOpened) and, when the store knows the hall, each
+window's planned profile (restored at DayOpened, as the core does).
 """
 
 from __future__ import annotations
@@ -116,8 +121,9 @@ def _no_show(p: Projector, e: ev.TicketNoShow) -> None:
 
 
 def _requeued(p: Projector, e: ev.TicketRequeued) -> None:
+    serial = {} if e.serial is None else {"serial": e.serial}  # None: an older event
     p.ticket(e.ticket, state="waiting", window=None, virtual_at=e.virtual_at,
-             requeues=e.requeues)
+             requeues=e.requeues, **serial)
 
 
 def _transferred(p: Projector, e: ev.TicketTransferred) -> None:
@@ -146,6 +152,10 @@ def _evaluated(p: Projector, e: ev.TicketEvaluated) -> None:
     p.ticket(e.ticket, rating=e.level)
 
 
+def _log_only(p: Projector, e: ev.Event) -> None:
+    """Kept in the event log alone (see the module's docstring)."""
+
+
 _HANDLERS: dict[type[ev.Event], Callable[[Projector, Any], None]] = {
     ev.DayOpened: _day_opened,
     ev.DayClosed: _day_closed,
@@ -164,4 +174,8 @@ _HANDLERS: dict[type[ev.Event], Callable[[Projector, Any], None]] = {
     ev.WindowResumed: _window_state("idle"),
     ev.ProfileChanged: _profile_changed,
     ev.TicketEvaluated: _evaluated,
+    ev.AppointmentBooked: _log_only,
+    ev.AppointmentCheckedIn: _log_only,
+    ev.NoticePosted: _log_only,
+    ev.DeviceReported: _log_only,
 }

@@ -35,7 +35,9 @@ tickets = sa.Table(
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("prefix", sa.String(2), nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
-    sa.Column("serial", sa.Integer, nullable=False),
+    # The tie-breaker of the place in line: the issue order, or (after a requeue
+    # between two tickets tied on virtual_at) a fraction between theirs.
+    sa.Column("serial", sa.Float, nullable=False),
     sa.Column("number", sa.String(16), nullable=False),
     sa.Column("queue", sa.String(64), nullable=False),
     sa.Column("ticket_class", sa.String(16), nullable=False),

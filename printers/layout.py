@@ -1,0 +1,267 @@
+"""A slip laid out for a paper width, and that layout as native ESC/POS bytes.
+
+``compose`` turns a TicketSlip into elements (printers/elements.py): lines wrapped
+and aligned by display width (a CJK character is two columns), sizes shrunk where
+a line would not fit, nothing ever cut off. ``encode_native`` sends those elements
+to a Chinese-firmware printer: ESC @, then FS & (Chinese mode) and GB18030 text,
+which python-escpos 3.1 does not do (its encoder sends GB18030 without FS &, and
+turns a line of only full-width punctuation into '?'). Styles, QR codes, pictures
+and the cut go through python-escpos itself.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+
+from escpos.constants import QR_ECLEVEL_H, QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q
+from escpos.printer import Dummy
+from PIL import Image
+
+from .elements import (
+    CELL_DOTS,
+    LINE_SPACING,
+    Align,
+    Cut,
+    Element,
+    Feed,
+    Picture,
+    QRCode,
+    Run,
+    TextLine,
+    clean_text,
+    display_width,
+    paper_columns,
+    paper_dots,
+)
+from .paper import qr_matrix
+from .slip import TicketSlip
+from .template import TicketTemplate
+
+ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
+CHINESE_ON = FS + b"&"     # FS &: Chinese (Kanji) mode, 2-byte GB18030/GBK characters
+CHINESE_OFF = FS + b"."
+INIT = ESC + b"@"
+REPLACEMENT = "□"          # printed for a character a GBK printer has no glyph for
+_NO_LINE_START = set("，。、：；！？）》」』】〕…,.:;!?)]}%")
+_QR_EC = {"L": QR_ECLEVEL_L, "M": QR_ECLEVEL_M, "Q": QR_ECLEVEL_Q, "H": QR_ECLEVEL_H}
+LOGO_MAX_HEIGHT = 160
+
+
+# ------------------------------------------------------------------ text helpers
+
+
+def printable(text: str) -> str:
+    """Text as a GB18030 printer can show it: no control characters, and characters
+    outside GBK's two-byte range (emoji, rare extension-B characters) as □."""
+    out = []
+    for ch in clean_text(text):
+        out.append(ch if len(ch.encode("gb18030")) <= 2 else REPLACEMENT)
+    return "".join(out)
+
+
+def encode_text(text: str) -> bytes:
+    """GB18030 bytes of a line for a printer in Chinese mode (FS & already sent)."""
+    return printable(text).encode("gb18030")
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """Break text into lines of at most ``columns`` display columns.
+
+    English breaks at spaces, Chinese between any two characters, and closing
+    punctuation (，。）) never starts a line.
+    """
+    text = " ".join(text.split())
+    lines: list[str] = []
+    while display_width(text) > columns:
+        cut, used = 0, 0
+        for i, ch in enumerate(text):
+            used += 2 if ord(ch) >= 0x80 else 1
+            if used > columns:
+                break
+            cut = i + 1
+        cut = max(cut, 1)
+        space = text.rfind(" ", 0, cut + 1)
+        if text[cut:cut + 1].isascii() and text[cut - 1:cut].isascii() and \
+                text[cut:cut + 1] not in (" ", "") and space > 0:
+            cut = space                          # do not split an English word
+        while 1 < cut < len(text) and text[cut] in _NO_LINE_START:
+            cut -= 1                             # keep 。with the character before it
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text or not lines:
+        lines.append(text)
+    return lines
+
+
+def _fit(text: str, size: int, columns: int) -> tuple[int, int]:
+    """(width, height) magnification for a line: the template's size if it fits, else
+    narrower characters of the same height, else normal width (the caller wraps)."""
+    for w in range(size, 0, -1):
+        if display_width(text) * w <= columns:
+            return w, size
+    return 1, size
+
+
+def _lines(text: str, columns: int, size: int = 1, align: Align = "center",
+           bold: bool = False, invert: bool = False, pad: int = 0) -> list[TextLine]:
+    """A paragraph as lines that fit: shrunk in width first, then wrapped. ``pad``
+    spaces go either side of each line (room around reversed text)."""
+    text = printable(text)
+    edge = " " * pad
+    w, h = _fit(edge + text + edge, size, columns)
+    return [TextLine((Run(edge + line + edge, width=w, height=h, bold=bold, invert=invert),),
+                     align)
+            for line in wrap(text, columns // w - 2 * pad)]
+
+
+def _pair(label: str, value: str, columns: int) -> list[TextLine]:
+    """A table row: label at the left, value (bold) at the right edge, padded by display
+    width so mixed Chinese/ASCII rows line up. Too long for one line: the value goes
+    on the next line, still at the right edge."""
+    label, value = printable(label), printable(value)
+    gap = columns - display_width(label) - display_width(value)
+    if gap >= 1:
+        return [TextLine((Run(label + " " * gap), Run(value, bold=True)))]
+    rows = [TextLine((Run(line),)) for line in wrap(label, columns)]
+    for line in wrap(value, columns):
+        pad = columns - display_width(line)
+        runs = (Run(" " * pad), Run(line, bold=True)) if pad else (Run(line, bold=True),)
+        rows.append(TextLine(runs))
+    return rows
+
+
+# ------------------------------------------------------------------ composing
+
+
+def compose(slip: TicketSlip, template: TicketTemplate, width: int) -> list[Element]:
+    """The ticket for ``width`` mm paper (58 or 80) as elements, ending with a cut."""
+    columns = paper_columns(width)
+    out: list[Element] = []
+    for block in template.blocks:
+        out.extend(_block(block, slip, template, width, columns))
+    while out and isinstance(out[-1], Feed):
+        out.pop()
+    out.append(Cut(partial=True))
+    return out
+
+
+def _block(block: str, slip: TicketSlip, t: TicketTemplate, width: int,
+           columns: int) -> Iterator[Element]:
+    sizes = t.sizes
+    if block == "logo" and slip.logo:
+        yield Picture(logo_image(slip.logo, paper_dots(width)))
+        yield Feed(12)
+    elif block == "hall":
+        yield from _lines(slip.hall_name, columns, sizes.hall, bold=True)
+        if slip.hall_name_en:
+            yield from _lines(slip.hall_name_en, columns)
+        yield Feed(6)
+    elif block == "rule":
+        yield TextLine((Run("-" * columns),))
+    elif block == "queue":
+        zh = " · ".join(p for p in (slip.zone_name, slip.queue_name) if p)
+        en = " · ".join(p for p in (slip.zone_name_en, slip.queue_name_en) if p)
+        yield Feed(6)
+        yield from _lines(zh, columns, sizes.queue, bold=True)
+        if display_width(en) > columns:     # too long: zone and queue on lines of their own
+            for part in (slip.zone_name_en, slip.queue_name_en):
+                if part:
+                    yield from _lines(part, columns)
+        elif en:
+            yield from _lines(en, columns)
+    elif block == "class" and slip.class_mark:
+        zh, en = slip.class_mark
+        yield Feed(10)
+        yield from _lines(f"{zh} {en}", columns, 2, bold=True, invert=True, pad=1)
+    elif block == "number":
+        yield Feed(12)
+        yield from _lines("您的号码 Your number", columns)
+        yield Feed(6)
+        yield from _lines(slip.number, columns, sizes.number, bold=True)
+        yield Feed(12)
+    elif block == "ahead":
+        zh, en = slip.ahead_text
+        yield from _pair("前面还有 Ahead", f"{zh} / {en}", columns)
+    elif block == "wait":
+        zh, en = slip.wait_text
+        yield from _pair("预计等候 Wait", f"{zh} / {en}", columns)
+    elif block == "issued":
+        yield from _pair("取号时间 Issued", slip.issued, columns)
+    elif block == "ticket_id":
+        yield from _lines(f"票号 Ticket {slip.ticket_id}", columns)
+    elif block == "qr" and slip.qr_payload:
+        yield Feed(16)
+        yield QRCode(slip.qr_payload, module=qr_module(slip.qr_payload, sizes.qr, width))
+        yield Feed(8)
+        if t.qr_caption:
+            yield from _lines(t.qr_caption, columns)
+        yield Feed(6)
+    elif block == "notice":
+        for line in slip.notice:
+            yield from _lines(line, columns)
+
+
+def qr_module(payload: str, module: int, width: int, ec: str = "M") -> int:
+    """The template's module size, made smaller if the code would not fit the paper."""
+    modules = len(qr_matrix(payload, ec))
+    while module > 1 and modules * module > paper_dots(width) - 2 * CELL_DOTS:
+        module -= 1
+    return module
+
+
+def logo_image(path: str, dots: int) -> Image.Image:
+    """The logo as a 1-bit picture, fitted into the paper width and centred on it."""
+    with Image.open(path) as src:
+        im = src.convert("RGBA")
+    white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    im = Image.alpha_composite(white, im).convert("L")
+    scale = min(1.0, dots / im.width, LOGO_MAX_HEIGHT / im.height)
+    if scale < 1.0:
+        im = im.resize((max(1, int(im.width * scale)), max(1, int(im.height * scale))),
+                       Image.Resampling.LANCZOS)
+    bw = im.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
+    page = Image.new("1", (dots, bw.height), 1)
+    page.paste(bw, ((dots - bw.width) // 2, 0))
+    return page
+
+
+# ------------------------------------------------------------------ native bytes
+
+
+def escpos_dummy(dots: int) -> Dummy:
+    """A python-escpos Dummy that knows the paper width (so image() checks it and does
+    not print a warning), with a profile of its own (profiles share their data)."""
+    p = Dummy()
+    p.profile.profile_data = copy.deepcopy(p.profile.profile_data)
+    p.profile.profile_data["media"]["width"]["pixels"] = dots
+    return p
+
+
+def encode_native(elements: list[Element], width: int) -> bytes:
+    """ESC/POS for a Chinese-firmware printer: text as GB18030 in Chinese mode."""
+    dots = paper_dots(width)
+    p = escpos_dummy(dots)
+    p.hw("INIT")
+    p._raw(ESC + b"3" + bytes([LINE_SPACING]))
+    p._raw(CHINESE_ON)
+    for e in elements:
+        if isinstance(e, TextLine):
+            p.set(align=e.align)
+            for run in e.runs:
+                p.set(custom_size=True, width=run.width, height=run.height, bold=run.bold,
+                      underline=int(run.underline), invert=run.invert)
+                p._raw(encode_text(run.text))
+            p._raw(b"\n")
+        elif isinstance(e, Feed):
+            for chunk in range(0, e.dots, 255):
+                p._raw(ESC + b"J" + bytes([min(255, e.dots - chunk)]))
+        elif isinstance(e, Picture):
+            p.set(align="left")
+            p.image(e.image, impl="bitImageRaster")
+        elif isinstance(e, QRCode):
+            p.set(align=e.align)
+            p.qr(e.payload, ec=_QR_EC[e.ec], size=e.module, native=True)
+        elif isinstance(e, Cut):
+            p.cut(mode="PART" if e.partial else "FULL")
+    return p.output

@@ -1,0 +1,48 @@
+"""Sample tickets of the sample hall, for `print-sample`, `render-ticket`, docs and tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dispatcher.hall import SAMPLE_HALL, load_hall
+
+from .slip import TicketSlip, slip_from_reply
+from .template import TicketTemplate, load_template
+
+
+def hall_layout(path: str | Path = SAMPLE_HALL) -> dict[str, Any]:
+    """A hall file as the hub's snapshot shows it (``snapshot["hall"]``)."""
+    hall = load_hall(path)
+    return {
+        "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
+        "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
+        "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
+                          "kind": q.kind, "zones": list(q.zones)}
+                   for q in hall.queues.values()},
+    }
+
+
+def sample_reply(number: str = "B017", queue: str = "quick_b", ticket_class: str = "normal",
+                 ahead: int | None = 5, expected_wait_s: float | None = 700.0,
+                 issued: str = "2026-11-23T09:41:07") -> dict[str, Any]:
+    """The ``result`` of an ``issue_ticket`` reply, as the hub sends it."""
+    at = datetime.fromisoformat(issued).replace(tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    day = issued[:10].replace("-", "")
+    return {
+        "seq": 42, "events": [{"seq": 42, "name": "ticket_issued"}],
+        "ticket": {"id": f"{day}-{number}", "number": number, "queue": queue,
+                   "ticket_class": ticket_class, "issued_at": at, "state": "waiting"},
+        "status": {"ticket": f"{day}-{number}", "number": number, "queue": queue,
+                   "state": "waiting", "window": None, "ahead": ahead,
+                   "expected_wait_s": expected_wait_s},
+    }
+
+
+def sample_slip(ticket_class: str = "normal", template: TicketTemplate | None = None,
+                **reply: Any) -> TicketSlip:
+    """B017 of 马上办 in zone B of the sample hall, 5 people ahead, about 12 minutes."""
+    return slip_from_reply(hall_layout(), sample_reply(ticket_class=ticket_class, **reply),
+                           template or load_template(), zone="B")
