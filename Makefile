@@ -50,6 +50,7 @@ test: install-test postgres lint
 
 bench: install
 	$(PY) -m bench.bench_store
+	$(PY) -m bench.bench_hub
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

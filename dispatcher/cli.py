@@ -50,7 +50,20 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     url = args.db or f"sqlite:///{Path(args.data) / 'hall.db'}"
-    return run_hub(hall, devices, url, args.host, args.port, HallClock(start_at, args.speed))
+    return run_hub(hall, devices, url, args.host, args.port, HallClock(start_at, args.speed),
+                   rate_limit=args.rate_limit)
+
+
+def _rate_limit(text: str) -> tuple[float, float] | None:
+    rate, _, burst = text.partition(":")
+    try:
+        values = float(rate), float(burst or max(float(rate) * 3, 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected RATE or RATE:BURST, "
+                                         "like 20:60") from None
+    if values[0] < 0 or values[1] < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: the rate must be >= 0, the burst >= 1")
+    return None if values[0] == 0 else values
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -106,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "e.g. '2026-11-23 09:30'")
     serve.add_argument("--speed", type=float, default=1.0,
                        help="with --start-at: hall seconds per real second")
+    serve.add_argument("--rate-limit", type=_rate_limit, default=(20.0, 60.0),
+                       metavar="RATE[:BURST]", help="messages a second per connection "
+                       "(default 20:60); 0 turns it off, for benchmarks")
     serve.set_defaults(handler=_serve)
 
     schema = sub.add_parser("protocol-schema", help="print the JSON Schema of the messages "
@@ -115,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="make a device token and its hash line")
     token.add_argument("--device", required=True)
     token.set_defaults(handler=_token)
+
+    from printers.cli import register as register_printer_commands
+
+    register_printer_commands(sub)  # printer-sim, print-sample, render-ticket, printer-status
     return parser
 
 

@@ -115,6 +115,9 @@ def parse_client_message(frame: str | bytes) -> Hello | CommandMessage | QueryMe
     if not isinstance(raw, dict):
         raise ProtocolError("bad_json", "a message is a JSON object, not "
                             f"{type(raw).__name__}")
+    if _has_lone_surrogate(frame, raw):
+        raise ProtocolError("bad_json", "the frame escapes a lone UTF-16 surrogate "
+                            "(like \\ud800), which is no character")
     kind = raw.get("type")
     if kind not in ("hello", "command", "query"):
         raise ProtocolError("unknown_type", f"unknown message type {_show(kind)}; expected "
@@ -123,6 +126,18 @@ def parse_client_message(frame: str | bytes) -> Hello | CommandMessage | QueryMe
         return _CLIENT.validate_python(raw)
     except ValidationError as exc:
         raise _bad_message(kind, exc) from None
+
+
+def _has_lone_surrogate(frame: str, raw: dict[str, Any]) -> bool:
+    """JSON may spell a lone surrogate as an escape; it decodes to a str that cannot be
+    encoded, stored or echoed back. Only frames with a \\u escape need the full check."""
+    if "\\u" not in frame:
+        return False
+    try:
+        json.dumps(raw, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _bad_message(kind: str, exc: ValidationError) -> ProtocolError:
@@ -145,14 +160,21 @@ def message_id(frame: str | bytes) -> str | None:
     except (ValueError, RecursionError, TypeError):
         return None
     value = raw.get("id") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return None
+    return None if any("\ud800" <= ch <= "\udfff" for ch in value) else value
 
 
 # ----------------------------------------------------------- server → client
 
 
 def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate got this far: send it escaped
+        text = json.dumps(message, separators=(",", ":"))
+    return text
 
 
 def welcome(seq: int, role: str, device: str, resync: str,

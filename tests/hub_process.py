@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ class HubProcess:
         self.extra = extra or []
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
-        self.log = b""
+        self.log_lines: list[str] = []   # the hub's JSON log (stderr), drained as it runs
+        self._drain: threading.Thread | None = None
 
     def start(self) -> HubProcess:
         cmd = [sys.executable, "-m", "dispatcher.cli", "serve", "--db", self.db_url,
@@ -54,7 +56,21 @@ class HubProcess:
             self.proc.kill()
             raise RuntimeError(f"the hub did not start: {line!r} {err[-2000:]}")
         self.port = int(match.group(1))
+        # A pipe nobody reads fills at 64 KiB and the hub would block on its next log line.
+        self._drain = threading.Thread(target=self._read_log, daemon=True)
+        self._drain.start()
         return self
+
+    def _read_log(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log_lines.append(line)
+
+    def log_text(self) -> str:
+        """What the hub logged; all of it once the process has ended."""
+        if self._drain is not None and self.proc is not None and self.proc.poll() is not None:
+            self._drain.join(5)
+        return "".join(self.log_lines)
 
     @property
     def url(self) -> str:

@@ -54,8 +54,7 @@ class Hall:
                               extra=["--port", str(self.port)]).start()
 
     def _keep_log(self) -> None:
-        if self.hub.proc and self.hub.proc.stderr:
-            self.logs.append(self.hub.proc.stderr.read())
+        self.logs.append(self.hub.log_text())
 
     def log(self) -> str:
         """Everything the hubs logged (stops the current one)."""

@@ -23,7 +23,6 @@ import dataclasses
 import itertools
 import json
 import socket
-import threading
 import time
 import urllib.request
 import uuid
@@ -141,12 +140,7 @@ class LiveHall:
         self.hub = hub
         self.url = hub.url
         self.loop = asyncio.new_event_loop()
-        self.stderr: list[str] = []
-        # the hub logs a JSON line per command on stderr: drain it, or a full pipe
-        # would block the hub in the middle of a test
-        assert hub.proc is not None and hub.proc.stderr is not None
-        threading.Thread(target=lambda: self.stderr.extend(hub.proc.stderr),  # type: ignore
-                         daemon=True).start()
+        self.stderr = hub.log_lines
         self.silent = self.loop.create_task(watch_silent(self.url))
         self.witness_seq = 0
         self.run(self._connect())
@@ -590,14 +584,9 @@ def test_garbage_that_is_not_even_http_does_not_hurt_the_hub(hall: LiveHall) -> 
     hall.assert_unhurt()
 
 
-# ------------------------------------------------------------ known hub defects
+# ------------------------------------------------------------ lone surrogates
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hub bug: a lone UTF-16 surrogate (JSON escape \\ud800) that the hub echoes back "
-    "(the id, the type, an argument's name or value) makes broadcast() raise "
-    "UnicodeEncodeError while encoding the answer; the handler dies and the socket "
-    "closes 1011 instead of a typed error"))
 @pytest.mark.parametrize("frame", [
     '{"type": "\\ud800"}',
     '{"type": "command", "id": "\\ud800", "name": "call_next"}',
@@ -625,12 +614,6 @@ def test_a_lone_surrogate_gets_a_typed_error_not_a_dropped_connection(
     assert got["type"] in ("reply", "error") and got["error"]["code"] in KNOWN_CODES
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hub bug: text with a lone surrogate (notice text, pause reason, cancel reason, "
-    "a device report's detail) passes the core, then the store cannot encode it and "
-    "the hub answers store_failed, which tells the client to resend the same id: a "
-    "resend can never succeed; it should be refused as bad input (bad_argument or "
-    "bad_message)"))
 def test_text_the_store_cannot_encode_is_refused_as_bad_input(hall: LiveHall) -> None:
     got = answer(hall, json.dumps({"type": "command", "id": uuid.uuid4().hex,
                                    "name": "notice", "args": {"text": "\ud800"}}))
@@ -681,11 +664,11 @@ def test_refused_commands_change_nothing(hall: LiveHall) -> None:
             reply = await client.command(name, **args)
             assert reply["ok"] is False, (name, args, reply)
             codes.append((name, reply["error"]["code"], code))
-        # a write the store refuses (see the xfail above): refused, nothing done
+        # text the store could not encode: refused as bad input, nothing done
         store = await con.answer(json.dumps({  # json.dumps escapes it: \ud800
             "type": "command", "id": uuid.uuid4().hex, "name": "pause",
             "args": {"window": "B11", "reason": "\ud800"}}))
-        assert store["ok"] is False
+        assert store["ok"] is False and store["error"]["code"] == "bad_json", store
         after = await con.query("snapshot")
         await display.client.close()
         return seq, before, after, codes

@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -53,10 +52,7 @@ class LiveHall:
     def __init__(self, hub: HubProcess) -> None:
         self.hub, self.url = hub, hub.url
         self.loop = asyncio.new_event_loop()
-        self.stderr: list[str] = []
-        assert hub.proc is not None and hub.proc.stderr is not None
-        threading.Thread(target=lambda: self.stderr.extend(hub.proc.stderr),  # type: ignore
-                         daemon=True).start()  # a full stderr pipe would block the hub
+        self.stderr = hub.log_lines
         self.clients: list[RawClient] = []
 
     def run(self, coro: Any) -> Any:

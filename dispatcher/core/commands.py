@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, get_type_hints
 
 from .errors import DispatchError
@@ -231,6 +232,11 @@ def _coerce(name: str, field: str, hint: Any, value: Any, empty_ok: bool = False
     raise AssertionError(f"no coercion for {hint}")
 
 
+@cache
+def _hints(cls: type[Command]) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
 def command_from_dict(name: str, args: dict[str, Any]) -> Command:
     """Build a command from its protocol name and JSON arguments, checking every type."""
     cls = COMMANDS.get(name)
@@ -243,7 +249,7 @@ def command_from_dict(name: str, args: dict[str, Any]) -> Command:
     if unknown:
         raise DispatchError("bad_argument", f"{name}: unknown argument {unknown[0]!r}",
                             field=unknown[0])
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     values = {}
     for fname, f in fields.items():
         if fname not in args:

@@ -47,10 +47,11 @@ def parse_start_at(text: str, hall: Hall) -> float:
 
 
 def run_hub(hall: Hall, devices: dict[str, Device], url: str, host: str, port: int,
-            clock: HallClock) -> int:
+            clock: HallClock, rate_limit: tuple[float, float] | None = (20.0, 60.0)) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("websockets").setLevel(logging.WARNING)  # our log is JSON lines
-    hub = Hub(lambda observer: HallService.open(hall, url, observer), devices, clock)
+    hub = Hub(lambda observer: HallService.open(hall, url, observer), devices, clock,
+              rate_limit)
     try:
         asyncio.run(_serve(hub, host, port))
     finally:

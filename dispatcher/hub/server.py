@@ -55,14 +55,17 @@ def log_json(event: str, **fields: Any) -> None:
 class Client:
     ws: ServerConnection
     device: Device
-    bucket: TokenBucket = field(default_factory=TokenBucket)
+    bucket: TokenBucket | None = field(default_factory=TokenBucket)
+    closing: bool = False   # refused for flooding: later frames are dropped unread
 
 
 class Hub:
     def __init__(self, service_factory: Callable[[Any], HallService],
-                 devices: dict[str, Device], clock: Callable[[], float] = time.time) -> None:
+                 devices: dict[str, Device], clock: Callable[[], float] = time.time,
+                 rate_limit: tuple[float, float] | None = (20.0, 60.0)) -> None:
         self.devices = devices
         self.clock = clock
+        self.rate_limit = rate_limit   # (messages a second, burst); None: no limit
         self.ring: OrderedDict[int, str] = OrderedDict()
         self.recent = RecentCalls()
         self.replies: OrderedDict[tuple[str, str], str] = OrderedDict()
@@ -71,6 +74,9 @@ class Hub:
         self._closing: set[asyncio.Task[None]] = set()
         self.service = service_factory(self._observe)
         self.hall = self.service.hall
+        # Today's command ids already in the store: only these can be retries of a
+        # command that committed before a restart, so only these need a store lookup.
+        self.stored_ids = self.service.store.command_keys_today()
 
     # ------------------------------------------------------------ events
 
@@ -137,7 +143,8 @@ class Hub:
             return None
         except (TimeoutError, ConnectionClosed):
             return None
-        client = Client(ws, device)
+        rate = self.rate_limit
+        client = Client(ws, device, TokenBucket(*rate, tokens=rate[1]) if rate else None)
         self._welcome(client, hello.last_seq)
         return client
 
@@ -188,10 +195,14 @@ class Hub:
     # ------------------------------------------------------------ messages
 
     def _receive(self, client: Client, frame: str | bytes) -> None:
-        if not client.bucket.take():
+        if client.closing:
+            return
+        bucket = client.bucket
+        if bucket is not None and not bucket.take():
             self._send_error(client, frame, p.ProtocolError(
-                "rate_limited", f"more than {client.bucket.rate:g} messages a second"))
-            if client.bucket.flooding:
+                "rate_limited", f"more than {bucket.rate:g} messages a second"))
+            if bucket.flooding:
+                client.closing = True
                 self._close_later(client.ws, p.CLOSE_POLICY, "flood")
             return
         try:
@@ -214,12 +225,15 @@ class Hub:
 
     def _command(self, client: Client, msg: p.CommandMessage) -> None:
         key = (client.device.id, msg.id)
-        reply = self.replies.get(key) or self._reply_from_store(key)
+        reply = self.replies.get(key)
+        if reply is None and key in self.stored_ids:
+            reply = self._reply_from_store(key)
         if reply is None:
             reply = self._execute(client, msg)
         broadcast([client.ws], reply)
 
     def _execute(self, client: Client, msg: p.CommandMessage) -> str:
+        before = self.seq
         try:
             command = _parse_command(msg)
             command = authorize(client.device, command, self.service.core.state)
@@ -227,18 +241,34 @@ class Hub:
                                              actor=msg.actor, command_id=msg.id)
         except (DispatchError, p.ProtocolError) as exc:
             reply = p.reply_error(msg.id, exc.to_dict())
-        except StoreError as exc:  # nothing was done: do not remember, a retry may act
-            log_json("store_failed", device=client.device.id, error=str(exc))
-            return p.reply_error(msg.id, p.ProtocolError(
-                "store_failed", "the hall could not save it; nothing was done, "
-                "try again").to_dict())
+        except StoreError as exc:
+            return self._store_failed(client, msg, before, exc)
         else:
+            self.stored_ids.add((client.device.id, msg.id))
             self._publish([seq for seq, _ in committed])
             reply = p.reply_ok(msg.id, self._result(committed))
             log_json("command", device=client.device.id, name=msg.name, id=msg.id,
                      seqs=[seq for seq, _ in committed])
         self._remember((client.device.id, msg.id), reply)
         return reply
+
+    def _store_failed(self, client: Client, msg: p.CommandMessage, before: int,
+                      exc: StoreError) -> str:
+        """The database refused the write, or lost the connection after committing it.
+        In the second case the service has rebuilt from the store: tell everyone what
+        was committed and answer from it. In the first, nothing was done: do not
+        remember the reply, so a retry of the same id may act."""
+        log_json("store_failed", device=client.device.id, error=str(exc))
+        if self.seq > before:
+            self._publish(list(range(before + 1, self.seq + 1)))
+            key = (client.device.id, msg.id)
+            self.stored_ids.add(key)
+            reply = self._reply_from_store(key)
+            if reply is not None:
+                return reply
+        return p.reply_error(msg.id, p.ProtocolError(
+            "store_failed", "the hall could not save it; nothing was done, try again"
+        ).to_dict())
 
     def _reply_from_store(self, key: tuple[str, str]) -> str | None:
         """A retry of a command that committed before a restart: answer from its events."""
@@ -298,8 +328,8 @@ class Hub:
                          compression=None) as server:
             ready(server.sockets[0].getsockname()[1])
             await stop
-            for ws in list(self.live):
-                await ws.close(1001, "shutting_down")
+            await asyncio.gather(*(ws.close(1001, "shutting_down") for ws in self.live),
+                                 return_exceptions=True)
 
 
 def _parse_command(msg: p.CommandMessage):

@@ -92,6 +92,8 @@ def changes_for(event: ev.Event, state: HallState) -> dict[str, Any]:
         "waiting": {q: len(state.queue_lines[q]) for q in queues},
         "tickets": {t: ticket_view(state, t) for t in tickets},
     }
+    if event.NAME in _DAY_EVENTS:
+        changes["day"], changes["day_closed"] = state.day, state.day_closed
     if isinstance(event, ev.DayOpened):
         changes["reset"] = True
     changes.update(_extra_changes(data, state))

@@ -190,6 +190,16 @@ class EventStore:
         return self._select(sa.and_(events.c.seq >= start, events.c.command_id == command_id,
                                     events.c.device == device))
 
+    def command_keys_today(self) -> set[tuple[str | None, str]]:
+        """(device, command id) of every command recorded since the last DayOpened."""
+        with self.engine.connect() as conn:
+            start = conn.scalar(self._last_day_opened())
+            if start is None:
+                return set()
+            query = (sa.select(events.c.device, events.c.command_id).distinct()
+                     .where(events.c.seq >= start, events.c.command_id.is_not(None)))
+            return {(device, cid) for device, cid in conn.execute(query)}
+
     def _select(self, where: sa.ColumnElement[bool]) -> list[tuple[int, Event]]:
         query = sa.select(events.c.seq, events.c.data).where(where).order_by(events.c.seq)
         with self.engine.connect() as conn:
