@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -536,3 +536,17 @@ def check_profile(hall: Hall, window: str, main: list[str], side: list[str]) -> 
     for qid in main + side:
         if zone not in hall.queues[qid].zones:
             check.fail("profile", f"queue {qid!r} is not offered in zone {zone}")
+
+
+def hall_layout(hall: Hall) -> dict[str, Any]:
+    """The names of the hall, its zones, queues and windows, as the hub's snapshot
+    carries them (``snapshot["hall"]``): what every device shows."""
+    return {
+        "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
+        "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
+        "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
+                          "kind": q.kind, "zones": list(q.zones)}
+                   for q in hall.queues.values()},
+        "windows": {w.id: {"name": w.name, "name_en": w.name_en, "zone": w.zone}
+                    for w in hall.windows.values()},
+    }

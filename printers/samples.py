@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatcher.hall import SAMPLE_HALL, load_hall
+from dispatcher.hall import hall_layout as layout_of
 
 from .slip import TicketSlip, slip_from_reply
 from .template import TicketTemplate, load_template
@@ -15,14 +16,7 @@ from .template import TicketTemplate, load_template
 
 def hall_layout(path: str | Path = SAMPLE_HALL) -> dict[str, Any]:
     """A hall file as the hub's snapshot shows it (``snapshot["hall"]``)."""
-    hall = load_hall(path)
-    return {
-        "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
-        "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
-        "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
-                          "kind": q.kind, "zones": list(q.zones)}
-                   for q in hall.queues.values()},
-    }
+    return layout_of(load_hall(path))
 
 
 def sample_reply(number: str = "B017", queue: str = "quick_b", ticket_class: str = "normal",

@@ -9,6 +9,7 @@ must see the exact frames (the client library has its own tests).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,9 +17,11 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -76,6 +79,13 @@ class HubProcess:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    def health(self, timeout: float = 10.0) -> dict[str, Any]:
+        """GET /healthz, which must answer 200."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz",
+                                    timeout=timeout) as response:
+            assert response.status == 200
+            return json.loads(response.read())
+
     def kill(self) -> None:
         """kill -9: no goodbye, no flush beyond what was committed."""
         if self.proc and self.proc.poll() is None:
@@ -93,6 +103,22 @@ class HubProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+@contextlib.contextmanager
+def live_hub(folder: Path, wrap: Callable[[HubProcess], Closable]) -> Iterator[Any]:
+    """A hub on a fresh SQLite file in ``folder``, wrapped for a test module's use."""
+    with HubProcess(f"sqlite:///{folder / 'hall.db'}") as hub:
+        live = wrap(hub)
+        try:
+            yield live
+        finally:
+            hub.kill()  # not stop(): a client a failed test left open would delay it
+            live.close()
 
 
 class RawClient:

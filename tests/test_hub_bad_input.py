@@ -24,12 +24,11 @@ import itertools
 import json
 import socket
 import time
-import urllib.request
 import uuid
 from typing import Any, get_type_hints
 
 import pytest
-from hub_process import HubProcess, RawClient, sample_token
+from hub_process import HubProcess, RawClient, live_hub, sample_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
@@ -180,10 +179,7 @@ class LiveHall:
         return ticket
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.hub.port}/healthz",
-                                    timeout=TIMEOUT) as response:
-            assert response.status == 200
-            return json.loads(response.read())
+        return self.hub.health(TIMEOUT)
 
     def assert_unhurt(self) -> None:
         """The process is up, /healthz answers, the witness sees the next event."""
@@ -210,14 +206,8 @@ class LiveHall:
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("hub_bad_input") / "hall.db"
-    with HubProcess(f"sqlite:///{db}") as hub:
-        live = LiveHall(hub)
-        try:
-            yield live
-        finally:
-            hub.kill()  # not stop(): a client a failed test left open would delay it
-            live.close()
+    with live_hub(tmp_path_factory.mktemp("hub_bad_input"), LiveHall) as live:
+        yield live
 
 
 def readable_id(frame: str | bytes) -> str | None:

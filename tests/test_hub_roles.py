@@ -17,12 +17,11 @@ import re
 import subprocess
 import sys
 import textwrap
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import ROOT, HubProcess, RawClient, sample_token
+from hub_process import ROOT, HubProcess, RawClient, live_hub, sample_token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -65,10 +64,7 @@ class LiveHall:
         return client
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.hub.port}/healthz",
-                                    timeout=TIMEOUT) as response:
-            assert response.status == 200
-            return json.loads(response.read())
+        return self.hub.health(TIMEOUT)
 
     @property
     def seq(self) -> int:
@@ -102,14 +98,8 @@ class LiveHall:
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("hub_roles") / "hall.db"
-    with HubProcess(f"sqlite:///{db}") as hub:
-        live = LiveHall(hub)
-        try:
-            yield live
-        finally:
-            hub.kill()  # not stop(): a client a failed test left open would delay it
-            live.close()
+    with live_hub(tmp_path_factory.mktemp("hub_roles"), LiveHall) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")

@@ -16,26 +16,13 @@ from typing import Any
 
 from ..core import events as ev
 from ..core.state import HallState
-from ..hall import Hall
+from ..hall import Hall, hall_layout
 from .devices import Device
 
 RECENT_CALLS = 20
 _WINDOW_FIELDS = ("window", "from_window", "to_window")
 _QUEUE_FIELDS = ("queue", "from_queue", "to_queue")
 _DAY_EVENTS = (ev.DayOpened.NAME, ev.DayClosed.NAME)
-
-
-def hall_layout(hall: Hall) -> dict[str, Any]:
-    """The static part: names of the hall, its zones, queues and windows."""
-    return {
-        "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
-        "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
-        "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
-                          "kind": q.kind, "zones": list(q.zones)}
-                   for q in hall.queues.values()},
-        "windows": {w.id: {"name": w.name, "name_en": w.name_en, "zone": w.zone}
-                    for w in hall.windows.values()},
-    }
 
 
 def window_view(state: HallState, window_id: str) -> dict[str, Any]:
