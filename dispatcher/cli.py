@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     from printers.cli import register as register_printer_commands
 
     register_printer_commands(sub)  # printer-sim, print-sample, render-ticket, printer-status
+
+    from display.led_bridge import register as register_led_commands
+
+    register_led_commands(sub)  # led-bridge
     return parser
 
 
