@@ -139,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     from display.led_bridge import register as register_led_commands
 
     register_led_commands(sub)  # led-bridge
+
+    from display.cli import register as register_display_command
+
+    register_display_command(sub)  # display: the lobby wall
     return parser
 
 

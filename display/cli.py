@@ -1,0 +1,137 @@
+"""`onewindow display`: the lobby wall, full screen, or one screenshot and exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .wall import LAYOUTS
+
+DEMO_NOW = 1795399800.0 + 205    # 2026-11-23 10:13:25 in the hall, for the docs
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("display", help="the lobby wall display: calls, windows, waiting "
+                       "counts and notices of a zone (PySide6)")
+    p.add_argument("--server", default="ws://127.0.0.1:8765", help="the hub's ws:// URL")
+    p.add_argument("--device", default="D-B", help="this display's device id")
+    p.add_argument("--token", help="the device token (default: $ONEWINDOW_TOKEN)")
+    p.add_argument("--zone", help="show this zone (default: the device's own; none: "
+                   "the whole hall)")
+    p.add_argument("--layout", choices=sorted(LAYOUTS), help="window size for --windowed "
+                   "and --screenshot (default: full screen)")
+    p.add_argument("--windowed", action="store_true", help="a window, not full screen")
+    p.add_argument("--state-file", help="keep the picture here across restarts")
+    p.add_argument("--screenshot", metavar="FILE", help="render offscreen to this PNG and "
+                   "exit")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="with --screenshot: scale the PNG (e.g. 0.5 for a 4K render)")
+    p.add_argument("--demo", action="store_true", help="show a built-in sample picture "
+                   "instead of connecting to a hub")
+    p.add_argument("--demo-lost", action="store_true", help="with --demo: show the "
+                   "connection-lost state")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .wall import WallWidget
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    size = LAYOUTS[args.layout or "1080p"]
+    if args.demo:
+        from .demo import demo_view
+
+        wall = WallWidget(args.zone, now=lambda: DEMO_NOW)
+        wall.resize(*size)
+        wall.set_status("disconnected" if args.demo_lost else "connected")
+        wall.show_view(demo_view())
+        if args.screenshot:
+            return _grab(wall, args)
+        _show(wall, args)
+        return app.exec()
+
+    from dispatcher.client.qt import QtHubClient
+
+    token = args.token or os.environ.get("ONEWINDOW_TOKEN")
+    if not token:
+        print("error: --token or $ONEWINDOW_TOKEN is needed", file=sys.stderr)
+        return 2
+    wall = WallWidget(args.zone)
+    wall.resize(*size)
+    hub = QtHubClient(args.server, "display", args.device, token, state_file=args.state_file)
+    connect_wall(wall, hub)
+    hub.start()
+    if args.screenshot:
+        done = {"code": 1}
+
+        def grab_now() -> None:
+            done["code"] = _grab(wall, args)
+            app.quit()
+
+        def ready() -> None:
+            if hub.connected and hub.view.loaded:
+                QTimer.singleShot(200, grab_now)
+
+        hub.statusChanged.connect(lambda _status: ready())
+        QTimer.singleShot(15000, grab_now)     # no hub: a screenshot of the lost state
+        app.exec()
+        hub.close(timeout=2)
+        return done["code"]
+    _show(wall, args)
+    app.aboutToQuit.connect(lambda: hub.close(timeout=2))
+    return app.exec()
+
+
+def connect_wall(wall, hub) -> None:
+    """Keep ``wall`` showing ``hub``'s view and connection state."""
+    hub.statusChanged.connect(wall.set_status)
+
+    def hub_now() -> float:   # the hub's clock (a training hub runs its own hall time)
+        client = getattr(hub, "_client", None)
+        return time.time() + float(getattr(client, "server_offset", 0.0) or 0.0)
+
+    wall.now = hub_now
+    hub.viewChanged.connect(lambda: wall.show_view(hub.view))
+    wall.set_status(hub.status)
+    if hub.view.loaded:
+        wall.show_view(hub.view)
+
+
+def _show(wall, args: argparse.Namespace) -> None:
+    if args.windowed or args.layout:
+        wall.show()
+    else:
+        wall.showFullScreen()
+
+
+def _grab(wall, args: argparse.Namespace) -> int:
+    from PySide6.QtCore import Qt
+
+    image = wall.grab().toImage()
+    if args.scale != 1.0:
+        image = image.scaled(int(image.width() * args.scale), int(image.height() * args.scale),
+                             Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+    if not image.save(args.screenshot):
+        print(f"error: could not write {args.screenshot}", file=sys.stderr)
+        return 1
+    print(f"{args.screenshot}: {image.width()}×{image.height()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="onewindow")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
