@@ -10,7 +10,7 @@ import time
 from .wall import LAYOUTS
 
 DEMO_NOW = 1795399800.0 + 205    # 2026-11-23 10:13:25 in the hall, for the docs
-
+FRESH_CALL_S = 60.0   # older calls (a resync replaying an outage) are not announced
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("display", help="the lobby wall display: calls, windows, waiting "
@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "and --screenshot (default: full screen)")
     p.add_argument("--windowed", action="store_true", help="a window, not full screen")
     p.add_argument("--state-file", help="keep the picture here across restarts")
+    p.add_argument("--voice", choices=("auto", "qt", "clips", "silent", "off"), default="auto",
+                   help="announce each call (default auto: Qt speech with a Chinese voice, "
+                   "else the recorded clips in assets/voice)")
     p.add_argument("--screenshot", metavar="FILE", help="render offscreen to this PNG and "
                    "exit")
     p.add_argument("--scale", type=float, default=1.0,
@@ -66,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
     wall = WallWidget(args.zone)
     wall.resize(*size)
     hub = QtHubClient(args.server, "display", args.device, token, state_file=args.state_file)
-    connect_wall(wall, hub)
+    announcer = None
+    if args.voice != "off" and not args.screenshot:
+        from .voice import VoiceConfig
+
+        announcer = VoiceConfig.from_dict({"backend": args.voice}).announcer()
+    connect_wall(wall, hub, announcer)
     hub.start()
     if args.screenshot:
         done = {"code": 1}
@@ -89,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
     return app.exec()
 
 
-def connect_wall(wall, hub) -> None:
-    """Keep ``wall`` showing ``hub``'s view and connection state."""
+def connect_wall(wall, hub, announcer=None) -> None:
+    """Keep ``wall`` showing ``hub``'s view and connection state, and give each call to
+    ``announcer`` (display.voice) as it happens."""
     hub.statusChanged.connect(wall.set_status)
 
     def hub_now() -> float:   # the hub's clock (a training hub runs its own hall time)
@@ -98,10 +107,20 @@ def connect_wall(wall, hub) -> None:
         return time.time() + float(getattr(client, "server_offset", 0.0) or 0.0)
 
     wall.now = hub_now
+    if announcer is not None:
+        hub.eventReceived.connect(lambda name, data: _announce(announcer, hub, hub_now(),
+                                                               name, data))
     hub.viewChanged.connect(lambda: wall.show_view(hub.view))
     wall.set_status(hub.status)
     if hub.view.loaded:
         wall.show_view(hub.view)
+
+
+def _announce(announcer, hub, now: float, name: str, data: dict) -> None:
+    # Events replayed by a resync after an outage are news to the screen, not to the
+    # hall: only a call made in the last minute is said aloud.
+    if now - float(data.get("at", now)) <= FRESH_CALL_S:
+        announcer.announce({"name": name, "data": data}, hub.view.hall)
 
 
 def _show(wall, args: argparse.Namespace) -> None:

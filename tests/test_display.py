@@ -326,3 +326,36 @@ def test_cli_screenshot_of_a_live_hub(hall: Hall, tmp_path: Path) -> None:
     # connected: no red banner under the header
     pixel = image.pixelColor(5, int(1920 * 0.09))
     assert not (pixel.red() > 180 and pixel.green() < 60)
+
+
+def test_a_call_reaches_the_wall_and_the_voice_queue_once_each(qtbot, hall: Hall) -> None:
+    from display.voice import Announcer, SilentBackend
+
+    backend = SilentBackend(seconds_per_token=0.005)   # speaking takes time: overlap shows
+    announcer = Announcer(backend)
+    display, kiosk = _client(hall, "display", "D-B"), _client(hall, "kiosk", "K-B1")
+    caller = _client(hall, "caller", "C-B03")
+    wall = WallWidget()
+    qtbot.addWidget(wall)
+    connect_wall(wall, display, announcer)
+    cmd, clients = Commands(qtbot), (display, kiosk, caller)
+    try:
+        for qc in clients:
+            qc.start()
+        qtbot.waitUntil(lambda: all(qc.connected for qc in clients), timeout=10000)
+        cmd.run(kiosk, "issue_ticket", {"queue": "quick_b"})
+        cmd.run(caller, "open_window", {"window": "B03"})
+        cmd.run(caller, "call_next", {"window": "B03"})
+        cmd.run(caller, "recall", {"window": "B03"})
+        qtbot.waitUntil(lambda: wall.board.newest is not None and wall.board.newest.recall,
+                        timeout=2000)
+        assert announcer.wait_idle(10)
+    finally:
+        for qc in clients:
+            qc.close(timeout=2)
+    said = [" ".join(s.tokens) for s in backend.spoken]
+    call = "请 B 零 零 一 号 到 综合受理窗口 B 零 三 办理"
+    assert said == [call] * 4            # the call twice, the recall twice, nothing else
+    for before, after in zip(backend.spoken, backend.spoken[1:], strict=False):
+        assert before.end <= after.start  # one announcement at a time
+
