@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     from display.cli import register as register_display_command
 
     register_display_command(sub)  # display: the lobby wall
+
+    from kiosk.cli import register as register_kiosk_command
+
+    register_kiosk_command(sub)  # kiosk: the touchscreen 取号机
     return parser
 
 

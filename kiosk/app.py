@@ -1,0 +1,576 @@
+"""The kiosk's screen: PySide6 widgets drawn from kiosk.model.KioskModel.
+
+Every screen is rebuilt from the model after each event (a touch, a reply, a printer
+result, a hub status, a view change), so what is shown is always the model's state.
+Buttons carry their model target in the ``target`` property (tests click them by it).
+The printer is only ever used from worker threads (status polls and printing); their
+results come back to the GUI thread through a queued signal.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from printers.slip import ahead_text, slip_from_reply, wait_text
+
+from .model import Action, KioskModel
+
+FONT_FAMILY = "Noto Sans CJK SC"
+TICK_MS = 1000
+
+# Every label, Chinese and English. Hub error codes are shown through ERRORS.
+TEXT: dict[str, tuple[str, str]] = {
+    "quick": ("马上办", "Quick Service"),
+    "quick_sub": ("一般业务，任一窗口办理", "General matters, any window"),
+    "help": ("帮助办", "Assisted Service"),
+    "help_sub": ("部门专窗：税务、不动产、公安…", "Department windows: tax, real estate…"),
+    "check_in": ("预约签到", "Appointment check-in"),
+    "lang": ("English", "中文"),
+    "large": ("大字模式", "Large text"),
+    "normal_size": ("标准字号", "Normal text"),
+    "home": ("返回首页", "Home"),
+    "back": ("返回", "Back"),
+    "take": ("取号", "Take a ticket"),
+    "green": ("绿色通道取号", "Green channel ticket"),
+    "green_sub": ("老年人、残疾人、孕妇、军人优先", "Elderly, disabled, pregnant, service members"),
+    "choose_unit": ("请选择办理部门", "Choose a department"),
+    "waiting": ("等候 {n} 人", "{n} waiting"),
+    "ahead_label": ("前面", "Ahead"),
+    "wait_label": ("预计等候", "Expected wait"),
+    "printing": ("正在出票，请稍候…", "Printing your ticket, please wait…"),
+    "done": ("请取票", "Please take your ticket"),
+    "done_sub": ("请留意叫号屏和语音叫号", "Watch the display and listen for your number"),
+    "failed": ("打印机故障，未能出票", "The printer failed; no paper ticket"),
+    "failed_sub": ("请记下号码或用手机拍下二维码，工作人员已收到通知",
+                   "Note your number or photograph the QR code; staff have been told"),
+    "paused": ("暂停取号", "Ticketing paused"),
+    "paused_hub": ("正在连接服务器，请稍候或咨询工作人员",
+                   "Reconnecting to the server; please wait or ask staff"),
+    "paused_printer": ("打印机{state}，请联系工作人员", "Printer: {state_en}; please ask staff"),
+    "code_prompt": ("请输入预约码", "Enter your appointment code"),
+    "delete": ("删除", "Delete"),
+    "submit": ("确认签到", "Check in"),
+    "your_number": ("您的号码", "Your number"),
+}
+PRINTER_STATES = {
+    "paper_out": ("缺纸", "out of paper"),
+    "cover_open": ("纸仓盖打开", "cover open"),
+    "offline": ("脱机", "offline"),
+    "error": ("故障", "error"),
+}
+ERRORS = {
+    "unknown_appointment": ("预约码不存在，请核对", "No appointment with this code"),
+    "too_early": ("还未到预约时段，请稍后签到", "Too early for your appointment slot"),
+    "too_late": ("预约时段已过，请取普通号", "Your slot has passed; take a normal ticket"),
+    "already_checked_in": ("该预约已签到", "Already checked in"),
+    "hall_closed": ("大厅已停止取号", "The hall is not issuing tickets now"),
+    "unavailable": ("服务器无响应", "The server did not answer"),
+}
+
+
+class _Bridge(QObject):
+    """Worker thread → GUI thread (a queued connection: the receiver lives in the GUI)."""
+
+    done = Signal(object)
+
+
+class KioskWindow(QWidget):
+    """The kiosk: a hub client, a printer and the model between them."""
+
+    def __init__(self, hub: Any, printer: Any, device: str, template: Any = None,
+                 *, poll_printer_s: float = 5.0) -> None:
+        super().__init__()
+        self.hub, self.printer, self.device = hub, printer, device
+        self.template = template if template is not None else getattr(printer, "template",
+                                                                        None)
+        self.model = KioskModel(device)
+        self.queue_status: dict[str, dict[str, Any]] = {}
+        self.buttons: dict[str, QPushButton] = {}
+        self.sent: list[str] = []                   # command names sent, in order
+        self.reports: list[tuple[bool, dict[str, Any]]] = []   # report_device replies
+        self._bridge = _Bridge()
+        self._bridge.done.connect(self._on_worker)
+        self._polling = False
+        self._landscape: bool | None = None
+        self.setWindowTitle("一窗通 OneWindow kiosk")
+        self.setObjectName("kiosk")
+        self._root = QVBoxLayout(self)
+        self._root.setContentsMargins(0, 0, 0, 0)
+        self._page: QWidget | None = None
+        self._shown: tuple[Any, ...] | None = None   # the model state on screen
+        self._stale = False                          # counts changed since drawn
+
+        hub.statusChanged.connect(self._on_hub_status)
+        hub.snapshotLoaded.connect(self._on_snapshot)
+        hub.viewChanged.connect(self._on_view)
+        self._tick = QTimer(self)
+        self._tick.timeout.connect(self._on_tick)
+        self._tick.start(TICK_MS)
+        self._poll = QTimer(self)
+        self._poll.timeout.connect(self.poll_printer)
+        self._poll.start(int(poll_printer_s * 1000))
+        self._status_timer = QTimer(self)
+        self._status_timer.timeout.connect(self.refresh_queue_status)
+        self._status_timer.start(15000)
+        self.render()
+
+    # ------------------------------------------------------------------ events in
+
+    def touch(self, target: str) -> None:
+        self._apply(self.model.touch(target))
+
+    def _on_hub_status(self, status: str) -> None:
+        self._apply(self.model.hub_status(status))
+        if status == "connected":
+            self.refresh_queue_status()
+            self.poll_printer()
+
+    def _on_snapshot(self) -> None:
+        self.model.set_layout(self.hub.view.hall, self.hub.view.zone)
+        self.render()
+
+    def _on_view(self) -> None:
+        self._stale = True               # redrawn on the next tick (see _on_tick)
+
+    def _on_tick(self) -> None:
+        self._apply(self.model.tick(TICK_MS / 1000))
+        # New counts are drawn at most once a tick, and never under a finger: a page
+        # rebuilt between press and release would lose the touch.
+        if self._stale and QApplication.mouseButtons() == Qt.MouseButton.NoButton:
+            self.render()
+
+    def refresh_queue_status(self) -> None:
+        if self.model.hub_ok:
+            self.hub.send_query("queue_status", on_reply=self._on_queue_status)
+
+    def _on_queue_status(self, ok: bool, payload: dict[str, Any]) -> None:
+        if ok:
+            self.queue_status = payload.get("queues", {})
+            self._stale = True
+
+    def poll_printer(self) -> None:
+        """Ask the printer how it is, in a worker thread (never while printing)."""
+        if self._polling or self.model.busy:
+            return
+        self._polling = True
+        self._run(lambda: ("status", self.printer.status().state))
+
+    def _run(self, job: Callable[[], tuple[str, Any]]) -> None:
+        def work() -> None:
+            try:
+                out = job()
+            except Exception as exc:            # a printer bug must not kill the kiosk
+                out = ("crash", f"{type(exc).__name__}: {exc}")
+            self._bridge.done.emit(out)
+
+        threading.Thread(target=work, name="kiosk-printer", daemon=True).start()
+
+    def _on_worker(self, out: tuple[str, Any]) -> None:
+        kind, value = out
+        if kind == "status":
+            self._polling = False
+            self._apply(self.model.printer_status(value))
+        elif kind == "printed":
+            self._apply(self.model.printed(value.ok, value.status_after.state
+                                           if value.status_after.answered else "unknown",
+                                           value.error))
+        elif kind == "crash":
+            self._polling = False
+            if self.model.busy:
+                self._apply(self.model.printed(False, "error", value))
+
+    def _on_reply(self, ok: bool, payload: dict[str, Any]) -> None:
+        self._apply(self.model.reply(ok, payload))
+
+    # ------------------------------------------------------------------ actions out
+
+    def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            if action.kind in ("issue", "check_in"):
+                name = "issue_ticket" if action.kind == "issue" else "check_in"
+                self.sent.append(name)
+                self.hub.send_command(name, action.args, on_reply=self._on_reply)
+            elif action.kind == "report":
+                self.sent.append("report_device")
+                self.hub.send_command("report_device", action.args,
+                                      on_reply=lambda ok, p: self.reports.append((ok, p)))
+            elif action.kind == "print":
+                result = action.args["result"]
+                try:
+                    slip = slip_from_reply(self.hub.view.hall, result, self.template,
+                                           zone=self.model.zone)
+                except Exception as exc:
+                    self._bridge.done.emit(("crash", f"slip: {exc}"))
+                    continue
+                self._run(lambda slip=slip: ("printed", self.printer.print_ticket(slip)))
+        if self._key() != self._shown:   # the flow moved: draw it now
+            self.render()
+
+    def _key(self) -> tuple[Any, ...]:
+        m = self.model
+        return (m.screen, m.lang, m.large, m.code, m.message, m.queue, m.busy,
+                m.pause_reason, id(m.result), m.print_error, m.big_loop, tuple(m.units))
+
+    # ------------------------------------------------------------------ drawing
+
+    def t(self, key: str, **fmt: Any) -> str:
+        zh, en = TEXT[key]
+        return (zh if self.model.lang == "zh" else en).format(**fmt)
+
+    def pair(self, zh_en: tuple[str, str]) -> str:
+        return zh_en[0] if self.model.lang == "zh" else zh_en[1]
+
+    def px(self, size: float, *, large: bool = True) -> int:
+        """A font size in pixels, scaled for the screen and (unless ``large`` is False,
+        as for the top bar, which must stay on one line) for large mode."""
+        short = min(self.width(), self.height()) or 1080
+        landscape = 0.78 if self._landscape else 1.0   # 1080 px tall: less room
+        scale = short / 1080 * landscape * (1.3 if large and self.model.large else 1.0)
+        return max(12, int(size * scale))
+
+    def resizeEvent(self, event: Any) -> None:
+        landscape = self.width() > self.height()
+        if landscape != self._landscape:
+            self._landscape = landscape
+            self.render()
+        super().resizeEvent(event)
+
+    def render(self) -> None:
+        self._shown, self._stale = self._key(), False
+        if self._page is not None:
+            self._root.removeWidget(self._page)
+            self._page.deleteLater()
+        self.buttons = {}
+        page = QWidget(self)
+        page.setObjectName("page")
+        page.setStyleSheet(f"""
+            QWidget#page {{ background: #f4f6f9; }}
+            QLabel {{ color: #1a1a1a; font-family: "{FONT_FAMILY}"; }}
+            QPushButton {{ font-family: "{FONT_FAMILY}"; border-radius: 18px;
+                           border: 3px solid #b8c2d0; background: white; color: #1a1a1a; }}
+            QPushButton:pressed {{ background: #dde6f3; }}
+            QPushButton[kind="primary"] {{ background: #0b5cad; color: white;
+                                           border: none; }}
+            QPushButton[kind="green"] {{ background: #1e7d32; color: white; border: none; }}
+            QPushButton[kind="help"] {{ background: #b3541e; color: white; border: none; }}
+        """)
+        layout = QVBoxLayout(page)
+        margin = self.px(36)
+        layout.setContentsMargins(margin, margin // 2, margin, margin)
+        layout.setSpacing(self.px(24))
+        layout.addLayout(self._top_bar())
+        getattr(self, f"_draw_{self.model.screen}")(layout)
+        self._root.addWidget(page)
+        self._page = page
+
+    def label(self, text: str, size: float, *, bold: bool = False, color: str | None = None,
+              align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter,
+              large: bool = True) -> QLabel:
+        lab = QLabel(text)
+        font = QFont(FONT_FAMILY)
+        font.setPixelSize(self.px(size, large=large))
+        font.setBold(bold)
+        lab.setFont(font)
+        lab.setAlignment(align)
+        lab.setWordWrap(True)
+        if color:
+            lab.setStyleSheet(f"color: {color};")
+        return lab
+
+    def button(self, target: str, title: str, sub: str = "", *, size: float = 56,
+               kind: str = "", height: float = 120, large: bool = True) -> QPushButton:
+        text = f"{title}\n{sub}" if sub else title
+        btn = QPushButton(text)
+        btn.setProperty("target", target)
+        if kind:
+            btn.setProperty("kind", kind)
+        font = QFont(FONT_FAMILY)
+        font.setPixelSize(self.px(size, large=large))
+        font.setBold(True)
+        btn.setFont(font)
+        btn.setMinimumHeight(self.px(min(height, 100)))   # a large touch target; stretches
+        btn.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        btn.clicked.connect(lambda _=False, t=target: self.touch(t))
+        self.buttons[target] = btn
+        return btn
+
+    def _top_bar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        hall = self.hub.view.hall if self.hub is not None else {}
+        zone = (hall.get("zones") or {}).get(self.model.zone or "", {})
+        name = hall.get("name" if self.model.lang == "zh" else "name_en", "") or ""
+        zone_name = zone.get("name" if self.model.lang == "zh" else "name_en", "")
+        title = self.label(f"{name}\n{zone_name}".strip(), 34, bold=True, large=False,
+                           align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(title, 1)
+        large = self.button("large", self.t("normal_size" if self.model.large else "large"),
+                            size=30, height=90, large=False)
+        lang = self.button("lang", self.t("lang"), size=30, height=90, large=False)
+        for btn in (large, lang):
+            btn.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            btn.setFixedSize(QSize(self.px(220, large=False), self.px(96, large=False)))
+            bar.addWidget(btn)
+        return bar
+
+    def _waiting_line(self, queues: list[str]) -> str:
+        waiting = sum(self.hub.view.waiting.get(q, 0) for q in queues)
+        line = self.t("waiting", n=waiting)
+        if len(queues) == 1 and queues[0] in self.queue_status:
+            line += " · " + self.pair(wait_text(
+                self.queue_status[queues[0]].get("expected_wait_s")))
+        return line
+
+    def _message(self, layout: QVBoxLayout) -> None:
+        code = self.model.message
+        if code:
+            text = self.pair(ERRORS.get(code, (f"出错：{code}", f"Error: {code}")))
+            layout.addWidget(self.label(text, 40, bold=True, color="#b00020"))
+
+    def _draw_home(self, layout: QVBoxLayout) -> None:
+        self._message(layout)
+        row = _row_box(self._landscape)
+        m = self.model
+        quick = self.button("quick", self.t("quick"),
+                            f"{self.t('quick_sub')}\n"
+                            f"{self._waiting_line([m.big_loop] if m.big_loop else [])}",
+                            size=72, kind="primary", height=420)
+        helpb = self.button("help", self.t("help"),
+                            f"{self.t('help_sub')}\n{self._waiting_line(m.units)}",
+                            size=72, kind="help", height=420)
+        _sub_font(quick, self.px(34)), _sub_font(helpb, self.px(34))
+        quick.setEnabled(m.big_loop is not None)
+        helpb.setEnabled(bool(m.units))
+        row.addWidget(quick)
+        row.addWidget(helpb)
+        layout.addLayout(row, 4)
+        layout.addWidget(self.button("check_in", self.t("check_in"), size=52, height=150), 1)
+
+    def _draw_units(self, layout: QVBoxLayout) -> None:
+        layout.addWidget(self.label(self.t("choose_unit"), 56, bold=True))
+        grid = QGridLayout()
+        grid.setSpacing(self.px(20))
+        cols = 4 if self._landscape else 2
+        for i, queue in enumerate(self.model.units):
+            name = self.hub.view.queue_name(queue, self.model.lang)
+            btn = self.button(f"unit:{queue}", name, self._waiting_line([queue]), size=44,
+                              height=150)
+            _sub_font(btn, self.px(28))
+            grid.addWidget(btn, i // cols, i % cols)
+        layout.addLayout(grid, 5)
+        layout.addWidget(self.button("back", self.t("back"), size=44, height=130))
+
+    def _draw_confirm(self, layout: QVBoxLayout) -> None:
+        queue = self.model.queue or ""
+        st = self.queue_status.get(queue, {})
+        waiting = self.hub.view.waiting.get(queue, st.get("waiting"))
+        layout.addWidget(self.label(self.hub.view.queue_name(queue, self.model.lang), 84,
+                                    bold=True, color="#0b5cad"), 2)
+        info = QGridLayout()
+        for row, (key, value) in enumerate([
+                ("ahead_label", self.pair(ahead_text(waiting))),
+                ("wait_label", self.pair(wait_text(st.get("expected_wait_s"))))]):
+            info.addWidget(self.label(self.t(key), 44,
+                                      align=Qt.AlignmentFlag.AlignRight), row, 0)
+            info.addWidget(self.label(value, 52, bold=True,
+                                      align=Qt.AlignmentFlag.AlignLeft), row, 1)
+        layout.addLayout(info, 2)
+        row = _row_box(self._landscape)
+        row.addWidget(self.button("take", self.t("take"), size=72, kind="primary", height=260))
+        green = self.button("green", self.t("green"), self.t("green_sub"), size=56,
+                            kind="green", height=260)
+        _sub_font(green, self.px(32))
+        row.addWidget(green)
+        layout.addLayout(row, 5)
+        layout.addWidget(self.button("back", self.t("back"), size=44, height=130))
+
+    def _draw_printing(self, layout: QVBoxLayout) -> None:
+        layout.addStretch(1)
+        layout.addWidget(self.label(self.t("printing"), 64, bold=True))
+        layout.addStretch(1)
+
+    def _ticket_block(self, layout: QVBoxLayout) -> None:
+        ticket = self.model.ticket or {}
+        status = (self.model.result or {}).get("status") or {}
+        layout.addWidget(self.label(self.t("your_number"), 44))
+        layout.addWidget(self.label(ticket.get("number", "—"), 260, bold=True,
+                                    color="#0b5cad"))
+        queue = ticket.get("queue", "")
+        layout.addWidget(self.label(self.hub.view.queue_name(queue, self.model.lang), 48,
+                                    bold=True))
+        line = (f"{self.t('ahead_label')} {self.pair(ahead_text(status.get('ahead')))} · "
+                f"{self.t('wait_label')} {self.pair(wait_text(status.get('expected_wait_s')))}")
+        layout.addWidget(self.label(line, 40))
+
+    def _draw_done(self, layout: QVBoxLayout) -> None:
+        layout.addStretch(1)
+        layout.addWidget(self.label(self.t("done"), 96, bold=True, color="#1e7d32"))
+        self._ticket_block(layout)
+        layout.addWidget(self.label(self.t("done_sub"), 38))
+        layout.addStretch(1)
+        layout.addWidget(self.button("home", self.t("home"), size=44, height=130))
+
+    def _draw_failed(self, layout: QVBoxLayout) -> None:
+        layout.addWidget(self.label(self.t("failed"), 56, bold=True, color="#b00020"))
+        layout.addWidget(self.label(self.t("failed_sub"), 36))
+        row = _row_box(self._landscape)
+        block = QVBoxLayout()
+        self._ticket_block(block)
+        row.addLayout(block, 3)
+        ticket = self.model.ticket or {}
+        payload = ""
+        if self.template is not None and ticket:
+            payload = self.template.qr_payload(ticket.get("id", ""), ticket.get("number", ""),
+                                               ticket.get("queue", ""))
+        if payload:
+            qr = QLabel()
+            qr.setObjectName("qr")
+            qr.setProperty("payload", payload)
+            qr.setPixmap(qr_pixmap(payload, self.px(360)))
+            qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            row.addWidget(qr, 2)
+        layout.addLayout(row, 1)
+        layout.addWidget(self.button("home", self.t("home"), size=44, height=130))
+
+    def _draw_paused(self, layout: QVBoxLayout) -> None:
+        layout.addStretch(1)
+        layout.addWidget(self.label(self.t("paused"), 120, bold=True, color="#b00020"))
+        reason = self.model.pause_reason
+        if reason == "hub" or reason is None:
+            text = self.t("paused_hub")
+        else:
+            zh, en = PRINTER_STATES.get(reason, (reason, reason))
+            text = self.t("paused_printer", state=zh, state_en=en)
+        layout.addWidget(self.label(text, 48))
+        if self.model.lang == "zh":            # everyone must understand this one
+            layout.addWidget(self.label("Ticketing paused", 56, bold=True, color="#b00020"))
+        layout.addStretch(2)
+
+    def _draw_check_in(self, layout: QVBoxLayout) -> None:
+        layout.addWidget(self.label(self.t("code_prompt"), 56, bold=True))
+        self._message(layout)
+        code = self.label(self.model.code or "_", 110, bold=True, color="#0b5cad")
+        code.setObjectName("code")
+        code.setStyleSheet("background: white; border: 3px solid #b8c2d0; "
+                           "border-radius: 18px; color: #0b5cad;")
+        layout.addWidget(code, 1)
+        grid = QGridLayout()
+        grid.setSpacing(self.px(16))
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+        for i, key in enumerate(keys):
+            grid.addWidget(self.button(f"key:{key}", key, size=72, height=140), i // 3, i % 3)
+        grid.addWidget(self.button("delete", self.t("delete"), size=44, height=140), 3, 0)
+        grid.addWidget(self.button("key:0", "0", size=72, height=140), 3, 1)
+        grid.addWidget(self.button("submit", self.t("submit"), size=44, kind="primary",
+                                   height=140), 3, 2)
+        self.buttons["submit"].setEnabled(bool(self.model.code))
+        layout.addLayout(grid, 5)
+        layout.addWidget(self.button("back", self.t("back"), size=44, height=120))
+
+    # ------------------------------------------------------------------ screenshots
+
+    def screenshot(self, path: str | Path, size: QSize) -> None:
+        self._landscape = size.width() > size.height()
+        self.render()
+        self.setMinimumSize(1, 1)
+        self.resize(size)
+        QApplication.processEvents()
+        self.grab().save(str(path))
+
+
+def _row_box(landscape: bool | None) -> QHBoxLayout | QVBoxLayout:
+    """Side by side on a landscape screen, one above the other on a portrait one."""
+    box: QHBoxLayout | QVBoxLayout = QHBoxLayout() if landscape else QVBoxLayout()
+    box.setSpacing(24)
+    return box
+
+
+def _sub_font(button: QPushButton, px: int) -> None:
+    """Title big, the lines under it smaller: a rich label inside the button."""
+    lines = button.text().split("\n")
+    title, rest = lines[0], lines[1:]
+    title_px = button.font().pixelSize()
+    html = (f"<div style='font-size:{title_px}px; font-weight:700'>{title}</div>"
+            + "".join(f"<div style='font-size:{px}px; font-weight:400'>{r}</div>"
+                      for r in rest))
+    lab = QLabel(html, button)
+    lab.setTextFormat(Qt.TextFormat.RichText)
+    lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    lab.setWordWrap(True)
+    lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    style = "color: white;" if button.property("kind") else "color: #1a1a1a;"
+    lab.setStyleSheet(style + f"font-family: '{FONT_FAMILY}'; background: transparent;")
+    inner = QVBoxLayout(button)
+    inner.setContentsMargins(8, 4, 8, 4)
+    inner.addWidget(lab)
+    button.setAccessibleName(button.text())
+    button.setText("")
+
+
+def qr_pixmap(payload: str, size: int) -> QPixmap:
+    import qrcode
+
+    qr = qrcode.QRCode(border=2, box_size=10)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    img = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    data = img.tobytes("raw", "RGB")
+    image = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(image.copy()).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                                  Qt.TransformationMode.FastTransformation)
+
+
+SIZES = {"portrait": QSize(1080, 1920), "landscape": QSize(1920, 1080)}
+SCREENS = ("home", "units", "confirm", "printing", "done", "failed", "paused", "check_in")
+
+
+def screenshots(window: KioskWindow, prefix: str) -> list[Path]:
+    """Render every screen at both orientations to PREFIX-SCREEN-ORIENTATION.png.
+
+    The screens after an issue show a made-up ticket of the zone's big loop (nothing
+    is issued); the rest show the live hall. The model is restored afterwards."""
+    model = window.model
+    saved = dict(vars(model))
+    queue = model.big_loop or (model.units[0] if model.units else "")
+    sample = {"ticket": {"id": "20261123-B017", "number": "B017", "queue": queue,
+                         "ticket_class": "normal"},
+              "status": {"ahead": 5, "expected_wait_s": 720.0}}
+    out: list[Path] = []
+    try:
+        for screen in SCREENS:
+            for variant in ("", "-large", "-en"):
+                if variant and screen not in ("home", "confirm"):
+                    continue
+                for orient, size in SIZES.items():
+                    vars(model).update(saved)
+                    model.screen = screen
+                    model.large = variant == "-large"
+                    model.lang = "en" if variant == "-en" else "zh"
+                    model.queue = queue if screen == "confirm" else None
+                    model.result = sample if screen in ("done", "failed") else None
+                    model.code = "4815" if screen == "check_in" else ""
+                    if screen == "paused":
+                        model.hub_ok = False
+                    path = Path(f"{prefix}-{screen}{variant}-{orient}.png")
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    window.screenshot(path, size)
+                    out.append(path)
+    finally:
+        vars(model).update(saved)
+        window.render()
+    return out

@@ -1,0 +1,282 @@
+"""The kiosk's flow as a plain state machine, with no Qt in it.
+
+The app (kiosk/app.py) feeds it events — a touch, the hub's reply, the printer's
+result, the hub's connection status, the printer's status, the idle clock — and
+does what the returned actions say (send a command, print, report the printer).
+The model never blocks and never talks to anything itself, so the whole flow is
+tested without a screen, a hub or a printer (tests/test_kiosk_model.py).
+
+Screens::
+
+    home ──马上办──▶ confirm ──取号 / 绿色通道──▶ printing ──▶ done (请取票)
+      │                 ▲                          └──────▶ failed (ticket on screen)
+      ├──帮助办──▶ units ┘
+      └──预约签到──▶ check_in (keypad) ──确认──▶ printing …
+    paused: the hub is unreachable, or the printer cannot print (paper out, cover open)
+
+Touch counting rule: every touch on a button counts as one touch, except the
+keypad of the check-in screen, where the whole code entry counts as one touch
+(typing a code is one act, however many digits it has). So:
+
+* 马上办 normal: 马上办, 取号 — 2 touches
+* 马上办 green channel: 马上办, 绿色通道取号 — 2 touches
+* 帮助办 unit: 帮助办, the unit, 取号 — 3 touches
+* appointment: 预约签到, the code, 确认签到 — 3 touches
+
+Double-tap protection: from the touch that sends ``issue_ticket``/``check_in`` until
+the ticket is printed (or shown), the model is *busy* and ignores every touch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Screen = Literal["home", "units", "confirm", "printing", "done", "failed", "paused",
+                 "check_in"]
+
+#: printer states in which the kiosk issues nothing (printers.status.State)
+PRINTER_BLOCKING = ("paper_out", "cover_open", "offline", "error")
+#: the protocol's device statuses (report_device); "unknown" is reported as offline
+DEVICE_STATUSES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "error")
+
+IDLE_TIMEOUT_S = 30.0      # a half-used screen goes back home after this long untouched
+DONE_TIMEOUT_S = 12.0      # 请取票 / the on-screen ticket stay this long
+CODE_MAX = 8               # appointment codes are at most this many digits
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the app must do: ``issue`` / ``check_in`` (send the command with
+    ``args``), ``print`` (print ``args["result"]`` off the UI thread), ``report``
+    (send report_device with ``args``)."""
+
+    kind: Literal["issue", "check_in", "print", "report"]
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class KioskModel:
+    device: str
+    zone: str | None = None
+    big_loop: str | None = None          # the zone's 马上办 queue
+    units: list[str] = field(default_factory=list)   # the zone's 帮助办 unit queues
+
+    screen: Screen = "paused"
+    lang: Literal["zh", "en"] = "zh"
+    large: bool = False                  # elderly-friendly large mode
+    hub_ok: bool = False
+    printer_state: str = "ok"            # printers.status.State, as last seen
+    busy: bool = False                   # an issue/check-in/print is in flight
+    queue: str | None = None             # chosen queue (confirm screen)
+    code: str = ""                       # appointment code typed so far
+    touches: int = 0                     # counted touches since home (see the rule above)
+    idle_s: float = 0.0
+    message: str | None = None           # an error code to show (hub error, printer)
+    result: dict[str, Any] | None = None # the hub's reply result of the last ticket
+    print_error: str | None = None
+    tickets_issued: int = 0
+    _code_counted: bool = False
+    _reported: str | None = None         # printer state last reported to the hub
+
+    # ------------------------------------------------------------------ layout
+
+    def set_layout(self, hall: dict[str, Any], zone: str | None) -> None:
+        """Pick the zone's big loop and unit queues from the snapshot's ``hall``."""
+        self.zone = zone
+        queues = hall.get("queues", {})
+        mine = [q for q, info in queues.items() if zone in info.get("zones", ())]
+        loops = [q for q in mine if queues[q].get("kind") == "big_loop"]
+        self.big_loop = loops[0] if loops else None
+        self.units = [q for q in mine if queues[q].get("kind") == "unit"]
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def printer_blocked(self) -> bool:
+        return self.printer_state in PRINTER_BLOCKING
+
+    @property
+    def can_issue(self) -> bool:
+        return self.hub_ok and not self.printer_blocked
+
+    @property
+    def pause_reason(self) -> str | None:
+        """Why the kiosk issues nothing: "hub", a printer state, or None."""
+        if not self.hub_ok:
+            return "hub"
+        if self.printer_blocked:
+            return self.printer_state
+        return None
+
+    @property
+    def ticket(self) -> dict[str, Any] | None:
+        return (self.result or {}).get("ticket")
+
+    def _home(self) -> None:
+        self.screen = "home" if self.can_issue else "paused"
+        self.queue, self.code, self.touches, self.idle_s = None, "", 0, 0.0
+        self._code_counted = False
+
+    # ------------------------------------------------------------------ events
+
+    def touch(self, target: str) -> list[Action]:
+        """A touch on a button. Targets: quick, help, check_in, unit:ID, take, green,
+        key:D, delete, submit, back, home, lang, large."""
+        if self.busy or self.screen == "printing":
+            return []                    # one touch, one ticket
+        self.idle_s = 0.0
+        if target == "lang":
+            self.lang = "en" if self.lang == "zh" else "zh"
+            return []
+        if target == "large":
+            self.large = not self.large
+            return []
+        if self.screen == "paused":
+            return []
+        if target == "home" or (target == "back" and self.screen in ("units", "check_in",
+                                                                     "done", "failed")):
+            self._home()
+            self.message = None
+            return []
+        if target == "back" and self.screen == "confirm":
+            self.touches += 1
+            self.screen = "units" if self.queue in self.units else "home"
+            if self.screen == "home":
+                self._home()
+            return []
+        handler = getattr(self, f"_on_{self.screen}", None)
+        return handler(target) if handler else []
+
+    def _on_home(self, target: str) -> list[Action]:
+        if target == "quick" and self.big_loop:
+            self.touches += 1
+            self.queue, self.screen, self.message = self.big_loop, "confirm", None
+        elif target == "help" and self.units:
+            self.touches += 1
+            self.screen, self.message = "units", None
+        elif target == "check_in":
+            self.touches += 1
+            self.screen, self.code, self.message = "check_in", "", None
+        return []
+
+    def _on_units(self, target: str) -> list[Action]:
+        if target.startswith("unit:") and target[5:] in self.units:
+            self.touches += 1
+            self.queue, self.screen = target[5:], "confirm"
+        return []
+
+    def _on_confirm(self, target: str) -> list[Action]:
+        if target not in ("take", "green") or self.queue is None:
+            return []
+        self.touches += 1
+        if not self.can_issue:
+            self._home()
+            return []
+        self.busy, self.screen, self.message = True, "printing", None
+        return [Action("issue", {"queue": self.queue,
+                                 "ticket_class": "green" if target == "green" else "normal"})]
+
+    def _on_check_in(self, target: str) -> list[Action]:
+        if target.startswith("key:") and len(target) == 5 and target[4].isalnum():
+            if len(self.code) < CODE_MAX:
+                if not self._code_counted:
+                    self.touches += 1    # the whole code entry is one touch
+                    self._code_counted = True
+                self.code += target[4]
+                self.message = None
+        elif target == "delete":
+            self.code = self.code[:-1]
+        elif target == "submit" and self.code:
+            self.touches += 1
+            if not self.can_issue:
+                self._home()
+                return []
+            self.busy, self.screen, self.message = True, "printing", None
+            return [Action("check_in", {"code": self.code})]
+        return []
+
+    def reply(self, ok: bool, payload: dict[str, Any]) -> list[Action]:
+        """The hub's reply to the issue_ticket / check_in this model asked for."""
+        if not self.busy:
+            return []
+        if ok:
+            self.result = payload
+            self.tickets_issued += 1
+            return [Action("print", {"result": payload})]
+        self.busy = False
+        code = str(payload.get("code", "error"))
+        self.message = code
+        if code == "unavailable":
+            self.hub_ok = False
+        if self.code and code in ("unknown_appointment", "too_early", "too_late",
+                                  "already_checked_in"):
+            self.screen, self.code, self._code_counted = "check_in", "", False
+            self.idle_s = 0.0
+            return []
+        message = self.message
+        self._home()
+        self.message = message
+        return []
+
+    def printed(self, ok: bool, state: str, error: str | None = None) -> list[Action]:
+        """The printer's result for the ticket: ``ok`` on paper; ``state`` is the
+        printer's state after it (printers.status.State)."""
+        if not self.busy:
+            return []
+        self.busy, self.idle_s = False, 0.0
+        actions = self.printer_status(state)
+        if ok:
+            self.screen, self.print_error = "done", None
+        else:
+            self.screen, self.print_error = "failed", error or state
+            status = _device_status(state)
+            if status == "ok":           # it says ok, but the ticket did not print
+                status = "error"
+            self._reported = status
+            actions = [Action("report", {"device": f"{self.device}/printer", "status": status,
+                                         "detail": (error or state)[:200]})]
+        return actions
+
+    def printer_status(self, state: str) -> list[Action]:
+        """The printer's state from a status poll: pause while it cannot print, and
+        tell the hub when it changes."""
+        self.printer_state = state
+        if not self.busy:
+            if self.screen == "paused" and self.can_issue:
+                self._home()
+            elif self.screen != "paused" and not self.can_issue and self.screen in (
+                    "home", "units", "confirm", "check_in"):
+                self.screen = "paused"
+        status = _device_status(state)
+        if status != self._reported and (self._reported is not None or status != "ok"):
+            self._reported = status
+            return [Action("report", {"device": f"{self.device}/printer", "status": status,
+                                      "detail": state})]
+        return []
+
+    def hub_status(self, status: str) -> list[Action]:
+        """The client's status: connected, connecting, disconnected, refused."""
+        self.hub_ok = status == "connected"
+        if self.busy:
+            return []                    # the client resends the command itself
+        if not self.can_issue and self.screen in ("home", "units", "confirm", "check_in"):
+            self.screen = "paused"
+        elif self.can_issue and self.screen == "paused":
+            self._home()
+        return []
+
+    def tick(self, seconds: float) -> list[Action]:
+        """The idle clock: a screen left alone goes back home."""
+        if self.busy or self.screen in ("home", "paused", "printing"):
+            return []
+        self.idle_s += seconds
+        limit = DONE_TIMEOUT_S if self.screen in ("done", "failed") else IDLE_TIMEOUT_S
+        if self.idle_s >= limit:
+            self._home()
+            self.message = None
+        return []
+
+
+def _device_status(state: str) -> str:
+    return state if state in DEVICE_STATUSES else "offline"
