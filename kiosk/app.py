@@ -9,13 +9,14 @@ results come back to the GUI thread through a queued signal.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QGridLayout,
@@ -33,21 +34,28 @@ from .model import Action, KioskModel
 
 FONT_FAMILY = "Noto Sans CJK SC"
 TICK_MS = 1000
+# Button text grows with the button: the title is at least this share of its height
+# (more in large mode), at most TITLE_CAP × its base size; the second language is
+# SECOND_RATIO of the title, subtitle lines SUB_RATIO (their second language a bit less).
+TITLE_OF_HEIGHT = 0.13
+TITLE_OF_HEIGHT_LARGE = 0.16
+TITLE_CAP = 2.0
+SECOND_RATIO = 0.55
+SUB_RATIO = 0.42
 
 # Every label, Chinese and English. Hub error codes are shown through ERRORS.
 TEXT: dict[str, tuple[str, str]] = {
     "quick": ("马上办", "Quick Service"),
     "quick_sub": ("一般业务，任一窗口办理", "General matters, any window"),
-    "help": ("帮助办", "Assisted Service"),
+    "help": ("帮助办", "Specialist Windows"),
     "help_sub": ("部门专窗：税务、不动产、公安…", "Department windows: tax, real estate…"),
-    "check_in": ("预约签到", "Appointment check-in"),
-    "lang": ("English", "中文"),
+    "check_in": ("预约签到", "Appointment Check-in"),
     "large": ("大字模式", "Large text"),
     "normal_size": ("标准字号", "Normal text"),
     "home": ("返回首页", "Home"),
     "back": ("返回", "Back"),
-    "take": ("取号", "Take a ticket"),
-    "green": ("绿色通道取号", "Green channel ticket"),
+    "take": ("取号", "Take a Number"),
+    "green": ("绿色通道取号", "Green Channel"),
     "green_sub": ("老年人、残疾人、孕妇、军人优先", "Elderly, disabled, pregnant, service members"),
     "choose_unit": ("请选择办理部门", "Choose a department"),
     "waiting": ("等候 {n} 人", "{n} waiting"),
@@ -68,6 +76,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "submit": ("确认签到", "Check in"),
     "your_number": ("您的号码", "Your number"),
 }
+# The language switch, by the language now first: it offers the other one first.
+LANG_SWITCH = {"zh": ("English first", "英文优先"), "en": ("中文优先", "Chinese first")}
 PRINTER_STATES = {
     "paper_out": ("缺纸", "out of paper"),
     "cover_open": ("纸仓盖打开", "cover open"),
@@ -230,11 +240,23 @@ class KioskWindow(QWidget):
     # ------------------------------------------------------------------ drawing
 
     def t(self, key: str, **fmt: Any) -> str:
+        """The label in the first language only."""
+        return self.bi(key, **fmt)[0]
+
+    def bi(self, key: str, **fmt: Any) -> tuple[str, str]:
+        """(first, second) language of a label: Chinese first unless switched."""
         zh, en = TEXT[key]
-        return (zh if self.model.lang == "zh" else en).format(**fmt)
+        return self.order((zh.format(**fmt), en.format(**fmt)))
+
+    def order(self, zh_en: tuple[str, str]) -> tuple[str, str]:
+        return (zh_en[0], zh_en[1]) if self.model.lang == "zh" else (zh_en[1], zh_en[0])
 
     def pair(self, zh_en: tuple[str, str]) -> str:
-        return zh_en[0] if self.model.lang == "zh" else zh_en[1]
+        return self.order(zh_en)[0]
+
+    def queue_names(self, queue: str) -> tuple[str, str]:
+        view = self.hub.view
+        return self.order((view.queue_name(queue, "zh"), view.queue_name(queue, "en")))
 
     def px(self, size: float, *, large: bool = True) -> int:
         """A font size in pixels, scaled for the screen and (unless ``large`` is False,
@@ -273,16 +295,27 @@ class KioskWindow(QWidget):
         layout = QVBoxLayout(page)
         margin = self.px(36)
         layout.setContentsMargins(margin, margin // 2, margin, margin)
-        layout.setSpacing(self.px(24))
+        layout.setSpacing(self.px(20))
         layout.addLayout(self._top_bar())
         getattr(self, f"_draw_{self.model.screen}")(layout)
         self._root.addWidget(page)
         self._page = page
 
-    def label(self, text: str, size: float, *, bold: bool = False, color: str | None = None,
+    def label(self, text: str | tuple[str, str], size: float, *, bold: bool = False,
+              color: str | None = None,
               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter,
-              large: bool = True) -> QLabel:
-        lab = QLabel(text)
+              large: bool = True, ratio: float = SECOND_RATIO) -> QLabel:
+        """A label; a (first, second) pair is drawn as two lines, the second language
+        ``ratio`` times the size of the first and not bold."""
+        if isinstance(text, tuple):
+            first, second = text
+            lab = QLabel(_html([(first, self.px(size, large=large), bold),
+                                (second, self.px(size * ratio, large=large), False)]))
+            lab.setTextFormat(Qt.TextFormat.RichText)
+            lab.setAccessibleName(f"{first}\n{second}")
+        else:
+            lab = QLabel(text)
+            lab.setTextFormat(Qt.TextFormat.PlainText)
         font = QFont(FONT_FAMILY)
         font.setPixelSize(self.px(size, large=large))
         font.setBold(bold)
@@ -293,17 +326,25 @@ class KioskWindow(QWidget):
             lab.setStyleSheet(f"color: {color};")
         return lab
 
-    def button(self, target: str, title: str, sub: str = "", *, size: float = 56,
-               kind: str = "", height: float = 120, large: bool = True) -> QPushButton:
-        text = f"{title}\n{sub}" if sub else title
-        btn = QPushButton(text)
+    def button(self, target: str, title: str | tuple[str, str],
+               *subs: tuple[str, str], size: float = 56, kind: str = "",
+               height: float = 120, large: bool = True) -> BigButton:
+        """A touch button: the title (first language large, second beneath it) and
+        any subtitle pairs; the text grows with the button (see BigButton)."""
+        lines: list[tuple[str, float, bool]] = []
+        if isinstance(title, tuple):
+            lines += [(title[0], 1.0, True), (title[1], SECOND_RATIO, True)]
+        else:
+            lines.append((title, 1.0, True))
+        for first, second in subs:
+            lines += [(first, SUB_RATIO, False), (second, SUB_RATIO * 0.88, False)]
+        btn = BigButton(lines, self.px(size, large=large),
+                        grow=(TITLE_OF_HEIGHT_LARGE if large and self.model.large
+                              else TITLE_OF_HEIGHT) if large else 0.0,
+                        cap=self.px(size * TITLE_CAP, large=large))
         btn.setProperty("target", target)
         if kind:
             btn.setProperty("kind", kind)
-        font = QFont(FONT_FAMILY)
-        font.setPixelSize(self.px(size, large=large))
-        font.setBold(True)
-        btn.setFont(font)
         btn.setMinimumHeight(self.px(min(height, 100)))   # a large touch target; stretches
         btn.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         btn.clicked.connect(lambda _=False, t=target: self.touch(t))
@@ -314,123 +355,123 @@ class KioskWindow(QWidget):
         bar = QHBoxLayout()
         hall = self.hub.view.hall if self.hub is not None else {}
         zone = (hall.get("zones") or {}).get(self.model.zone or "", {})
-        name = hall.get("name" if self.model.lang == "zh" else "name_en", "") or ""
-        zone_name = zone.get("name" if self.model.lang == "zh" else "name_en", "")
-        title = self.label(f"{name}\n{zone_name}".strip(), 34, bold=True, large=False,
+        zh = "\n".join(x for x in (hall.get("name", ""), zone.get("name", "")) if x)
+        en = " · ".join(x for x in (hall.get("name_en", ""), zone.get("name_en", "")) if x)
+        first, second = self.order((zh, en))
+        title = self.label((first, second), 30, bold=True, large=False,
+                           ratio=0.62,
                            align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         bar.addWidget(title, 1)
-        large = self.button("large", self.t("normal_size" if self.model.large else "large"),
-                            size=30, height=90, large=False)
-        lang = self.button("lang", self.t("lang"), size=30, height=90, large=False)
+        large = self.button("large", self.bi("normal_size" if self.model.large else "large"),
+                            size=28, height=90, large=False)
+        lang = self.button("lang", LANG_SWITCH[self.model.lang], size=28, height=90, large=False)
         for btn in (large, lang):
             btn.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            btn.setFixedSize(QSize(self.px(220, large=False), self.px(96, large=False)))
+            btn.setFixedSize(QSize(self.px(230, large=False), self.px(100, large=False)))
             bar.addWidget(btn)
         return bar
 
-    def _waiting_line(self, queues: list[str]) -> str:
+    def _waiting_line(self, queues: list[str]) -> tuple[str, str]:
         waiting = sum(self.hub.view.waiting.get(q, 0) for q in queues)
-        line = self.t("waiting", n=waiting)
+        zh, en = TEXT["waiting"]
+        zh, en = zh.format(n=waiting), en.format(n=waiting)
         if len(queues) == 1 and queues[0] in self.queue_status:
-            line += " · " + self.pair(wait_text(
-                self.queue_status[queues[0]].get("expected_wait_s")))
-        return line
+            wz, we = wait_text(self.queue_status[queues[0]].get("expected_wait_s"))
+            zh, en = f"{zh} · {wz}", f"{en} · {we}"
+        return self.order((zh, en))
 
     def _message(self, layout: QVBoxLayout) -> None:
         code = self.model.message
         if code:
-            text = self.pair(ERRORS.get(code, (f"出错：{code}", f"Error: {code}")))
+            text = self.order(ERRORS.get(code, (f"出错：{code}", f"Error: {code}")))
             layout.addWidget(self.label(text, 40, bold=True, color="#b00020"))
 
     def _draw_home(self, layout: QVBoxLayout) -> None:
         self._message(layout)
         row = _row_box(self._landscape)
         m = self.model
-        quick = self.button("quick", self.t("quick"),
-                            f"{self.t('quick_sub')}\n"
-                            f"{self._waiting_line([m.big_loop] if m.big_loop else [])}",
+        quick = self.button("quick", self.bi("quick"), self.bi("quick_sub"),
+                            self._waiting_line([m.big_loop] if m.big_loop else []),
                             size=72, kind="primary", height=420)
-        helpb = self.button("help", self.t("help"),
-                            f"{self.t('help_sub')}\n{self._waiting_line(m.units)}",
-                            size=72, kind="help", height=420)
-        _sub_font(quick, self.px(34)), _sub_font(helpb, self.px(34))
+        helpb = self.button("help", self.bi("help"), self.bi("help_sub"),
+                            self._waiting_line(m.units), size=72, kind="help", height=420)
         quick.setEnabled(m.big_loop is not None)
         helpb.setEnabled(bool(m.units))
         row.addWidget(quick)
         row.addWidget(helpb)
         layout.addLayout(row, 4)
-        layout.addWidget(self.button("check_in", self.t("check_in"), size=52, height=150), 1)
+        layout.addWidget(self.button("check_in", self.bi("check_in"), size=52, height=150), 1)
 
     def _draw_units(self, layout: QVBoxLayout) -> None:
-        layout.addWidget(self.label(self.t("choose_unit"), 56, bold=True))
+        layout.addWidget(self.label(self.bi("choose_unit"), 56, bold=True))
         grid = QGridLayout()
         grid.setSpacing(self.px(20))
         cols = 4 if self._landscape else 2
         for i, queue in enumerate(self.model.units):
-            name = self.hub.view.queue_name(queue, self.model.lang)
-            btn = self.button(f"unit:{queue}", name, self._waiting_line([queue]), size=44,
-                              height=150)
-            _sub_font(btn, self.px(28))
+            btn = self.button(f"unit:{queue}", self.queue_names(queue),
+                              self._waiting_line([queue]), size=44, height=150)
             grid.addWidget(btn, i // cols, i % cols)
         layout.addLayout(grid, 5)
-        layout.addWidget(self.button("back", self.t("back"), size=44, height=130))
+        layout.addWidget(self.button("back", self.bi("back"), size=44, height=130))
 
     def _draw_confirm(self, layout: QVBoxLayout) -> None:
         queue = self.model.queue or ""
         st = self.queue_status.get(queue, {})
         waiting = self.hub.view.waiting.get(queue, st.get("waiting"))
-        layout.addWidget(self.label(self.hub.view.queue_name(queue, self.model.lang), 84,
-                                    bold=True, color="#0b5cad"), 2)
+        layout.addWidget(self.label(self.queue_names(queue), 84, bold=True,
+                                    color="#0b5cad"), 2)
         info = QGridLayout()
+        info.setHorizontalSpacing(self.px(24))
         for row, (key, value) in enumerate([
-                ("ahead_label", self.pair(ahead_text(waiting))),
-                ("wait_label", self.pair(wait_text(st.get("expected_wait_s"))))]):
-            info.addWidget(self.label(self.t(key), 44,
+                ("ahead_label", self.order(ahead_text(waiting))),
+                ("wait_label", self.order(wait_text(st.get("expected_wait_s"))))]):
+            info.addWidget(self.label(self.bi(key), 44,
                                       align=Qt.AlignmentFlag.AlignRight), row, 0)
             info.addWidget(self.label(value, 52, bold=True,
                                       align=Qt.AlignmentFlag.AlignLeft), row, 1)
         layout.addLayout(info, 2)
         row = _row_box(self._landscape)
-        row.addWidget(self.button("take", self.t("take"), size=72, kind="primary", height=260))
-        green = self.button("green", self.t("green"), self.t("green_sub"), size=56,
-                            kind="green", height=260)
-        _sub_font(green, self.px(32))
-        row.addWidget(green)
+        row.addWidget(self.button("take", self.bi("take"), size=72, kind="primary",
+                                  height=260))
+        row.addWidget(self.button("green", self.bi("green"), self.bi("green_sub"), size=72,
+                                  kind="green", height=260))
         layout.addLayout(row, 5)
-        layout.addWidget(self.button("back", self.t("back"), size=44, height=130))
+        layout.addWidget(self.button("back", self.bi("back"), size=44, height=130))
 
     def _draw_printing(self, layout: QVBoxLayout) -> None:
         layout.addStretch(1)
-        layout.addWidget(self.label(self.t("printing"), 64, bold=True))
+        layout.addWidget(self.label(self.bi("printing"), 64, bold=True))
         layout.addStretch(1)
 
-    def _ticket_block(self, layout: QVBoxLayout) -> None:
+    def _ticket_block(self, layout: QVBoxLayout, scale: float = 1.0) -> None:
         ticket = self.model.ticket or {}
         status = (self.model.result or {}).get("status") or {}
-        layout.addWidget(self.label(self.t("your_number"), 44))
-        layout.addWidget(self.label(ticket.get("number", "—"), 260, bold=True,
-                                    color="#0b5cad"))
+        layout.addWidget(self.label(self.bi("your_number"), 44 * scale))
+        number = self.label(ticket.get("number", "—"), 240 * scale, bold=True,
+                            color="#0b5cad")
+        number.setObjectName("number")       # the number reads the same in both languages
+        layout.addWidget(number)
         queue = ticket.get("queue", "")
-        layout.addWidget(self.label(self.hub.view.queue_name(queue, self.model.lang), 48,
-                                    bold=True))
-        line = (f"{self.t('ahead_label')} {self.pair(ahead_text(status.get('ahead')))} · "
-                f"{self.t('wait_label')} {self.pair(wait_text(status.get('expected_wait_s')))}")
-        layout.addWidget(self.label(line, 40))
+        layout.addWidget(self.label(self.queue_names(queue), 48 * scale, bold=True))
+        ahead, wait = ahead_text(status.get("ahead")), wait_text(status.get("expected_wait_s"))
+        line = (f"{TEXT['ahead_label'][0]} {ahead[0]} · {TEXT['wait_label'][0]} {wait[0]}",
+                f"{TEXT['ahead_label'][1]}: {ahead[1]} · {TEXT['wait_label'][1]}: {wait[1]}")
+        layout.addWidget(self.label(self.order(line), 40 * scale, ratio=0.8))
 
     def _draw_done(self, layout: QVBoxLayout) -> None:
         layout.addStretch(1)
-        layout.addWidget(self.label(self.t("done"), 96, bold=True, color="#1e7d32"))
+        layout.addWidget(self.label(self.bi("done"), 96, bold=True, color="#1e7d32"))
         self._ticket_block(layout)
-        layout.addWidget(self.label(self.t("done_sub"), 38))
+        layout.addWidget(self.label(self.bi("done_sub"), 38, ratio=0.8))
         layout.addStretch(1)
-        layout.addWidget(self.button("home", self.t("home"), size=44, height=130))
+        layout.addWidget(self.button("home", self.bi("home"), size=44, height=130))
 
     def _draw_failed(self, layout: QVBoxLayout) -> None:
-        layout.addWidget(self.label(self.t("failed"), 56, bold=True, color="#b00020"))
-        layout.addWidget(self.label(self.t("failed_sub"), 36))
+        layout.addWidget(self.label(self.bi("failed"), 52, bold=True, color="#b00020"))
+        layout.addWidget(self.label(self.bi("failed_sub"), 34, ratio=0.8))
         row = _row_box(self._landscape)
         block = QVBoxLayout()
-        self._ticket_block(block)
+        self._ticket_block(block, 0.8 if self._landscape else 1.0)
         row.addLayout(block, 3)
         ticket = self.model.ticket or {}
         payload = ""
@@ -445,24 +486,22 @@ class KioskWindow(QWidget):
             qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
             row.addWidget(qr, 2)
         layout.addLayout(row, 1)
-        layout.addWidget(self.button("home", self.t("home"), size=44, height=130))
+        layout.addWidget(self.button("home", self.bi("home"), size=44, height=130))
 
     def _draw_paused(self, layout: QVBoxLayout) -> None:
         layout.addStretch(1)
-        layout.addWidget(self.label(self.t("paused"), 120, bold=True, color="#b00020"))
+        layout.addWidget(self.label(self.bi("paused"), 120, bold=True, color="#b00020"))
         reason = self.model.pause_reason
         if reason == "hub" or reason is None:
-            text = self.t("paused_hub")
+            text = self.bi("paused_hub")
         else:
             zh, en = PRINTER_STATES.get(reason, (reason, reason))
-            text = self.t("paused_printer", state=zh, state_en=en)
-        layout.addWidget(self.label(text, 48))
-        if self.model.lang == "zh":            # everyone must understand this one
-            layout.addWidget(self.label("Ticketing paused", 56, bold=True, color="#b00020"))
+            text = self.bi("paused_printer", state=zh, state_en=en)
+        layout.addWidget(self.label(text, 48, ratio=0.8))
         layout.addStretch(2)
 
     def _draw_check_in(self, layout: QVBoxLayout) -> None:
-        layout.addWidget(self.label(self.t("code_prompt"), 56, bold=True))
+        layout.addWidget(self.label(self.bi("code_prompt"), 56, bold=True))
         self._message(layout)
         code = self.label(self.model.code or "_", 110, bold=True, color="#0b5cad")
         code.setObjectName("code")
@@ -474,21 +513,21 @@ class KioskWindow(QWidget):
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
         for i, key in enumerate(keys):
             grid.addWidget(self.button(f"key:{key}", key, size=72, height=140), i // 3, i % 3)
-        grid.addWidget(self.button("delete", self.t("delete"), size=44, height=140), 3, 0)
+        grid.addWidget(self.button("delete", self.bi("delete"), size=44, height=140), 3, 0)
         grid.addWidget(self.button("key:0", "0", size=72, height=140), 3, 1)
-        grid.addWidget(self.button("submit", self.t("submit"), size=44, kind="primary",
+        grid.addWidget(self.button("submit", self.bi("submit"), size=44, kind="primary",
                                    height=140), 3, 2)
         self.buttons["submit"].setEnabled(bool(self.model.code))
         layout.addLayout(grid, 5)
-        layout.addWidget(self.button("back", self.t("back"), size=44, height=120))
+        layout.addWidget(self.button("back", self.bi("back"), size=44, height=120))
 
     # ------------------------------------------------------------------ screenshots
 
     def screenshot(self, path: str | Path, size: QSize) -> None:
         self._landscape = size.width() > size.height()
-        self.render()
         self.setMinimumSize(1, 1)
         self.resize(size)
+        self.render()                    # sized for the frame, not the previous one
         QApplication.processEvents()
         self.grab().save(str(path))
 
@@ -500,26 +539,71 @@ def _row_box(landscape: bool | None) -> QHBoxLayout | QVBoxLayout:
     return box
 
 
-def _sub_font(button: QPushButton, px: int) -> None:
-    """Title big, the lines under it smaller: a rich label inside the button."""
-    lines = button.text().split("\n")
-    title, rest = lines[0], lines[1:]
-    title_px = button.font().pixelSize()
-    html = (f"<div style='font-size:{title_px}px; font-weight:700'>{title}</div>"
-            + "".join(f"<div style='font-size:{px}px; font-weight:400'>{r}</div>"
-                      for r in rest))
-    lab = QLabel(html, button)
-    lab.setTextFormat(Qt.TextFormat.RichText)
-    lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    lab.setWordWrap(True)
-    lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-    style = "color: white;" if button.property("kind") else "color: #1a1a1a;"
-    lab.setStyleSheet(style + f"font-family: '{FONT_FAMILY}'; background: transparent;")
-    inner = QVBoxLayout(button)
-    inner.setContentsMargins(8, 4, 8, 4)
-    inner.addWidget(lab)
-    button.setAccessibleName(button.text())
-    button.setText("")
+def _html(lines: list[tuple[str, int, bool]]) -> str:
+    return "".join(f"<div style='font-size:{px}px; font-weight:{700 if bold else 400}'>"
+                   f"{html.escape(text).replace(chr(10), '<br>')}</div>"
+                   for text, px, bold in lines)
+
+
+class BigButton(QPushButton):
+    """A touch button whose text grows with it.
+
+    ``lines`` are (text, size relative to the title, bold). The title is ``base`` px at
+    least, ``grow`` × the button's height when that is more (TITLE_OF_HEIGHT), never
+    over ``cap``, and shrinks only to fit the button's width and height; the other
+    lines keep their ratio to it. The text is a label laid over the button by hand,
+    so it never pushes the button (or the page) bigger."""
+
+    def __init__(self, lines: list[tuple[str, float, bool]], base: int, *, grow: float,
+                 cap: int) -> None:
+        super().__init__()
+        self.lines, self.base, self.grow, self.cap = lines, base, grow, max(cap, base)
+        self.title_px = base
+        self.text_label = QLabel(self)
+        self.text_label.setTextFormat(Qt.TextFormat.RichText)
+        self.text_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text_label.setWordWrap(True)
+        self.text_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.text_label.setAccessibleName("\n".join(t for t, _, _ in lines))
+        self.setAccessibleName("\n".join(t for t, _, _ in lines))
+        self._fit()
+
+    def _colour(self) -> None:
+        colour = "white" if self.property("kind") else "#1a1a1a"
+        self.text_label.setStyleSheet(f"color: {colour}; font-family: '{FONT_FAMILY}';"
+                                      " background: transparent;")
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _sizes(self, title: float) -> list[int]:
+        return [max(14, int(title * ratio)) for _, ratio, _ in self.lines]
+
+    def _fit(self) -> None:
+        w, h = self.width(), self.height()
+        pad_x, pad_y = 12 + w // 25, 6 + h // 30
+        avail_w, avail_h = max(1, w - 2 * pad_x), max(1, h - 2 * pad_y)
+        title = float(min(self.cap, max(self.base, self.grow * h)))
+        floor = self.base * 0.6
+        while True:
+            sizes = self._sizes(title)
+            widest, tall = 0.0, 0.0
+            for (text, _, bold), px in zip(self.lines, sizes, strict=True):
+                font = QFont(FONT_FAMILY)
+                font.setPixelSize(px)
+                font.setBold(bold)
+                metrics = QFontMetrics(font)
+                widest = max(widest, metrics.horizontalAdvance(text) / avail_w)
+                tall += metrics.height()
+            if (widest <= 1 and tall <= avail_h) or title <= floor:
+                break
+            title = max(floor, title * 0.94)
+        self.title_px = sizes[0]
+        self.text_label.setText(_html([(t, px, b) for (t, _, b), px
+                                       in zip(self.lines, sizes, strict=True)]))
+        self.text_label.setGeometry(pad_x // 2, pad_y, w - pad_x, h - 2 * pad_y)
+        self._colour()
 
 
 def qr_pixmap(payload: str, size: int) -> QPixmap:

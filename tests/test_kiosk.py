@@ -16,7 +16,7 @@ from hub_process import HubProcess, sample_token
 from PySide6.QtWidgets import QLabel
 
 from dispatcher.client.qt import QtHubClient
-from kiosk.app import KioskWindow
+from kiosk.app import LANG_SWITCH, KioskWindow
 from kiosk.model import KioskModel
 from printers import Printer
 from printers.sim import forget_virtual, virtual_printer
@@ -239,3 +239,70 @@ def test_the_page_is_not_rebuilt_under_a_finger(kiosk_factory: Any) -> None:
     assert k.window._page is page
     k.window._on_view()                   # new counts: drawn on the next tick
     k.qtbot.waitUntil(lambda: k.window._page is not page, timeout=3000)
+
+
+_CJK = __import__("re").compile(r"[\u3400-\u9fff]")
+_LATIN = __import__("re").compile(r"[A-Za-z]")
+
+
+def _visible_texts(window: KioskWindow) -> list[tuple[str, str]]:
+    """(what, text) of every visible label and button on the page; a button's text
+    is its accessible name (its words are drawn by a label inside it)."""
+    from PySide6.QtWidgets import QPushButton
+
+    out: list[tuple[str, str]] = []
+    for lab in window._page.findChildren(QLabel):
+        if lab.isVisibleTo(window) and lab.objectName() not in ("number", "qr"):
+            out.append((f"label {lab.objectName()}", lab.accessibleName() or lab.text()))
+    for btn in window._page.findChildren(QPushButton):
+        if btn.isVisibleTo(window):
+            out.append((f"button {btn.property('target')}", btn.accessibleName()))
+    return out
+
+
+def test_every_screen_is_chinese_first_english_second(kiosk_factory: Any,
+                                                      tmp_path: Path) -> None:
+    from PySide6.QtCore import QSize
+
+    k = kiosk_factory()
+    seen = []
+    for screen, step in (("home", None), ("units", "help"), ("confirm", "unit:tax"),
+                         ("done", "take")):
+        if step:
+            k.tap(step)
+        k.wait_screen(screen)
+        k.window.screenshot(tmp_path / f"{screen}.png", QSize(1080, 1920))
+        texts = _visible_texts(k.window)
+        assert len(texts) >= 4, (screen, texts)
+        for what, text in texts:
+            assert _CJK.search(text) and _LATIN.search(text), (screen, what, text)
+            lines = [line for line in text.split("\n") if line]
+            if lines[0] == LANG_SWITCH["zh"][0]:
+                continue                  # the switch offers English first, on purpose
+            assert _CJK.search(lines[0]) or not _LATIN.search(lines[0]), (screen, what)
+        seen.append(screen)
+    assert seen == ["home", "units", "confirm", "done"]
+    k.tap("home")
+    k.tap("lang")                         # the switch puts English first, Chinese second
+    quick = k.window.buttons["quick"].accessibleName().split("\n")
+    assert quick[:2] == ["Quick Service", "马上办"]
+    assert k.window.buttons["lang"].accessibleName().split("\n")[0] == "中文优先"
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080)])
+@pytest.mark.parametrize("large", [False, True])
+def test_big_button_text_grows_with_the_button(kiosk_factory: Any, tmp_path: Path,
+                                               size: tuple[int, int], large: bool) -> None:
+    from PySide6.QtCore import QSize
+
+    k = kiosk_factory()
+    if large:
+        k.tap("large")
+    k.window.screenshot(tmp_path / "home.png", QSize(*size))
+    for target in ("quick", "help"):
+        btn = k.window.buttons[target]
+        assert btn.title_px >= 0.12 * btn.height(), (target, btn.title_px, btn.height())
+        label = btn.text_label
+        assert label.heightForWidth(label.width()) <= label.height()   # nothing cut off
+        frame = btn.mapTo(k.window, btn.rect().bottomRight())
+        assert frame.x() <= size[0] and frame.y() <= size[1]      # inside the frame
