@@ -1,7 +1,8 @@
 """The hub over real websockets: call-to-screen latency, issue throughput, memory.
 
     python -m bench.bench_hub [--quick] [--displays N] [--rounds R] [--calls C]
-                              [--tickets M] [--connections N] [--burst B] [--profile]
+                              [--clients K] [--tickets M] [--connections N] [--burst B]
+                              [--profile]
 
 Every part runs a real `onewindow serve` subprocess (training clock at 2026-11-23
 09:30, so the hall is open; a fresh SQLite file, WAL + synchronous=FULL, in a
@@ -24,6 +25,19 @@ read the ratios, not the absolute figures.
    broadcast for that call. Each call (hub or floor) goes out once every display
    has the previous one, after a 50 ms gap (the hub allows a connection 20
    messages a second). p50/p99 are over all (call, display) pairs of a round.
+   Through the display client: a second load process (hub_listeners.py --clients)
+   runs K more displays (default 10) as a wall display does, each a real
+   dispatcher.client.HubClient (display D-B) with its HallView; its on_event
+   callback, which runs once the view has applied the event, builds the wall's
+   board (display.model.build_board, what the wall paints; the Qt repaint itself is
+   not included) and then stamps time.monotonic(). Same calls, same t0; the next
+   call also waits for these K. Their floor: a fourth process (hub_listeners.py
+   --floor-clients) holds K more connections to the floor server, each with its own
+   HallView (loaded from the snapshot a D-B HubClient gets from the hub), and does
+   the same work on what the floor broadcasts (the hub's very frames): websockets'
+   asyncio client, JSON decoding, HallView.apply, build_board, stamp. Both servers
+   thus broadcast to N + K connections and both sides carry the same client load,
+   so the raw comparison stays like for like (``--clients 0``: the raw part alone).
 2. Issue throughput. issue_ticket sent sequentially (send, await the reply) by
    one kiosk (K-B1), and by 4 kiosks at once (K-B1..K-B3 for quick_b, K-A1 for
    quick_a); no display connected. The hub allows each connection 20 messages a
@@ -155,13 +169,17 @@ class Listeners:
         self.dumps: deque[asyncio.Future[dict[str, Any]]] = deque()
         self.ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.closed: list[str] = []
+        self.board: list[float] = []   # --clients: every build_board's duration, s
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, url: str, n: int, *, hello: bool) -> Listeners:
+    async def start(cls, url: str, n: int, *, hello: bool, clients: bool = False,
+                    floor_clients: str | None = None) -> Listeners:
+        mode = (["--clients"] if clients else ["--floor-clients", floor_clients]
+                if floor_clients else ["--hello"] if hello else [])
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.hub_listeners", url, str(n),
-            *(["--hello"] if hello else []), cwd=ROOT, stdin=asyncio.subprocess.PIPE,
+            *mode, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, limit=2**28)
         self = cls(proc)
         got = await asyncio.wait_for(self.ready, WAIT * 3)
@@ -199,6 +217,7 @@ class Listeners:
         self.dumps.append(fut)
         await self._send("dump")
         got = await asyncio.wait_for(fut, WAIT)
+        self.board.extend(got.get("board", []))
         return {int(seq): times for seq, times in got["times"].items()}
 
     async def _send(self, line: str) -> None:
@@ -311,6 +330,7 @@ class CallRound:
     first_ms: float    # median over calls of the first display to get ticket_called
     last_ms: float     # ... and of the last one
     reply_ms: float    # median of the caller's own send → reply
+    board_ms: float = 0.0   # HubClient path: median build_board, per event and client
 
 
 @dataclass
@@ -336,17 +356,28 @@ class CallSide:
             first.append(min(got) - t0)
             last.append(max(got) - t0)
         p50, p99 = quantiles(pairs)
-        return CallRound(p50 * 1e3, p99 * 1e3, statistics.median(first) * 1e3,
-                         statistics.median(last) * 1e3, statistics.median(self.replies) * 1e3)
+        board = self.listeners.board
+        done = CallRound(p50 * 1e3, p99 * 1e3, statistics.median(first) * 1e3,
+                         statistics.median(last) * 1e3, statistics.median(self.replies) * 1e3,
+                         statistics.median(board) * 1e3 if board else 0.0)
+        board.clear()
+        return done
 
 
-async def call_to_screen(tmp: Path, n: int, rounds: int, calls: int, warmup: int,
-                         profile: Path | None) -> tuple[list[CallRound], list[CallRound]]:
+CallRounds = tuple[list[CallRound], list[CallRound], list[CallRound], list[CallRound]]
+
+
+async def call_to_screen(tmp: Path, n: int, k: int, rounds: int, calls: int, warmup: int,
+                         profile: Path | None) -> CallRounds:
+    """Rounds of (hub, raw displays), (bare broadcast floor), (hub, K HubClients),
+    (floor, K connections doing the clients' work)."""
     hub = await Server.hub(tmp / "latency.db", profile)
     floor = await Server.floor(tmp / "floor-latency.log")
-    to_hub = to_floor = None
+    to_hub = to_floor = to_clients = to_fclients = None
     ours: list[CallRound] = []
     base: list[CallRound] = []
+    viaclient: list[CallRound] = []
+    fviaclient: list[CallRound] = []
     try:
         await issue_tickets(hub.url, rounds * (calls + warmup) + 1)
         caller = await Conn.open(hub.url, "caller", "C-B01", keep=True)
@@ -354,8 +385,14 @@ async def call_to_screen(tmp: Path, n: int, rounds: int, calls: int, warmup: int
         fcaller = await Conn.open(floor.url + "/caller")
         to_hub = await Listeners.start(hub.url, n, hello=True)
         to_floor = await Listeners.start(floor.url, n, hello=False)
+        if k:   # last: the floor clients' snapshot must follow every display's hello
+            to_clients = await Listeners.start(hub.url, k, hello=True, clients=True)
+            to_fclients = await Listeners.start(floor.url, k, hello=False,
+                                                floor_clients=hub.url)
         for r in range(rounds):
             side_hub, side_floor = CallSide(to_hub, n), CallSide(to_floor, n)
+            side_clients = CallSide(to_clients, k) if to_clients is not None else None
+            fside_clients = CallSide(to_fclients, k) if to_fclients is not None else None
             for i in range(warmup + calls):
                 t0 = time.monotonic()
                 result = await caller.command("call_next", window="B01")
@@ -363,35 +400,51 @@ async def call_to_screen(tmp: Path, n: int, rounds: int, calls: int, warmup: int
                 called = next(e["seq"] for e in result["events"]
                               if e["name"] == "ticket_called")
                 await to_hub.wait_all(called)
+                if to_clients is not None:
+                    await to_clients.wait_all(called)
                 frames = caller.take_frames([e["seq"] for e in result["events"]])
                 if i >= warmup:
                     side_hub.note(called, t0, t_reply)
+                    if side_clients is not None:
+                        side_clients.note(called, t0, t_reply)
                 await asyncio.sleep(CALL_GAP)
 
                 t0 = time.monotonic()
                 await asyncio.wait_for(await fcaller.send_raw("\n".join(frames)), WAIT)
                 t_reply = time.monotonic()
                 await to_floor.wait_all(called)
+                if to_fclients is not None:
+                    await to_fclients.wait_all(called)
                 if i >= warmup:
                     side_floor.note(called, t0, t_reply)
+                    if fside_clients is not None:
+                        fside_clients.note(called, t0, t_reply)
                 await asyncio.sleep(CALL_GAP)
             ours.append(await side_hub.finish())
             base.append(await side_floor.finish())
+            via = ""
+            if side_clients is not None and fside_clients is not None:
+                viaclient.append(await side_clients.finish())
+                fviaclient.append(await fside_clients.finish())
+                via = (f"; {k} HubClients p50 {viaclient[-1].p50_ms:.2f} "
+                       f"p99 {viaclient[-1].p99_ms:.2f} ms, their floor p50 "
+                       f"{fviaclient[-1].p50_ms:.2f} p99 {fviaclient[-1].p99_ms:.2f} ms")
             print(f"  round {r + 1}/{rounds}: hub p50 {ours[-1].p50_ms:.2f} "
                   f"p99 {ours[-1].p99_ms:.2f} ms, floor p50 {base[-1].p50_ms:.2f} "
-                  f"p99 {base[-1].p99_ms:.2f} ms", flush=True)
-        closed = to_hub.closed + to_floor.closed
+                  f"p99 {base[-1].p99_ms:.2f} ms{via}", flush=True)
+        closed = to_hub.closed + to_floor.closed + (to_clients.closed if to_clients else []) \
+            + (to_fclients.closed if to_fclients else [])
         if closed:
             print(f"  WARNING: display connections closed under us: {closed}")
         await caller.close()
         await fcaller.close()
     finally:
-        for listeners in (to_hub, to_floor):
+        for listeners in (to_hub, to_floor, to_clients, to_fclients):
             if listeners is not None:
                 await listeners.quit()
         await hub.stop()
         await floor.stop()
-    return ours, base
+    return ours, base, viaclient, fviaclient
 
 
 # ---------------------------------------------------------------- 2. issue throughput
@@ -558,11 +611,15 @@ def median_of(rounds: list[Any], name: str) -> float:
     return statistics.median(getattr(r, name) for r in rounds)
 
 
-def report(args: argparse.Namespace, fs: str, calls: tuple[list[CallRound], list[CallRound]],
+def report(args: argparse.Namespace, fs: str, calls: CallRounds,
            issue: dict[str, list[Round]], memory: tuple[Memory, Memory]) -> None:
     fields = ("p50_ms", "p99_ms", "first_ms", "last_ms", "reply_ms")
     ours_c = [median_of(calls[0], f) for f in fields]
     base_c = [median_of(calls[1], f) for f in fields]
+    client_c = [median_of(calls[2], f) for f in fields] if calls[2] else None
+    fclient_c = [median_of(calls[3], f) for f in fields] if calls[3] else None
+    client_name = f"hub -> {args.clients} HubClient + view + board"
+    fclient_name = "floor -> same client work (floor)"
     med = {path: Round(*(median_of(rounds, f) for f in ("per_second", "p50_ms", "p99_ms")))
            for path, rounds in issue.items()}
     one, four, base = (med[path] for path in ISSUE_PATHS)
@@ -571,16 +628,38 @@ def report(args: argparse.Namespace, fs: str, calls: tuple[list[CallRound], list
     print(f"\n== OneWindow hub, {os.cpu_count()} CPUs (shared machine), SQLite WAL "
           f"synchronous=FULL on {fs}; medians of {args.rounds} rounds")
 
+    board_ms = median_of(calls[2], "board_ms") if calls[2] else 0.0
+    fboard_ms = median_of(calls[3], "board_ms") if calls[3] else 0.0
     print(f"\n1. call_next -> ticket_called read at {args.displays} displays (another "
           f"process), {args.calls} calls a round, {pairs} (call, display) pairs in all")
-    print(f"{'path':<36}{'p50 ms':>9}{'p99 ms':>9}{'first':>9}{'last':>9}{'reply':>9}")
-    for name, row in (("hub: commit + broadcast", ours_c),
-                      ("bare websockets broadcast (floor)", base_c)):
-        print(f"{name:<36}" + "".join(f"{v:>9.2f}" for v in row))
-    print(f"{'ratio hub / floor':<36}"
+    if client_c is not None:
+        print(f"   and applied by {args.clients} real display clients (a third process: "
+              "HubClient, HallView, display.model.build_board; no Qt repaint),\n"
+              f"   against {args.clients} floor connections doing the same client work on "
+              "the same frames (a fourth process)")
+    print(f"{'path':<40}{'p50 ms':>9}{'p99 ms':>9}{'first':>9}{'last':>9}{'reply':>9}")
+    rows = [("hub: commit + broadcast, raw socket", ours_c),
+            ("bare websockets broadcast (floor)", base_c)]
+    if client_c is not None and fclient_c is not None:
+        rows += [(client_name, client_c), (fclient_name, fclient_c)]
+    for name, row in rows:
+        print(f"{name:<40}" + "".join(f"{v:>9.2f}" for v in row))
+    print(f"{'ratio hub raw / floor':<40}"
           + "".join(f"{ratio(a, b):>9}" for a, b in zip(ours_c, base_c, strict=True)))
+    if client_c is not None and fclient_c is not None:
+        print(f"{'ratio HubClient path / its floor':<40}"
+              + "".join(f"{ratio(a, b):>9}" for a, b in zip(client_c, fclient_c, strict=True)))
+        print(f"{'ratio HubClient path / bare floor':<40}"
+              + "".join(f"{ratio(a, b):>9}" for a, b in zip(client_c, base_c, strict=True)))
     print("(first, last: the first and the last display to read ticket_called, median over "
-          "calls; reply: the caller's own send → reply)")
+          "calls; reply: the caller's own send → reply;")
+    fanout = args.displays + (args.clients if client_c is not None else 0)
+    print(f" the hub and the floor broadcast to {fanout} connections each)")
+    if client_c is not None:
+        print(f"(build_board takes {board_ms:.2f} ms per event and client ({fboard_ms:.2f} "
+              f"on the floor side); the {args.clients} clients share one process and each "
+              "call\n brings two events, so a client's stamp can wait for the others' work "
+              "too, which a wall on its own machine does not)")
     aim = "met" if ours_c[1] <= 1.5 * base_c[1] else "MISSED"
     print(f"aim (p99 within 1.5x the floor): {aim}, {ratio(ours_c[1], base_c[1])}")
 
@@ -610,9 +689,16 @@ def report(args: argparse.Namespace, fs: str, calls: tuple[list[CallRound], list
     print("\nFor the README:\n")
     print("| hub benchmark (`make bench`) | hub | floor | hub / floor |")
     print("|---|---|---|---|")
-    for label, a, b in ((f"call → screen p50, {args.displays} displays", ours_c[0], base_c[0]),
-                        (f"call → screen p99, {args.displays} displays", ours_c[1], base_c[1])):
+    lines = [(f"call → screen p50, {args.displays} displays", ours_c[0], base_c[0]),
+             (f"call → screen p99, {args.displays} displays", ours_c[1], base_c[1])]
+    for label, a, b in lines:
         print(f"| {label} | {a:.1f} ms | {b:.1f} ms (bare broadcast) | {ratio(a, b)} |")
+    if client_c is not None and fclient_c is not None:
+        for q, i in (("p50", 0), ("p99", 1)):
+            a, b = client_c[i], fclient_c[i]
+            print(f"| call → screen {q}, {args.clients} display clients (HubClient, view, "
+                  f"board) | {a:.1f} ms | {b:.1f} ms (bare broadcast + same client work) | "
+                  f"{ratio(a, b)} |")
     for label, r in (("issue_ticket, 1 kiosk", one), ("issue_ticket, 4 kiosks", four)):
         print(f"| {label} | {r.per_second:.0f}/s, p50 {r.p50_ms:.1f} ms | "
               f"{base.per_second:.0f}/s, p50 {base.p50_ms:.2f} ms (bare commit) | "
@@ -656,9 +742,10 @@ async def run(args: argparse.Namespace) -> None:
         def step(text: str) -> None:
             print(f"[{time.monotonic() - began:4.0f} s] {text}", flush=True)
 
-        step(f"1. call-to-screen, {args.displays} displays, {args.calls} calls a round")
-        calls = await call_to_screen(tmp, args.displays, args.rounds, args.calls, args.warmup,
-                                     profiles[0])
+        step(f"1. call-to-screen, {args.displays} displays + {args.clients} display "
+             f"clients, {args.calls} calls a round")
+        calls = await call_to_screen(tmp, args.displays, args.clients, args.rounds, args.calls,
+                                     args.warmup, profiles[0])
         step(f"2. issue throughput, {args.tickets} tickets a path a round, a fresh hub each")
         issue = await issue_throughput(tmp, args.tickets, args.rounds, profiles[1])
         step(f"3. memory, {args.connections} displays, burst of {args.burst} events")
@@ -676,6 +763,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: fewer rounds, calls, tickets, connections")
     parser.add_argument("--displays", type=int, default=200, help="displays for call-to-screen")
+    parser.add_argument("--clients", type=int, default=10,
+                        help="real HubClient displays for call-to-screen, in a load process "
+                        "of their own (0: none)")
     parser.add_argument("--rounds", type=int, help="rounds (default 5; quick 2)")
     parser.add_argument("--calls", type=int, help="measured calls a round (default 60; quick 10)")
     parser.add_argument("--tickets", type=int,

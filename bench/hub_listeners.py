@@ -1,9 +1,14 @@
 """Load process for bench/bench_hub.py: hold N display connections, stamp every event.
 
-    python -m bench.hub_listeners URL N [--hello]
+    python -m bench.hub_listeners URL N [--hello | --clients | --floor-clients HUB_URL]
 
 Opens N websockets to URL (with ``--hello``: as hub displays D-A, D-B, D-HALL in
 turn, waiting for each welcome; without: bare connections to the floor server).
+With ``--clients``, instead: N real display clients of the hub, each a
+``dispatcher.client.HubClient`` (role display, device D-B) with its HallView, as a
+wall display runs them; see ``Clients`` below. With ``--floor-clients HUB_URL``: N
+connections to the floor server URL that do the same client-side work on what the
+floor broadcasts (the hub's very frames): see ``FloorClients``.
 Each connection is a plain asyncio.Protocol driving websockets' Sans-I/O
 ClientProtocol, so that one process can stand for N displays without adding much
 of its own: the bytes are stamped with ``time.monotonic()`` the moment they are
@@ -18,7 +23,8 @@ Lines on stdout, to the parent:
     ready N            every connection is open (and welcomed)
     all SEQ            every connection has received event SEQ
     dump {json}        answer to "dump": {"times": {seq: [t, ...]}, "names": {seq: name}},
-                       everything since the last dump
+                       everything since the last dump (with --clients, also "board":
+                       [seconds, ...], each build_board call's duration)
     closed CODE        a connection was closed under us (e.g. 4000 lagging)
 Lines on stdin: "dump", "quit" (or EOF).
 """
@@ -27,15 +33,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
+
+if TYPE_CHECKING:
+    from dispatcher.client import HallView, HubClient
 
 DISPLAYS = ("D-A", "D-B", "D-HALL")   # the sample hall's only display device ids
 EVENT_PREFIX = '{"type":"event","seq":'  # protocol.encode: compact, keys in this order
@@ -128,6 +139,7 @@ class Listeners:
         self.displays: list[Display] = []
         self.times: dict[int, list[float]] = {}
         self.names: dict[int, str] = {}
+        self.board: list[float] = []     # Clients only: build_board durations
 
     def out(self, line: str) -> None:
         sys.stdout.write(line + "\n")
@@ -142,6 +154,15 @@ class Listeners:
             got = self.times[seq] = []
             name_at = comma + len(',"name":"')
             self.names[seq] = payload[name_at:payload.index(b'"', name_at)].decode()
+        got.append(t)
+        if len(got) == self.n:
+            self.out(f"all {seq}")
+
+    def record(self, seq: int, name: str, t: float) -> None:
+        got = self.times.get(seq)
+        if got is None:
+            got = self.times[seq] = []
+            self.names[seq] = name
         got.append(t)
         if len(got) == self.n:
             self.out(f"all {seq}")
@@ -165,10 +186,11 @@ class Listeners:
         while True:
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if line == "dump":
-                body = json.dumps({"times": self.times, "names": self.names},
-                                  separators=(",", ":"))
+                body = json.dumps({"times": self.times, "names": self.names,
+                                   "board": self.board}, separators=(",", ":"))
                 self.times.clear()
                 self.names.clear()
+                self.board.clear()
                 self.out("dump " + body)
             elif line in ("quit", ""):
                 return
@@ -184,14 +206,129 @@ class Listeners:
         await asyncio.sleep(0.1)
 
 
+class Clients(Listeners):
+    """N real display clients: ``dispatcher.client.HubClient`` (websockets' asyncio
+    client, JSON decoding, HallView.apply) as display D-B, token "sample-D-B". Each
+    event is stamped with ``time.monotonic()`` in the client's ``on_event`` callback,
+    which runs once the view has applied the event, right after
+    ``display.model.build_board`` turned the view into the wall's board (what the
+    wall widget does on every view change before it repaints; the Qt repaint itself
+    is not included)."""
+
+    DEVICE = "D-B"
+
+    def __init__(self, url: str, n: int) -> None:
+        super().__init__(url, n, hello=True)
+        self.clients: list[HubClient] = []
+        self.closing = False
+
+    def client(self) -> HubClient:
+        # imported here: hub_floor.py imports this module, and its RSS is measured
+        from dispatcher.client import HubClient
+        from display.model import build_board
+
+        client = HubClient(self.url, "display", self.DEVICE, f"sample-{self.DEVICE}",
+                           timeout=60, open_timeout=60)
+
+        def on_event(frame: dict[str, Any]) -> None:
+            t0 = time.perf_counter()
+            build_board(client.view, client.view.zone)
+            self.record(int(frame["seq"]), str(frame.get("name")), time.monotonic())
+            self.board.append(time.perf_counter() - t0)
+
+        def on_status(status: str) -> None:
+            if status in ("disconnected", "refused") and not self.closing:
+                self.out(f"closed client-{status}")
+
+        client.on_event, client.on_status = on_event, on_status
+        return client
+
+    async def run(self) -> None:
+        self.clients = [self.client() for _ in range(self.n)]
+        for client in self.clients:
+            client.start()
+        await asyncio.gather(*(c.wait_connected(60) for c in self.clients))
+        self.out(f"ready {len(self.clients)}")
+        await self.control()
+        self.closing = True
+        await asyncio.gather(*(c.close() for c in self.clients))
+
+
+class FloorClients(Listeners):
+    """The floor of the HubClient path: N bare websockets (the asyncio client, with
+    HubClient's settings) to the floor server, each with its own HallView, loaded
+    from the snapshot a HubClient of display D-B gets from the hub at start. Each
+    frame is decoded, applied to the view, the board is built, then stamped: the
+    same client-side work as ``Clients``, on the same frames (the floor broadcasts
+    what the hub broadcast), without the hub. Start it once the hub's displays are
+    all connected, so that the snapshot's seq is the one the next frame follows."""
+
+    def __init__(self, url: str, n: int, hub_url: str) -> None:
+        super().__init__(url, n, hello=False)
+        self.hub_url = hub_url
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def one(self, view: HallView, ready: asyncio.Future[None]) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import ConnectionClosed
+
+        from dispatcher.protocol import HARD_FRAME_LIMIT
+        from display.model import build_board
+
+        async with connect(self.url, proxy=None, max_size=HARD_FRAME_LIMIT,
+                           compression=None, close_timeout=2) as ws:
+            ready.set_result(None)
+            with contextlib.suppress(ConnectionClosed):
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame.get("type") != "event" or not view.apply(frame):
+                        continue
+                    t0 = time.perf_counter()
+                    build_board(view, view.zone)
+                    self.record(int(frame["seq"]), str(frame.get("name")), time.monotonic())
+                    self.board.append(time.perf_counter() - t0)
+
+    async def run(self) -> None:
+        from dispatcher.client import HallView, HubClient
+
+        probe = HubClient(self.hub_url, "display", Clients.DEVICE,
+                          f"sample-{Clients.DEVICE}", timeout=60, open_timeout=60)
+        probe.start()
+        await probe.wait_connected(60)
+        snapshot, seq = probe.view.to_dict(), probe.view.seq
+        await probe.close()
+        assert seq is not None
+        loop = asyncio.get_running_loop()
+        readies: list[asyncio.Future[None]] = []
+        for _ in range(self.n):
+            view = HallView()
+            view.load(snapshot, seq)
+            readies.append(loop.create_future())
+            self.tasks.append(asyncio.create_task(self.one(view, readies[-1])))
+        await asyncio.wait_for(asyncio.gather(*readies), 60)
+        self.out(f"ready {self.n}")
+        await self.control()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
     parser.add_argument("n", type=int)
-    parser.add_argument("--hello", action="store_true", help="say hello as hub displays")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--hello", action="store_true", help="say hello as hub displays")
+    mode.add_argument("--clients", action="store_true",
+                      help="run N real HubClient displays (D-B) instead")
+    mode.add_argument("--floor-clients", metavar="HUB_URL",
+                      help="N floor connections doing the display client's work")
     args = parser.parse_args(argv)
     raise_nofile()
-    asyncio.run(Listeners(args.url, args.n, args.hello).run())
+    listeners = (Clients(args.url, args.n) if args.clients
+                 else FloorClients(args.url, args.n, args.floor_clients)
+                 if args.floor_clients else Listeners(args.url, args.n, args.hello))
+    asyncio.run(listeners.run())
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from .wall import LAYOUTS
+from .model import LAYOUTS
 
 DEMO_NOW = 1795399800.0 + 205    # 2026-11-23 10:13:25 in the hall, for the docs
 FRESH_CALL_S = 60.0   # older calls (a resync replaying an outage) are not announced

@@ -13,6 +13,8 @@ from typing import Any
 
 from dispatcher.client import HallView
 
+LAYOUTS = {"1080p": (1920, 1080), "4k": (3840, 2160), "portrait": (1080, 1920)}
+
 RECENT = 8          # calls listed under the newest one
 
 # state -> (Chinese, English); the order the wall uses for colours lives in wall.py

@@ -21,7 +21,6 @@ from dispatcher.client import HallView
 
 from .model import Board, banner_text, build_board, clock_lines
 
-LAYOUTS = {"1080p": (1920, 1080), "4k": (3840, 2160), "portrait": (1080, 1920)}
 FAMILY = "Noto Sans CJK SC"
 FLASH_SECONDS = 6.0
 

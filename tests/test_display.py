@@ -23,8 +23,8 @@ from dispatcher.client import HallView
 from dispatcher.client.qt import PYSIDE_DROPS_REFERENCES, QtHubClient
 from display.cli import connect_wall, main, register
 from display.demo import demo_snapshot, demo_view
-from display.model import banner_text, build_board, clock_lines, notice_text, short_label
-from display.wall import LAYOUTS, WallWidget, cap_height_share
+from display.model import LAYOUTS, banner_text, build_board, clock_lines, notice_text, short_label
+from display.wall import WallWidget, cap_height_share
 
 if PYSIDE_DROPS_REFERENCES:   # the interpreter would abort mid-run: fail loudly, never skip
     pytest.fail("this PySide6 build drops references to None/True on this Python",
