@@ -9,6 +9,9 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import argparse
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import HubProcess, sample_token
+from hub_process import ROOT, HubProcess, sample_token
 from PySide6.QtGui import QImage
 
 from dispatcher.client import HallView
@@ -328,11 +331,24 @@ def test_cli_screenshot_of_a_live_hub(hall: Hall, tmp_path: Path) -> None:
     assert not (pixel.red() > 180 and pixel.green() < 60)
 
 
-def test_a_call_reaches_the_wall_and_the_voice_queue_once_each(qtbot, hall: Hall) -> None:
+def _led_bridge(hall: Hall, strip_path: str) -> subprocess.Popen[str]:
+    """`onewindow led-bridge` in its own process, B03's strip at address 3."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dispatcher.cli", "led-bridge", "--port", strip_path,
+         "--server", hall.url, "--device", "LED-1", "--token", sample_token("LED-1"),
+         "--map", "B03=3"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+
+
+def test_a_call_reaches_the_wall_the_voice_queue_and_the_led_strip(qtbot, hall: Hall) -> None:
+    """Three processes: the hub, the LED bridge, and this one with the wall and voice."""
+    from display.led import FakeStrip
     from display.voice import Announcer, SilentBackend
 
     backend = SilentBackend(seconds_per_token=0.005)   # speaking takes time: overlap shows
     announcer = Announcer(backend)
+    strip = FakeStrip()
+    bridge = _led_bridge(hall, strip.path)
     display, kiosk = _client(hall, "display", "D-B"), _client(hall, "kiosk", "K-B1")
     caller = _client(hall, "caller", "C-B03")
     wall = WallWidget()
@@ -349,10 +365,15 @@ def test_a_call_reaches_the_wall_and_the_voice_queue_once_each(qtbot, hall: Hall
         cmd.run(caller, "recall", {"window": "B03"})
         qtbot.waitUntil(lambda: wall.board.newest is not None and wall.board.newest.recall,
                         timeout=2000)
+        assert wall.board.newest.number == "B001"
+        assert strip.wait_for(3, "B001 请到B03窗口", timeout=10), bridge.stderr
         assert announcer.wait_idle(10)
     finally:
         for qc in clients:
             qc.close(timeout=2)
+        bridge.send_signal(signal.SIGINT)
+        bridge.wait(10)
+        strip.close()
     said = [" ".join(s.tokens) for s in backend.spoken]
     call = "请 B 零 零 一 号 到 综合受理窗口 B 零 三 办理"
     assert said == [call] * 4            # the call twice, the recall twice, nothing else
