@@ -267,14 +267,18 @@ class KioskModel:
         return []
 
     def tick(self, seconds: float) -> list[Action]:
-        """The idle clock: a screen left alone goes back home."""
-        if self.busy or self.screen in ("home", "paused", "printing"):
+        """The idle clock: a screen left alone goes back home, and the next citizen
+        starts in Chinese first at the normal size, whatever the last one chose."""
+        chosen = self.lang != "zh" or self.large
+        if self.busy or self.screen in ("paused", "printing") or (
+                self.screen == "home" and not chosen):
             return []
         self.idle_s += seconds
         limit = DONE_TIMEOUT_S if self.screen in ("done", "failed") else IDLE_TIMEOUT_S
         if self.idle_s >= limit:
             self._home()
             self.message = None
+            self.lang, self.large = "zh", False
         return []
 
 

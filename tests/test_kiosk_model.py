@@ -227,6 +227,18 @@ def test_idle_goes_home() -> None:
     assert model.screen == "home" and model.touches == 0 and model.queue is None
 
 
+def test_the_next_citizen_starts_in_chinese_at_normal_size() -> None:
+    model = ready()
+    run(model, "lang", "large")                   # chosen on the home screen, then left
+    model.tick(IDLE_TIMEOUT_S - 1)
+    assert (model.lang, model.large) == ("en", True)
+    model.tick(1)
+    assert (model.screen, model.lang, model.large) == ("home", "zh", False)
+    run(model, "lang", "quick")                   # chosen, then left half-way
+    model.tick(IDLE_TIMEOUT_S)
+    assert (model.screen, model.lang) == ("home", "zh")
+
+
 def test_done_goes_home_sooner_and_printing_never_times_out() -> None:
     model = ready()
     run(model, "quick", "take")
