@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.cli import register as register_kiosk_command
 
     register_kiosk_command(sub)  # kiosk: the touchscreen 取号机
+
+    from caller.cli import register as register_caller_command
+
+    register_caller_command(sub)  # caller: the window clerk's 叫号 panel
     return parser
 
 

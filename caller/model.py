@@ -1,0 +1,205 @@
+"""What a window's caller panel shows, with no Qt in it.
+
+``panel_state(view, window, now)`` reads a HallView (dispatcher.client) and returns
+a ``PanelState``: the window's name and state, the ticket it holds with its
+waits, the waiting count and longest wait of each of its main and side queues,
+and which actions are enabled. ``error_words(code)`` turns a hub error code into
+words a clerk understands. caller/panel.py draws this; tests/test_caller_model.py
+checks it without a screen or a hub.
+
+Enabled actions by window state (``connected`` False disables them all)::
+
+    closed   open
+    idle     call_next, call_ticket, pause, close (only if nothing waits for it by name)
+    calling  recall, start, finish, no_show, transfer (+ call_next if the hall's
+             call_next finishes the current ticket)
+    serving  finish, transfer (+ call_next as above)
+    paused   resume
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIONS = ("call_next", "call_ticket", "recall", "start", "finish", "no_show", "transfer",
+           "pause", "resume", "open", "close")
+
+#: action → protocol command name
+COMMANDS = {"call_next": "call_next", "call_ticket": "call_ticket", "recall": "recall",
+            "start": "start_service", "finish": "finish_service", "no_show": "no_show",
+            "transfer": "transfer", "pause": "pause", "resume": "resume",
+            "open": "open_window", "close": "close_window"}
+
+STATE_WORDS = {
+    "closed": ("已关闭", "Closed"),
+    "idle": ("空闲", "Idle"),
+    "calling": ("呼叫中", "Calling"),
+    "serving": ("办理中", "Serving"),
+    "paused": ("暂停", "Paused"),
+}
+
+CLASS_WORDS = {"normal": ("普通", "Normal"), "appointment": ("预约", "Appointment"),
+               "green": ("绿色通道", "Green channel")}
+
+#: pause reasons a clerk picks from (sent as the reason text)
+PAUSE_REASONS = ("临时离开 / Away briefly", "用餐 / Meal break", "业务咨询 / Consulting",
+                 "系统故障 / System problem", "会议 / Meeting")
+
+ERROR_WORDS: dict[str, tuple[str, str]] = {
+    "queue_empty": ("没有等候的号", "No one is waiting"),
+    "window_busy": ("窗口还有未办结的号，请先办结或转移",
+                    "The window still holds a ticket: finish or transfer it first"),
+    "window_idle": ("窗口当前没有号", "The window holds no ticket"),
+    "wrong_state": ("当前状态下不能这样操作（可能已被处理）",
+                    "Not possible in the current state (it may already be done)"),
+    "window_closed": ("窗口已关闭，请先开窗", "The window is closed: open it first"),
+    "window_paused": ("窗口已暂停，请先恢复", "The window is paused: resume it first"),
+    "forbidden": ("本设备无权进行此操作", "This device may not do that"),
+    "unavailable": ("与叫号服务器的连接已断开，请稍候", "Not connected to the hub: please wait"),
+    "timeout": ("服务器未响应，请重试", "The hub did not answer: try again"),
+    "unknown_ticket": ("今天没有这个号", "No such ticket today"),
+    "unknown_queue": ("没有这个队列", "No such queue"),
+    "unknown_window": ("没有这个窗口", "No such window"),
+    "not_authorized": ("本窗口不能办理该队列", "This window may not take that queue"),
+    "bad_argument": ("输入有误", "Something entered is wrong"),
+    "day_closed": ("今日已结束", "Today has been closed"),
+    "hall_closed": ("不在办公时间", "Outside opening hours"),
+    "requeue_limit": ("该号重新排队次数已满", "The ticket has been re-queued too often"),
+    "rate_limited": ("操作过快，请稍候", "Too fast: wait a moment"),
+}
+
+
+def error_words(code: str, message: str = "") -> str:
+    """A hub error code as one line for a clerk: "中文 / English"."""
+    zh, en = ERROR_WORDS.get(code, ("操作未成功", "It did not work"))
+    text = f"{zh} / {en}"
+    if code not in ERROR_WORDS and message:
+        text += f" ({message})"
+    return text
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """12:05 style (m:ss), h:mm:ss past an hour; "—" when unknown."""
+    if seconds is None:
+        return "—"
+    s = max(0, int(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    queue: str
+    name: str
+    tier: str                # "main" or "side"
+    waiting: int
+    longest_wait_s: float | None
+
+
+@dataclass(frozen=True)
+class PanelState:
+    window: str
+    window_name: str
+    state: str
+    state_words: str
+    pause_reason: str | None
+    ticket: str | None = None
+    number: str | None = None
+    queue_name: str = ""
+    ticket_class: str = ""
+    waited_s: float | None = None
+    serving_s: float | None = None
+    waiting_for_window: int = 0
+    queues: tuple[QueueLine, ...] = ()
+    enabled: frozenset[str] = field(default_factory=frozenset)
+    known: bool = True
+
+
+def enabled_actions(state: str, *, holds_ticket: bool, waiting_by_name: int = 0,
+                    next_finishes_current: bool = False) -> frozenset[str]:
+    if state == "closed":
+        return frozenset({"open"})
+    if state == "paused":
+        return frozenset({"resume"})
+    if state == "idle":
+        out = {"call_next", "call_ticket", "pause"}
+        if not holds_ticket and waiting_by_name == 0:
+            out.add("close")
+        return frozenset(out)
+    out: set[str] = set()
+    if state == "calling":
+        out |= {"recall", "start", "finish", "no_show", "transfer"}
+    elif state == "serving":
+        out |= {"finish", "transfer"}
+    if next_finishes_current and state in ("calling", "serving"):
+        out.add("call_next")
+    return frozenset(out)
+
+
+def _waiting_in(view: Any, queue: str) -> list[dict[str, Any]]:
+    return [t for t in view.tickets.values()
+            if t.get("queue") == queue and t.get("state") == "waiting" and not t.get("window")]
+
+
+def panel_state(view: Any, window: str, now: float, *, connected: bool = True,
+                next_finishes_current: bool | None = None) -> PanelState:
+    """The panel for ``window`` as ``view`` (a HallView) sees it at ``now``."""
+    w = view.window(window) if view.loaded else None
+    if w is None:
+        return PanelState(window=window, window_name=window, state="unknown",
+                          state_words="未知 / Unknown", pause_reason=None, known=False)
+    if next_finishes_current is None:
+        next_finishes_current = bool(view.hall.get("call_next_finishes_current", False))
+    state = w.get("state", "closed")
+    zh, en = STATE_WORDS.get(state, (state, state))
+    ticket_id = w.get("ticket")
+    t = view.ticket(ticket_id) if ticket_id else None
+    waited = serving = None
+    queue_name = cls = ""
+    if t is not None:
+        if t.get("called_at") is not None and t.get("issued_at") is not None:
+            waited = t["called_at"] - t["issued_at"]
+        if t.get("started_at") is not None and state == "serving":
+            serving = now - t["started_at"]
+        queue_name = view.queue_name(t.get("queue", ""))
+        czh, cen = CLASS_WORDS.get(t.get("ticket_class", ""), (t.get("ticket_class", ""), ""))
+        cls = f"{czh} / {cen}" if cen else czh
+    lines = []
+    for tier in ("main", "side"):
+        for q in w.get(tier) or []:
+            waiting = _waiting_in(view, q)
+            longest = max((now - x["issued_at"] for x in waiting if x.get("issued_at")),
+                          default=None)
+            lines.append(QueueLine(queue=q, name=view.queue_name(q), tier=tier,
+                                   waiting=len(waiting), longest_wait_s=longest))
+    by_name = int(w.get("waiting") or 0)
+    enabled = enabled_actions(state, holds_ticket=ticket_id is not None,
+                              waiting_by_name=by_name,
+                              next_finishes_current=next_finishes_current)
+    return PanelState(
+        window=window, window_name=view.window_name(window), state=state,
+        state_words=f"{zh} / {en}", pause_reason=w.get("pause_reason"),
+        ticket=ticket_id, number=w.get("number") or (t or {}).get("number"),
+        queue_name=queue_name, ticket_class=cls, waited_s=waited, serving_s=serving,
+        waiting_for_window=by_name, queues=tuple(lines),
+        enabled=enabled if connected else frozenset())
+
+
+def command_args(action: str, window: str, **extra: Any) -> tuple[str, dict[str, Any]]:
+    """The protocol command and args for a panel action."""
+    name = COMMANDS[action]
+    if action == "transfer":
+        args = {"ticket": extra["ticket"]}
+        if extra.get("to_queue"):
+            args["to_queue"] = extra["to_queue"]
+        else:
+            args["to_window"] = extra["to_window"]
+        return name, args
+    args = {"window": window}
+    if action == "pause":
+        args["reason"] = extra["reason"]
+    if action == "call_ticket":
+        args["ticket"] = extra["ticket"]
+    return name, args
