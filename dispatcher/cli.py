@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_led_commands(sub)  # led-bridge
 
+    from caller.keypad_bridge import register as register_keypad_command
+
+    register_keypad_command(sub)  # keypad-bridge: caller keypads on an RS-485 bus
+
     from display.cli import register as register_display_command
 
     register_display_command(sub)  # display: the lobby wall
