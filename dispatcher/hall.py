@@ -543,6 +543,7 @@ def hall_layout(hall: Hall) -> dict[str, Any]:
     carries them (``snapshot["hall"]``): what every device shows."""
     return {
         "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
+        "call_next_finishes_current": hall.call_next_finishes_current,
         "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
         "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
                           "kind": q.kind, "zones": list(q.zones)}

@@ -121,6 +121,8 @@ def test_sign_in_open_call_recall_start_finish(qtbot: Any, panel: CallerPanel,
     settle(qtbot, p)
     assert p.number.text() == t["number"] and p.state().state == "calling"
     assert "Called" in p.message.text()
+    # the sample hall's call_next finishes the current ticket: the hub says so
+    assert p.buttons["call_next"].isEnabled()
     click(qtbot, p, "recall")
     settle(qtbot, p)
     assert "Called again" in p.message.text()
