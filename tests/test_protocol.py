@@ -85,3 +85,17 @@ def test_every_command_has_an_argument_schema_matching_its_parser() -> None:
 def test_the_envelope_schema_names_the_three_message_types() -> None:
     schema = protocol_schema()["messages"]
     assert {"Hello", "CommandMessage", "QueryMessage"} <= set(schema["$defs"])
+
+
+def test_the_rate_limit_option_reads_rate_and_burst_and_refuses_nonsense() -> None:
+    from dispatcher.cli import build_parser
+
+    def limit(text: str) -> object:
+        return build_parser().parse_args(["serve", "--rate-limit", text]).rate_limit
+
+    assert limit("20:60") == (20.0, 60.0)
+    assert limit("5") == (5.0, 15.0)           # the burst defaults to three seconds' worth
+    assert limit("0") is None                  # off, for benchmarks
+    for bad in ("fast", "-1", "10:0"):
+        with pytest.raises(SystemExit):
+            limit(bad)
