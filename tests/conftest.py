@@ -13,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hub_process import LiveHub
 
 from dispatcher.hall import SAMPLE_HALL, Hall, load_hall
 
@@ -69,3 +70,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     else:
         base = request.getfixturevalue("postgres_available")
         yield from _pg_schema_url(base)
+
+
+@pytest.fixture
+def hall(tmp_path) -> Iterator[LiveHub]:
+    """A live hub subprocess on a fresh SQLite file, killed after the test."""
+    live = LiveHub(f"sqlite:///{tmp_path / 'hall.db'}")
+    yield live
+    live.hub.kill()
+

@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 START_AT = "2026-11-23 09:30"   # a Monday, the hall is open
 
 
+FAST = {"backoff_min": 0.05, "backoff_max": 0.4}   # client reconnects quickly in tests
+
+
 def sample_token(device: str) -> str:
     return f"sample-{device}"   # assets/halls/sample-devices.toml documents these
 
@@ -103,6 +106,20 @@ class HubProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+class LiveHub:
+    """A hub that can be killed and restarted on the same database and port (the
+    ``hall`` fixture in conftest.py)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self.hub = HubProcess(db_url).start()
+        self.url, self.port = self.hub.url, self.hub.port
+
+    def restart(self) -> None:
+        self.hub = HubProcess(self.db_url, start_at="2026-11-23 09:40",
+                              extra=["--port", str(self.port)]).start()
 
 
 class Closable(Protocol):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import HubProcess, sample_token
+from hub_process import FAST, LiveHub, sample_token
 from PySide6.QtCore import Qt
 
 from caller.clerks import load_clerks
@@ -19,32 +19,15 @@ from caller.panel import CallerPanel
 from dispatcher.client.qt import QtHubClient
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST = {"backoff_min": 0.05, "backoff_max": 0.4}
 CLERKS = load_clerks(ROOT / "assets/halls/sample-clerks.toml")
 
 pytestmark = pytest.mark.slow
 
 
-class Hall:
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-        self.hub = HubProcess(db_url).start()
-        self.url, self.port = self.hub.url, self.hub.port
-
-    def restart(self) -> None:
-        self.hub = HubProcess(self.db_url, start_at="2026-11-23 09:40",
-                              extra=["--port", str(self.port)]).start()
 
 
 @pytest.fixture
-def hall(tmp_path: Path) -> Iterator[Hall]:
-    hall = Hall(f"sqlite:///{tmp_path / 'hall.db'}")
-    yield hall
-    hall.hub.kill()
-
-
-@pytest.fixture
-def console(qtbot: Any, hall: Hall) -> Iterator[QtHubClient]:
+def console(qtbot: Any, hall: LiveHub) -> Iterator[QtHubClient]:
     c = QtHubClient(hall.url, "console", "CONSOLE-1", sample_token("CONSOLE-1"), **FAST)
     c.start()
     qtbot.waitUntil(lambda: c.connected and c.view.loaded, timeout=10000)
@@ -53,7 +36,7 @@ def console(qtbot: Any, hall: Hall) -> Iterator[QtHubClient]:
 
 
 @pytest.fixture
-def panel(qtbot: Any, hall: Hall) -> Iterator[CallerPanel]:
+def panel(qtbot: Any, hall: LiveHub) -> Iterator[CallerPanel]:
     hub = QtHubClient(hall.url, "caller", "C-B03", sample_token("C-B03"), **FAST)
     p = CallerPanel(hub, "B03", CLERKS)
     qtbot.addWidget(p)
@@ -171,7 +154,7 @@ def test_transfer_to_queue_keeps_place(qtbot: Any, panel: CallerPanel,
     assert p.state().state == "idle"
 
 
-def test_dropped_reply_calls_once(qtbot: Any, hall: Hall, panel: CallerPanel,
+def test_dropped_reply_calls_once(qtbot: Any, hall: LiveHub, panel: CallerPanel,
                                   console: QtHubClient) -> None:
     p = panel
     sign_in(qtbot, p)
@@ -192,7 +175,7 @@ def test_dropped_reply_calls_once(qtbot: Any, hall: Hall, panel: CallerPanel,
     assert [name for name, _ in p.sent].count("call_next") == 1
 
 
-def test_disconnected_disables_and_sends_nothing(qtbot: Any, hall: Hall,
+def test_disconnected_disables_and_sends_nothing(qtbot: Any, hall: LiveHub,
                                                  panel: CallerPanel) -> None:
     p = panel
     sign_in(qtbot, p)
@@ -217,7 +200,7 @@ CLI = ("import argparse, sys; from caller.cli import register; p = argparse.Argu
        "register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))")
 
 
-def test_cli_screenshot_and_bad_clerks_file(hall: Hall, tmp_path: Path) -> None:
+def test_cli_screenshot_and_bad_clerks_file(hall: LiveHub, tmp_path: Path) -> None:
     import subprocess
     import sys
     base = [sys.executable, "-c", CLI, "caller", "--window", "B03", "--server", hall.url,

@@ -10,12 +10,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import HubProcess, sample_token
+from hub_process import FAST, LiveHub, sample_token
 from PySide6.QtCore import QCoreApplication, QThread, QTimer
 
 from dispatcher.client.qt import PYSIDE_DROPS_REFERENCES, QtHubClient
@@ -25,27 +23,8 @@ if PYSIDE_DROPS_REFERENCES:   # the interpreter would abort mid-run: fail loudly
                 "dispatcher/client/qt.py: pyside_drops_references); pyproject pins "
                 "PySide6-Essentials<6.12 on Python < 3.12", pytrace=False)
 
-FAST = {"backoff_min": 0.05, "backoff_max": 0.4}
 
 
-class Hall:
-    """A hub that can be killed and restarted on the same database and port."""
-
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-        self.hub = HubProcess(db_url).start()
-        self.url, self.port = self.hub.url, self.hub.port
-
-    def restart(self) -> None:
-        self.hub = HubProcess(self.db_url, start_at="2026-11-23 09:40",
-                              extra=["--port", str(self.port)]).start()
-
-
-@pytest.fixture
-def hall(tmp_path: Path) -> Iterator[Hall]:
-    hall = Hall(f"sqlite:///{tmp_path / 'hall.db'}")
-    yield hall
-    hall.hub.kill()
 
 
 class Replies:
@@ -66,7 +45,7 @@ class Replies:
         return on_reply
 
 
-def client(hall: Hall, role: str, device: str, **options: Any) -> QtHubClient:
+def client(hall: LiveHub, role: str, device: str, **options: Any) -> QtHubClient:
     return QtHubClient(hall.url, role, device, sample_token(device), **{**FAST, **options})
 
 
@@ -79,7 +58,7 @@ def assert_fresh(qtbot, qc: QtHubClient, replies: Replies, key: str) -> None:
     assert qc.view.duplicates == 0
 
 
-def test_qt_client_signals_replies_and_restart(qtbot, hall: Hall) -> None:
+def test_qt_client_signals_replies_and_restart(qtbot, hall: LiveHub) -> None:
     kiosk, caller = client(hall, "kiosk", "K-B1"), client(hall, "caller", "C-B03")
     statuses: list[str] = []
     events: list[tuple[str, dict]] = []
@@ -151,7 +130,7 @@ def test_qt_client_signals_replies_and_restart(qtbot, hall: Hall) -> None:
     assert not any(t.name.startswith("hub-") for t in threading.enumerate())
 
 
-def test_qt_client_refused_and_not_started(qtbot, hall: Hall) -> None:
+def test_qt_client_refused_and_not_started(qtbot, hall: LiveHub) -> None:
     bad = QtHubClient(hall.url, "caller", "C-B03", "wrong", **FAST)
     replies = Replies()
     bad.send_command("open_window", {"window": "B03"}, on_reply=replies.callback("early"))

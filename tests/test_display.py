@@ -13,13 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import ROOT, HubProcess, sample_token
+from hub_process import FAST, ROOT, LiveHub, sample_token
 from PySide6.QtGui import QImage
 
 from dispatcher.client import HallView
@@ -33,7 +32,6 @@ if PYSIDE_DROPS_REFERENCES:   # the interpreter would abort mid-run: fail loudly
     pytest.fail("this PySide6 build drops references to None/True on this Python",
                 pytrace=False)
 
-FAST = {"backoff_min": 0.05, "backoff_max": 0.4}
 
 
 # ---------------------------------------------------------------- the model
@@ -164,24 +162,6 @@ def test_cli_demo_screenshot(qapp, tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- against a live hub
 
-class Hall:
-    """A hub that can be killed and restarted on the same database and port."""
-
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-        self.hub = HubProcess(db_url).start()
-        self.url, self.port = self.hub.url, self.hub.port
-
-    def restart(self) -> None:
-        self.hub = HubProcess(self.db_url, start_at="2026-11-23 09:40",
-                              extra=["--port", str(self.port)]).start()
-
-
-@pytest.fixture
-def hall(tmp_path: Path) -> Iterator[Hall]:
-    hall = Hall(f"sqlite:///{tmp_path / 'hall.db'}")
-    yield hall
-    hall.hub.kill()
 
 
 class Commands:
@@ -208,7 +188,7 @@ class Commands:
         return self.wait(self._send(qc, name, args))
 
 
-def _client(hall: Hall, role: str, device: str) -> QtHubClient:
+def _client(hall: LiveHub, role: str, device: str) -> QtHubClient:
     return QtHubClient(hall.url, role, device, sample_token(device), **FAST)
 
 
@@ -220,7 +200,7 @@ def _waiting(wall: WallWidget, queue: str) -> int:
     return next(q.waiting for q in wall.board.queues if q.id == queue)
 
 
-def test_wall_follows_a_live_hub_and_survives_its_restart(qtbot, hall: Hall) -> None:
+def test_wall_follows_a_live_hub_and_survives_its_restart(qtbot, hall: LiveHub) -> None:
     display = _client(hall, "display", "D-B")
     kiosk, caller = _client(hall, "kiosk", "K-B1"), _client(hall, "caller", "C-B03")
     console = _client(hall, "console", "CONSOLE-1")
@@ -313,7 +293,7 @@ def test_wall_follows_a_live_hub_and_survives_its_restart(qtbot, hall: Hall) -> 
             qc.close(timeout=5)
 
 
-def test_cli_screenshot_of_a_live_hub(hall: Hall, tmp_path: Path) -> None:
+def test_cli_screenshot_of_a_live_hub(hall: LiveHub, tmp_path: Path) -> None:
     import subprocess
     import sys
 
@@ -331,7 +311,7 @@ def test_cli_screenshot_of_a_live_hub(hall: Hall, tmp_path: Path) -> None:
     assert not (pixel.red() > 180 and pixel.green() < 60)
 
 
-def _led_bridge(hall: Hall, strip_path: str) -> subprocess.Popen[str]:
+def _led_bridge(hall: LiveHub, strip_path: str) -> subprocess.Popen[str]:
     """`onewindow led-bridge` in its own process, B03's strip at address 3."""
     return subprocess.Popen(
         [sys.executable, "-m", "dispatcher.cli", "led-bridge", "--port", strip_path,
@@ -340,7 +320,7 @@ def _led_bridge(hall: Hall, strip_path: str) -> subprocess.Popen[str]:
         text=True)
 
 
-def test_a_call_reaches_the_wall_the_voice_queue_and_the_led_strip(qtbot, hall: Hall) -> None:
+def test_a_call_reaches_the_wall_the_voice_queue_and_the_led_strip(qtbot, hall: LiveHub) -> None:
     """Three processes: the hub, the LED bridge, and this one with the wall and voice."""
     from display.led import FakeStrip
     from display.voice import Announcer, SilentBackend

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import HubProcess, sample_token
+from hub_process import FAST, LiveHub, sample_token
 from PySide6.QtWidgets import QLabel
 
 from dispatcher.client.qt import QtHubClient
@@ -21,32 +21,15 @@ from kiosk.model import KioskModel
 from printers import Printer
 from printers.sim import forget_virtual, virtual_printer
 
-FAST = {"backoff_min": 0.05, "backoff_max": 0.4}
 _names = itertools.count()
 
 pytestmark = pytest.mark.slow
 
 
-class Hall:
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-        self.hub = HubProcess(db_url).start()
-        self.url, self.port = self.hub.url, self.hub.port
-
-    def restart(self) -> None:
-        self.hub = HubProcess(self.db_url, start_at="2026-11-23 09:40",
-                              extra=["--port", str(self.port)]).start()
-
-
-@pytest.fixture
-def hall(tmp_path: Path) -> Iterator[Hall]:
-    hall = Hall(f"sqlite:///{tmp_path / 'hall.db'}")
-    yield hall
-    hall.hub.kill()
 
 
 class Kiosk:
-    def __init__(self, qtbot: Any, hall: Hall, **printer_options: Any) -> None:
+    def __init__(self, qtbot: Any, hall: LiveHub, **printer_options: Any) -> None:
         self.name = f"kiosk-test-{os.getpid()}-{next(_names)}"
         self.vp = virtual_printer(self.name, **printer_options)
         self.hub = QtHubClient(hall.url, "kiosk", "K-B1", sample_token("K-B1"), **FAST)
@@ -81,7 +64,7 @@ class Kiosk:
 
 
 @pytest.fixture
-def kiosk_factory(qtbot: Any, hall: Hall) -> Iterator[Any]:
+def kiosk_factory(qtbot: Any, hall: LiveHub) -> Iterator[Any]:
     made: list[Kiosk] = []
 
     def make(**options: Any) -> Kiosk:
@@ -124,7 +107,7 @@ def test_double_tap_issues_one_ticket(kiosk_factory: Any) -> None:
 
 
 def test_hub_down_pauses_and_issues_nothing_then_recovers(kiosk_factory: Any,
-                                                          hall: Hall) -> None:
+                                                          hall: LiveHub) -> None:
     k = kiosk_factory()
     hall.hub.kill()
     k.wait_screen("paused")
@@ -158,7 +141,7 @@ def test_paper_out_says_so_and_issues_nothing(kiosk_factory: Any) -> None:
 
 
 def test_printer_failing_mid_print_shows_the_ticket_and_reports(kiosk_factory: Any,
-                                                                hall: Hall) -> None:
+                                                                hall: LiveHub) -> None:
     k = kiosk_factory(paper_dots=200)     # the roll runs out part-way through the ticket
     k.tap("quick")
     k.tap("green")
@@ -180,7 +163,7 @@ def test_printer_failing_mid_print_shows_the_ticket_and_reports(kiosk_factory: A
         console.close(timeout=2)
 
 
-def test_appointment_check_in_on_the_keypad(kiosk_factory: Any, hall: Hall) -> None:
+def test_appointment_check_in_on_the_keypad(kiosk_factory: Any, hall: LiveHub) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
