@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import select
 import threading
 import tomllib
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from dispatcher.ptydouble import PtyDevice
 
 log = logging.getLogger("onewindow.keypad")
 
@@ -385,12 +384,14 @@ class KeypadBus:
 # ---------------------------------------------------------------- test double
 
 
-class FakeKeypad:
+class FakeKeypad(PtyDevice):
     """Keypads on a pty pair: ``path`` is the serial device for the host to open.
     ``press(address, key, digits)`` and ``rate(address, level)`` send frames; what the
     host sends back is parsed: echoes (a frame equal to one sent) go to ``echoes``,
     display frames set ``shows[address]`` (the six cells as text, blanks as spaces),
     beeps count in ``beeps[address]``; anything else goes to ``other``."""
+
+    thread_name = "fake-keypad"
 
     def __init__(self, profile: KeypadProfile | None = None) -> None:
         self.profile = profile or KeypadProfile()
@@ -400,17 +401,7 @@ class FakeKeypad:
         self.shows: dict[int, str] = {}
         self.beeps: dict[int, int] = {}
         self.other: list[bytes] = []
-        self.changed = threading.Condition()
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        tty.setraw(self._master)
-        self.path = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fake-keypad", daemon=True)
-        self._thread.start()
-
-    def write(self, data: bytes) -> None:
-        os.write(self._master, data)
+        super().__init__()
 
     def press(self, address: int, key: str, digits: str = "") -> bytes:
         frame = self.profile.key_frame(address, key, digits)
@@ -432,10 +423,6 @@ class FakeKeypad:
         w = self.profile.waiting_cells
         return text[:w].strip(), text[w:].strip()
 
-    def wait(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-        with self.changed:
-            return self.changed.wait_for(predicate, timeout)
-
     def wait_for_show(self, address: int, waiting: str, number: str,
                       timeout: float = 5.0) -> bool:
         return self.wait(lambda: self.shown(address) == (waiting, number), timeout)
@@ -443,37 +430,19 @@ class FakeKeypad:
     def wait_for_beeps(self, address: int, count: int, timeout: float = 5.0) -> bool:
         return self.wait(lambda: self.beeps.get(address, 0) >= count, timeout)
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        for fd in (self._master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
     def __enter__(self) -> FakeKeypad:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _run(self) -> None:
+    def received(self, data: bytes) -> None:
         p = self.profile
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(self._master, 4096)
-            except OSError:
-                return
-            for frame in self.parser.feed(data):
-                with self.changed:
-                    if frame.raw in self.sent:
-                        self.echoes.append(frame.raw)
-                    elif frame.func == p.display_func:
-                        self.shows[frame.address] = p.decode_digits(frame.data)
-                    elif frame.func == p.beep_func:
-                        self.beeps[frame.address] = self.beeps.get(frame.address, 0) + 1
-                    else:
-                        self.other.append(frame.raw)
-                    self.changed.notify_all()
+        for frame in self.parser.feed(data):
+            with self.changed:
+                if frame.raw in self.sent:
+                    self.echoes.append(frame.raw)
+                elif frame.func == p.display_func:
+                    self.shows[frame.address] = p.decode_digits(frame.data)
+                elif frame.func == p.beep_func:
+                    self.beeps[frame.address] = self.beeps.get(frame.address, 0) + 1
+                else:
+                    self.other.append(frame.raw)
+                self.changed.notify_all()

@@ -21,14 +21,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import threading
 import tomllib
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from dispatcher.ptydouble import PtyDevice
 
 log = logging.getLogger("onewindow.led")
 
@@ -264,10 +264,12 @@ class LedBus:
 # ---------------------------------------------------------------- test double
 
 
-class FakeStrip:
+class FakeStrip(PtyDevice):
     """Strips on a pty pair: ``path`` is the serial device to open. Decodes each frame,
     checks it, records what every address shows and acks with the profile's ack —
     except addresses in ``silent`` (an unplugged strip). Bad frames go to ``rejected``."""
+
+    thread_name = "fake-strip"
 
     def __init__(self, profile: LedProfile | None = None) -> None:
         self.profile = profile or LedProfile()
@@ -276,44 +278,19 @@ class FakeStrip:
         self.frames: list[bytes] = []
         self.rejected: list[bytes] = []
         self.silent: set[int] = set()
-        self.changed = threading.Condition()
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.path = os.ttyname(self._slave)
         self._buffer = bytearray()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fake-strip", daemon=True)
-        self._thread.start()
+        super().__init__()
 
     def wait_for(self, address: int, text: str, timeout: float = 5.0) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: self.shows.get(address) == text, timeout)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        for fd in (self._master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        return self.wait(lambda: self.shows.get(address) == text, timeout)
 
     def __enter__(self) -> FakeStrip:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(self._master, 4096)
-            except OSError:
-                return
-            self._buffer += data
-            while self._parse_one():
-                pass
+    def received(self, data: bytes) -> None:
+        self._buffer += data
+        while self._parse_one():
+            pass
 
     def _parse_one(self) -> bool:
         p = self.profile
