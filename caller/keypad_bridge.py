@@ -43,6 +43,7 @@ from caller.keypad import (
     load_profile,
 )
 from dispatcher.client import HubClient, HubError
+from dispatcher.client.bridge import run_bridge
 
 log = logging.getLogger("onewindow.keypad")
 
@@ -308,18 +309,5 @@ def _keypad_bridge(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    async def main() -> None:
-        bridge = KeypadBridge(bus, args.server, args.map, open_windows=args.open)
-        try:
-            await bridge.run()
-        finally:
-            await bridge.close()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        return 0
-    except Exception as exc:   # HubRefused: wrong token or device
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_bridge(lambda: KeypadBridge(bus, args.server, args.map,
+                                           open_windows=args.open))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.client import HubClient
+from dispatcher.client.bridge import run_bridge
 from display.led import DEFAULT_PROFILE, LedBus, LedError, load_profile, parse_map
 
 log = logging.getLogger("onewindow.led")
@@ -244,20 +245,5 @@ def _led_bridge(args: argparse.Namespace) -> int:
     except LedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    bridge = LedBridge(bus, args.server, args.device, token, texts=texts,
-                       recheck_s=args.recheck, state_file=args.state_file)
-
-    async def main() -> None:
-        try:
-            await bridge.run()
-        finally:
-            await bridge.close()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        return 0
-    except Exception as exc:   # HubRefused: wrong token or device
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_bridge(lambda: LedBridge(bus, args.server, args.device, token, texts=texts,
+                                        recheck_s=args.recheck, state_file=args.state_file))
