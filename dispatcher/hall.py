@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -237,24 +238,29 @@ class Hall:
 # ------------------------------------------------------------------ loading
 
 
+def read_toml(path: Path, error: Callable[[str, str, str], Exception] = HallConfigError,
+              what: str = "hall file") -> dict:
+    """The TOML table in ``path``, or ``error(file, "-", reason)`` saying why not."""
+    name = str(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(name, "-", "file not found") from None
+    except IsADirectoryError:
+        raise error(name, "-", f"is a directory, not a {what}") from None
+    except OSError as exc:
+        raise error(name, "-", f"cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise error(name, "-", f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                    "save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(name, "-", f"not valid TOML: {exc}") from None
+
+
 def load_hall(path: str | Path) -> Hall:
     """Read, validate and build a hall file; raise HallConfigError on any problem."""
     path = Path(path)
-    name = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HallConfigError(name, "-", "file not found") from None
-    except IsADirectoryError:
-        raise HallConfigError(name, "-", "is a directory, not a hall file") from None
-    except OSError as exc:
-        raise HallConfigError(name, "-", f"cannot read the file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise HallConfigError(name, "-", f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                              "save the file as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise HallConfigError(name, "-", f"not valid TOML: {exc}") from None
-    return parse_hall(raw, name)
+    return parse_hall(read_toml(path), str(path))
 
 
 def parse_hall(raw: dict, source: str = "<hall>") -> Hall:

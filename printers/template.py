@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dispatcher.hall import read_toml
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_TEMPLATE = ASSETS / "templates" / "ticket.toml"
@@ -74,21 +75,8 @@ class TicketTemplate(_Model):
 def load_template(path: str | Path = DEFAULT_TEMPLATE) -> TicketTemplate:
     """Read and check a template file; raise TemplateError on any problem."""
     path = Path(path)
-    name = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TemplateError(name, "-", "file not found") from None
-    except IsADirectoryError:
-        raise TemplateError(name, "-", "is a directory, not a template file") from None
-    except OSError as exc:
-        raise TemplateError(name, "-", f"cannot read the file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise TemplateError(name, "-", f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                            "save the file as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(name, "-", f"not valid TOML: {exc}") from None
-    return parse_template(raw, name, path.parent)
+    raw = read_toml(path, TemplateError, "template file")
+    return parse_template(raw, str(path), path.parent)
 
 
 def parse_template(raw: dict, source: str = "<template>",
