@@ -11,6 +11,9 @@ services today, or its configured ``service_minutes`` before there are any.
 
 from __future__ import annotations
 
+import bisect
+import math
+
 from ..hall import Hall
 from .errors import DispatchError
 from .state import HallState, Ticket, TicketState, WindowState
@@ -42,7 +45,7 @@ def ticket_status(hall: Hall, state: HallState, ticket_id: str, now: float) -> d
     if ticket is None:
         raise DispatchError("unknown_ticket", f"no ticket {ticket_id} today", ticket=ticket_id)
     waiting = ticket.state is TicketState.WAITING
-    ahead = state.line_of(ticket).index((*ticket.place, ticket.id)) if waiting else 0
+    ahead = bisect.bisect_left(state.line_of(ticket), (*ticket.place, ticket.id)) if waiting else 0
     wait = None
     if waiting:
         wait = expected_wait(ahead, _line_capacity(state, ticket),
@@ -89,10 +92,9 @@ def mean_service(hall: Hall, state: HallState, queue: str, now: float) -> float:
     """Mean seconds of the queue's last RECENT services finished by ``now`` today (from
     start, or from the call when the clerk never pressed start), else the configured
     ``service_minutes``."""
-    done = [(t.finished_at, t.started_at if t.started_at is not None else t.called_at)
-            for t in state.tickets.values() if t.queue == queue and t.state is TicketState.DONE]
-    recent = sorted((end, began) for end, began in done
-                    if end is not None and began is not None and end <= now)[-RECENT:]
+    done = state.service_times.get(queue, [])
+    end = bisect.bisect_right(done, (now, math.inf))
+    recent = done[max(0, end - RECENT):end]
     if not recent:
         return hall.queues[queue].service_seconds
-    return sum(end - began for end, began in recent) / len(recent)
+    return sum(seconds for _, seconds in recent) / len(recent)

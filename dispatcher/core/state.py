@@ -97,6 +97,8 @@ class HallState:
     appointments: dict[str, Appointment] = field(default_factory=dict)  # code -> booking
     notices: dict[str, str] = field(default_factory=dict)  # zone id, "" for the whole hall
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
+    # per queue, today's finished services as (finished_at, seconds), in finishing order
+    service_times: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     @classmethod
     def initial(cls, hall: Hall) -> HallState:
@@ -154,6 +156,7 @@ class HallState:
             "appointments": {code: dict(vars(a)) for code, a in sorted(self.appointments.items())},
             "notices": dict(sorted(self.notices.items())),
             "devices": {d: dict(vars(s)) for d, s in sorted(self.devices.items())},
+            "service_times": {q: list(times) for q, times in sorted(self.service_times.items())},
         }
 
     # ----------------------------------------------------------- apply
@@ -218,6 +221,9 @@ def _finished(s: HallState, e: ev.ServiceFinished) -> None:
     ticket = s.tickets[e.ticket]
     _release(s, ticket)
     ticket.state, ticket.finished_at, ticket.served_by = TicketState.DONE, e.at, e.window
+    began = ticket.started_at if ticket.started_at is not None else ticket.called_at
+    if began is not None:
+        s.service_times.setdefault(ticket.queue, []).append((e.at, e.at - began))
 
 
 def _no_show(s: HallState, e: ev.TicketNoShow) -> None:
