@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024       # larger frames get frame_too_large and are dropped
 HARD_FRAME_LIMIT = 1024 * 1024    # larger still: the websocket closes with 1009
-ROLES = ("kiosk", "caller", "display", "led", "console")
+ROLES = ("kiosk", "caller", "evaluator", "display", "led", "console")
 QUERIES = ("snapshot", "queue_status", "ticket_status", "window_status")
 
 # Errors of the protocol layer (the core's own codes are in core/errors.py).
@@ -70,7 +70,7 @@ _Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 class Hello(_Message):
     type: Literal["hello"]
-    role: Literal["kiosk", "caller", "display", "led", "console"]
+    role: Literal["kiosk", "caller", "evaluator", "display", "led", "console"]
     device: Annotated[str, Field(min_length=1, max_length=64)]
     token: Annotated[str, Field(min_length=1, max_length=256)]
     last_seq: Annotated[int, Field(ge=0)] | None = None

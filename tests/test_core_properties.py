@@ -84,6 +84,9 @@ class HallMachine(RuleBasedStateMachine):
         if call.tier == "named":
             assert chosen.state in (TicketState.WAITING, TicketState.NO_SHOW)
             return
+        if call.tier == "call_back":
+            assert chosen.state is TicketState.HELD and chosen.window == call.window
+            return
         if call.tier == "direct":
             assert chosen.place == min(t.place for t in direct)
             return
@@ -192,6 +195,19 @@ class HallMachine(RuleBasedStateMachine):
     def window_action(self, window: str, action: type) -> None:
         self.run(action(window))
 
+    @rule(window=windows)
+    def hold(self, window: str) -> None:
+        self.run(c.Hold(window))
+
+    @rule(window=windows)
+    def a_citizen_steps_away_and_returns(self, window: str) -> None:
+        if self.run(c.CallNext(window)) is not None and self.run(c.Hold(window)) is not None:
+            self.run(c.CallBack(window))
+
+    @rule(window=windows, index=st.none() | pick)
+    def call_back(self, window: str, index: int | None) -> None:
+        self.run(c.CallBack(window, None if index is None else self.ticket_id(index)))
+
     @rule(window=windows, reason=st.sampled_from(["午休", "", "meeting"]))
     def pause(self, window: str, reason: str) -> None:
         self.run(c.Pause(window, reason))
@@ -294,6 +310,13 @@ class HallMachine(RuleBasedStateMachine):
                 assert (*ticket.place, ticket.id) in expected
 
     @invariant()
+    def held_tickets_wait_aside_at_their_window_only(self) -> None:
+        state = self.core.state
+        listed = [(w, t) for w, ids in state.held.items() for t in ids]
+        held = [(t.window, t.id) for t in state.tickets.values() if t.state is TicketState.HELD]
+        assert sorted(listed) == sorted(held)
+
+    @invariant()
     def each_check_in_has_its_own_appointment_ticket(self) -> None:
         state = self.core.state
         linked = [a.ticket for a in state.appointments.values() if a.ticket is not None]
@@ -357,11 +380,12 @@ def test_the_random_runs_reach_every_rejection() -> None:
             seen_tiers.update(e.tier for e in self.log if isinstance(e, ev.TicketCalled))
             super().teardown()
 
-    Recording.TestCase.settings = settings(max_examples=120, stateful_step_count=60,
+    Recording.TestCase.settings = settings(max_examples=200, stateful_step_count=60,
                                            deadline=None, database=None, derandomize=True,
                                            suppress_health_check=[HealthCheck.too_slow])
     Recording.TestCase().runTest()
     assert {"queue_empty", "unknown_queue", "wrong_state", "window_busy", "bad_argument",
             "unknown_class", "not_authorized", "queue_unserved", "duplicate_appointment",
-            "unknown_appointment", "already_checked_in", "too_early", "too_late"} <= seen_codes
-    assert {"main", "side", "named"} <= seen_tiers
+            "unknown_appointment", "already_checked_in", "too_early", "too_late",
+            "nothing_held"} <= seen_codes
+    assert {"main", "side", "named", "call_back"} <= seen_tiers

@@ -224,7 +224,8 @@ def test_a_caller_works_its_own_window(hall: LiveHall, kiosk: RawClient,
 def test_a_caller_may_not_work_another_window(hall: LiveHall, caller: RawClient) -> None:
     for name, args in [("open_window", {}), ("call_next", {}), ("close_window", {}),
                        ("pause", {"reason": "lunch"}), ("resume", {}), ("recall", {}),
-                       ("call_ticket", {"ticket": f"{DAY}-B001"})]:
+                       ("call_ticket", {"ticket": f"{DAY}-B001"}), ("hold", {}),
+                       ("call_back", {}), ("sign_in", {"clerk": "clerk-017"})]:
         error = hall.refused(caller, name, "forbidden", window="B04", **args)
         assert "B04" in error["message"]
 
@@ -283,6 +284,48 @@ def test_a_caller_requeues_a_no_show_only_in_a_queue_its_window_serves(
     assert hall.ok(console, "requeue", ticket=marriage["id"])["ticket"]["state"] == "waiting"
 
 
+def test_a_caller_holds_a_ticket_aside_and_calls_it_back_ahead_of_new_work(
+        hall: LiveHall, console: RawClient, kiosk: RawClient, caller: RawClient) -> None:
+    ensure_open(hall, console, "B03")
+    hall.ok(caller, "sign_in", window="B03", clerk="clerk-017")
+    issue(hall, kiosk)
+    ticket = hall.ok(caller, "call_next", window="B03")["ticket"]
+    assert ticket["clerk"] == "clerk-017"
+    held = hall.ok(caller, "hold", window="B03")
+    assert held["ticket"]["state"] == "held" and held["ticket"]["window"] == "B03"
+    status = hall.run(caller.query("window_status", window="B03"))["result"]["windows"]["B03"]
+    assert status["state"] == "idle" and status["ticket"] is None
+    assert [h["number"] for h in status["held"]] == [ticket["number"]]
+    issue(hall, kiosk)                               # new work waits, yet the held one comes
+    back = hall.ok(caller, "call_back", window="B03")["ticket"]
+    assert back["id"] == ticket["id"] and back["state"] == "called"
+    hall.refused(caller, "call_back", "nothing_held", window="B03")
+    hall.ok(caller, "finish_service", window="B03")
+
+
+def test_an_evaluator_only_rates_what_its_window_served(
+        hall: LiveHall, console: RawClient, kiosk: RawClient, caller: RawClient) -> None:
+    evaluator = hall.connect("evaluator", "E-B03")
+    for name, args in VALID_ARGS.items():
+        if name != "evaluate":
+            hall.refused(evaluator, name, "forbidden", **args)
+    ensure_open(hall, console, "B03")
+    hall.ok(caller, "sign_in", window="B03", clerk="clerk-018")
+    issue(hall, kiosk)
+    ticket = hall.ok(caller, "call_next", window="B03")["ticket"]
+    hall.ok(caller, "finish_service", window="B03")
+    rated = hall.ok(evaluator, "evaluate", ticket=ticket["id"], level=2, reason="等候时间长")
+    assert rated["events"][-1]["name"] == "ticket_evaluated"
+    assert (rated["ticket"]["rating"], rated["ticket"]["rating_reason"], rated["ticket"]["clerk"]
+            ) == (2, "等候时间长", "clerk-018")
+    hall.refused(evaluator, "evaluate", "already_evaluated", ticket=ticket["id"], level=5)
+    ensure_open(hall, console, "B04")
+    issue(hall, kiosk)
+    other = hall.ok(console, "call_next", window="B04")["ticket"]
+    hall.ok(console, "finish_service", window="B04")
+    hall.refused(evaluator, "evaluate", "forbidden", ticket=other["id"], level=5)
+
+
 # ---------------------------------------------------------------- display and led
 
 VALID_ARGS: dict[str, dict[str, Any]] = {
@@ -306,6 +349,9 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "close_day": {},
     "book_appointment": {"code": "YY-1", "queue": "tax", "slot_start": 0.0, "slot_end": 1.0},
     "notice": {"text": "hello"},
+    "hold": {"window": "B03"},
+    "call_back": {"window": "B03"},
+    "sign_in": {"window": "B03", "clerk": "clerk-017"},
 }
 
 

@@ -138,6 +138,34 @@ class Evaluate(Command):
     NAME: ClassVar[str] = "evaluate"
     ticket: str
     level: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Hold(Command):
+    """挂起: set aside the ticket the window holds while the citizen fetches something."""
+
+    NAME: ClassVar[str] = "hold"
+    window: str
+
+
+@dataclass(frozen=True)
+class CallBack(Command):
+    """回呼: call a ticket held at this window (``ticket`` None: the one held longest),
+    ahead of any new work."""
+
+    NAME: ClassVar[str] = "call_back"
+    window: str
+    ticket: str | None = None
+
+
+@dataclass(frozen=True)
+class SignIn(Command):
+    """The clerk working at a window (its panel checked the PIN); "" signs out."""
+
+    NAME: ClassVar[str] = "sign_in"
+    window: str
+    clerk: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,7 +220,8 @@ COMMANDS: dict[str, type[Command]] = {
     for c in (
         IssueTicket, CallNext, CallTicket, Recall, StartService, FinishService, NoShow,
         Requeue, Transfer, Cancel, Pause, Resume, OpenWindow, CloseWindow, SetProfile,
-        Evaluate, CloseDay, BookAppointment, CheckIn, PostNotice, ReportDevice,
+        Evaluate, CloseDay, BookAppointment, CheckIn, PostNotice, ReportDevice, Hold, CallBack,
+        SignIn,
     )
 }
 

@@ -15,9 +15,11 @@ from ..hall import TICKET_CLASSES, Hall, HallConfigError, Profile, Queue, check_
 from . import commands as cmd
 from . import estimate
 from . import events as ev
+from .calls import call_back, call_next, call_ticket, hold, recall, sign_in
 from .errors import DispatchError
+from .lookups import current_ticket, find_ticket, find_window, working_window, wrong_state
 from .selection import Choice, choose_next
-from .state import Appointment, HallState, Ticket, TicketState, WindowState, WindowStatus
+from .state import Appointment, HallState, Ticket, TicketState, WindowState
 
 Decider = Callable[[Hall, HallState, "cmd.Command", float], list[ev.Event]]
 Place = tuple[float, float]  # (virtual_at, serial)
@@ -69,7 +71,7 @@ class Dispatcher:
         return choose_next(self.hall, self.state, window, now)
 
     def ticket(self, ticket_id: str) -> Ticket:
-        return _ticket(self.state, ticket_id)
+        return find_ticket(self.state, ticket_id)
 
     def waiting_ahead(self, ticket_id: str) -> int:
         """Tickets ahead of a waiting ticket in its own line."""
@@ -88,57 +90,12 @@ class Dispatcher:
 # ------------------------------------------------------------------ lookups
 
 
-def _ticket(state: HallState, ticket_id: str) -> Ticket:
-    try:
-        return state.tickets[ticket_id]
-    except KeyError:
-        raise DispatchError("unknown_ticket", f"no ticket {ticket_id} today",
-                            ticket=ticket_id) from None
-
-
-def _window(state: HallState, window_id: str) -> WindowStatus:
-    try:
-        return state.windows[window_id]
-    except KeyError:
-        raise DispatchError("unknown_window", f"no window {window_id} in this hall",
-                            window=window_id) from None
-
-
-def _working_window(state: HallState, window_id: str) -> WindowStatus:
-    """A window that may call: open and not paused."""
-    window = _window(state, window_id)
-    if window.state is WindowState.CLOSED:
-        raise DispatchError("window_closed", f"window {window_id} is closed", window=window_id)
-    if window.state is WindowState.PAUSED:
-        raise DispatchError("window_paused", f"window {window_id} is paused "
-                            f"({window.pause_reason})", window=window_id)
-    return window
-
-
-def _held(state: HallState, window_id: str, *allowed: TicketState) -> Ticket:
-    """The ticket a window holds, which must be in one of the allowed states."""
-    window = _window(state, window_id)
-    if window.ticket is None:
-        raise DispatchError("window_idle", f"window {window_id} holds no ticket",
-                            window=window_id)
-    ticket = state.tickets[window.ticket]
-    if ticket.state not in allowed:
-        raise DispatchError("wrong_state", f"{ticket.number} is {ticket.state}",
-                            ticket=ticket.id, state=str(ticket.state))
-    return ticket
-
-
-def _wrong_state(ticket: Ticket, action: str) -> DispatchError:
-    return DispatchError("wrong_state", f"{ticket.number} is {ticket.state} and cannot be "
-                         f"{action}", ticket=ticket.id, state=str(ticket.state))
-
-
 # ----------------------------------------------------------------- deciders
 
 
 def _close_day_event(state: HallState, now: float) -> ev.DayClosed:
     still_open = (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING,
-                  TicketState.NO_SHOW)
+                  TicketState.NO_SHOW, TicketState.HELD)
     open_ids = tuple(t.id for t in state.tickets.values() if t.state in still_open)
     return ev.DayClosed(at=now, day=state.day or "", closed_tickets=open_ids)
 
@@ -182,64 +139,18 @@ def _issue(hall: Hall, state: HallState, c: cmd.IssueTicket, now: float) -> list
     return [_ticket_issued(hall, state, queue, c.ticket_class, now)]
 
 
-def _finish_current(hall: Hall, state: HallState, window: WindowStatus,
-                    now: float) -> list[ev.Event]:
-    """Calling while holding a ticket: finish it first (a keypad's 'next'), or refuse."""
-    if window.ticket is None:
-        return []
-    if not hall.call_next_finishes_current:
-        raise DispatchError("window_busy", f"window {window.id} still holds "
-                            f"{state.tickets[window.ticket].number}", window=window.id)
-    return [ev.ServiceFinished(at=now, ticket=window.ticket, window=window.id, implicit=True)]
-
-
-def _called(ticket: Ticket, window: str, tier: str, now: float) -> ev.TicketCalled:
-    return ev.TicketCalled(at=now, ticket=ticket.id, number=ticket.number, window=window,
-                           queue=ticket.queue, tier=tier)
-
-
-def _call_next(hall: Hall, state: HallState, c: cmd.CallNext, now: float) -> list[ev.Event]:
-    window = _working_window(state, c.window)
-    choice = choose_next(hall, state, c.window, now)
-    if choice is None:
-        raise DispatchError("queue_empty", f"nothing is waiting for window {c.window}",
-                            window=c.window)
-    finished = _finish_current(hall, state, window, now)
-    return [*finished, _called(choice.ticket, c.window, choice.tier, now)]
-
-
-def _call_ticket(hall: Hall, state: HallState, c: cmd.CallTicket, now: float) -> list[ev.Event]:
-    window = _working_window(state, c.window)
-    ticket = _ticket(state, c.ticket)
-    if ticket.state not in (TicketState.WAITING, TicketState.NO_SHOW):
-        raise _wrong_state(ticket, "called")
-    waits_here = ticket.state is TicketState.WAITING and ticket.window == c.window
-    waits_elsewhere = ticket.state is TicketState.WAITING and ticket.window not in (None, c.window)
-    if waits_elsewhere or (not waits_here and ticket.queue not in window.profile.queues):
-        raise DispatchError("not_authorized", f"window {c.window} does not serve "
-                            f"{ticket.number}", window=c.window, ticket=ticket.id)
-    finished = _finish_current(hall, state, window, now)
-    return [*finished, _called(ticket, c.window, "named", now)]
-
-
-def _recall(hall: Hall, state: HallState, c: cmd.Recall, now: float) -> list[ev.Event]:
-    ticket = _held(state, c.window, TicketState.CALLED)
-    return [ev.TicketRecalled(at=now, ticket=ticket.id, number=ticket.number, window=c.window,
-                              recalls=ticket.recalls + 1)]
-
-
 def _start(hall: Hall, state: HallState, c: cmd.StartService, now: float) -> list[ev.Event]:
-    ticket = _held(state, c.window, TicketState.CALLED)
+    ticket = current_ticket(state, c.window, TicketState.CALLED)
     return [ev.ServiceStarted(at=now, ticket=ticket.id, window=c.window)]
 
 
 def _finish(hall: Hall, state: HallState, c: cmd.FinishService, now: float) -> list[ev.Event]:
-    ticket = _held(state, c.window, TicketState.CALLED, TicketState.SERVING)
+    ticket = current_ticket(state, c.window, TicketState.CALLED, TicketState.SERVING)
     return [ev.ServiceFinished(at=now, ticket=ticket.id, window=c.window)]
 
 
 def _no_show(hall: Hall, state: HallState, c: cmd.NoShow, now: float) -> list[ev.Event]:
-    ticket = _held(state, c.window, TicketState.CALLED)
+    ticket = current_ticket(state, c.window, TicketState.CALLED)
     return [ev.TicketNoShow(at=now, ticket=ticket.id, window=c.window)]
 
 
@@ -274,9 +185,9 @@ def _between(lo: Place, hi: Place, serial: float) -> Place:
 
 
 def _requeue(hall: Hall, state: HallState, c: cmd.Requeue, now: float) -> list[ev.Event]:
-    ticket = _ticket(state, c.ticket)
+    ticket = find_ticket(state, c.ticket)
     if ticket.state is not TicketState.NO_SHOW:
-        raise _wrong_state(ticket, "re-queued (only a no-show can be)")
+        raise wrong_state(ticket, "re-queued (only a no-show can be)")
     if ticket.requeues >= hall.max_requeues:
         raise DispatchError("requeue_limit", f"{ticket.number} has been re-queued "
                             f"{ticket.requeues} times already", ticket=ticket.id)
@@ -290,9 +201,9 @@ def _transfer(hall: Hall, state: HallState, c: cmd.Transfer, now: float) -> list
     if (c.to_queue is None) == (c.to_window is None):
         raise DispatchError("bad_argument", "transfer needs exactly one of to_queue and "
                             "to_window", field="to_queue")
-    ticket = _ticket(state, c.ticket)
+    ticket = find_ticket(state, c.ticket)
     if ticket.state not in (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING):
-        raise _wrong_state(ticket, "transferred")
+        raise wrong_state(ticket, "transferred")
     holder = ticket.window if ticket.state is not TicketState.WAITING else None
     to_queue = ticket.queue
     if c.to_queue is not None:
@@ -303,7 +214,7 @@ def _transfer(hall: Hall, state: HallState, c: cmd.Transfer, now: float) -> list
                                 f"{c.to_queue}", field="to_queue")
         to_queue = c.to_queue
     else:
-        target = _window(state, c.to_window or "")
+        target = find_window(state, c.to_window or "")
         if target.state is WindowState.CLOSED:
             raise DispatchError("window_closed", f"window {target.id} is closed",
                                 window=target.id)
@@ -315,9 +226,10 @@ def _transfer(hall: Hall, state: HallState, c: cmd.Transfer, now: float) -> list
 
 
 def _cancel(hall: Hall, state: HallState, c: cmd.Cancel, now: float) -> list[ev.Event]:
-    ticket = _ticket(state, c.ticket)
-    if ticket.state not in (TicketState.WAITING, TicketState.CALLED, TicketState.NO_SHOW):
-        raise _wrong_state(ticket, "cancelled")
+    ticket = find_ticket(state, c.ticket)
+    if ticket.state not in (TicketState.WAITING, TicketState.CALLED, TicketState.NO_SHOW,
+                            TicketState.HELD):
+        raise wrong_state(ticket, "cancelled")
     holder = ticket.window if ticket.state is TicketState.CALLED else None
     return [ev.TicketCancelled(at=now, ticket=ticket.id, window=holder, reason=c.reason)]
 
@@ -325,7 +237,7 @@ def _cancel(hall: Hall, state: HallState, c: cmd.Cancel, now: float) -> list[ev.
 def _pause(hall: Hall, state: HallState, c: cmd.Pause, now: float) -> list[ev.Event]:
     if not c.reason.strip():
         raise DispatchError("bad_argument", "a pause needs a reason", field="reason")
-    window = _working_window(state, c.window)
+    window = working_window(state, c.window)
     if window.ticket is not None:
         raise DispatchError("window_busy", f"window {c.window} holds "
                             f"{state.tickets[window.ticket].number}: finish it first",
@@ -334,7 +246,7 @@ def _pause(hall: Hall, state: HallState, c: cmd.Pause, now: float) -> list[ev.Ev
 
 
 def _resume(hall: Hall, state: HallState, c: cmd.Resume, now: float) -> list[ev.Event]:
-    window = _window(state, c.window)
+    window = find_window(state, c.window)
     if window.state is not WindowState.PAUSED:
         raise DispatchError("wrong_state", f"window {c.window} is {window.state}, not paused",
                             window=c.window)
@@ -342,7 +254,7 @@ def _resume(hall: Hall, state: HallState, c: cmd.Resume, now: float) -> list[ev.
 
 
 def _open(hall: Hall, state: HallState, c: cmd.OpenWindow, now: float) -> list[ev.Event]:
-    window = _window(state, c.window)
+    window = find_window(state, c.window)
     if window.state is not WindowState.CLOSED:
         raise DispatchError("wrong_state", f"window {c.window} is already open "
                             f"({window.state})", window=c.window)
@@ -350,7 +262,7 @@ def _open(hall: Hall, state: HallState, c: cmd.OpenWindow, now: float) -> list[e
 
 
 def _close(hall: Hall, state: HallState, c: cmd.CloseWindow, now: float) -> list[ev.Event]:
-    window = _window(state, c.window)
+    window = find_window(state, c.window)
     if window.state is WindowState.CLOSED:
         raise DispatchError("window_closed", f"window {c.window} is already closed",
                             window=c.window)
@@ -366,7 +278,7 @@ def _close(hall: Hall, state: HallState, c: cmd.CloseWindow, now: float) -> list
 
 
 def _set_profile(hall: Hall, state: HallState, c: cmd.SetProfile, now: float) -> list[ev.Event]:
-    _window(state, c.window)
+    find_window(state, c.window)
     try:
         check_profile(hall, c.window, list(c.main), list(c.side))
     except HallConfigError as exc:
@@ -388,14 +300,18 @@ def _set_profile(hall: Hall, state: HallState, c: cmd.SetProfile, now: float) ->
 def _evaluate(hall: Hall, state: HallState, c: cmd.Evaluate, now: float) -> list[ev.Event]:
     if not 1 <= c.level <= 5:
         raise DispatchError("bad_argument", f"a rating is 1 to 5, not {c.level}", field="level")
-    ticket = _ticket(state, c.ticket)
+    ticket = find_ticket(state, c.ticket)
     if ticket.state is not TicketState.DONE:
-        raise _wrong_state(ticket, "rated before it is served")
+        raise wrong_state(ticket, "rated before it is served")
     if ticket.rating is not None:
         raise DispatchError("already_evaluated", f"{ticket.number} was already rated "
                             f"{ticket.rating}", ticket=ticket.id)
+    reason = c.reason.strip()
+    if len(reason) > MAX_TEXT:
+        raise DispatchError("bad_argument", f"a rating's reason is at most {MAX_TEXT} "
+                            f"characters, not {len(reason)}", field="reason")
     return [ev.TicketEvaluated(at=now, ticket=ticket.id, window=ticket.served_by or "",
-                               level=c.level)]
+                               level=c.level, clerk=ticket.clerk or "", reason=reason)]
 
 
 def _close_day_cmd(hall: Hall, state: HallState, c: cmd.CloseDay, now: float) -> list[ev.Event]:
@@ -498,9 +414,9 @@ def _report(hall: Hall, state: HallState, c: cmd.ReportDevice, now: float) -> li
 
 _DECIDERS: dict[type, Decider] = {
     cmd.IssueTicket: _issue,
-    cmd.CallNext: _call_next,
-    cmd.CallTicket: _call_ticket,
-    cmd.Recall: _recall,
+    cmd.CallNext: call_next,
+    cmd.CallTicket: call_ticket,
+    cmd.Recall: recall,
     cmd.StartService: _start,
     cmd.FinishService: _finish,
     cmd.NoShow: _no_show,
@@ -518,4 +434,7 @@ _DECIDERS: dict[type, Decider] = {
     cmd.CheckIn: _check_in,
     cmd.PostNotice: _notice,
     cmd.ReportDevice: _report,
+    cmd.Hold: hold,
+    cmd.CallBack: call_back,
+    cmd.SignIn: sign_in,
 }

@@ -28,6 +28,8 @@ ERROR_CODES: dict[str, str] = {
     "already_checked_in": "the appointment has already been checked in",
     "too_early": "check-in for this appointment has not opened yet",
     "too_late": "check-in for this appointment has closed",
+    "hold_limit": "the window already holds as many tickets aside as allowed",
+    "nothing_held": "no such ticket is held aside at this window",
 }
 
 

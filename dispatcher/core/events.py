@@ -164,10 +164,35 @@ class ProfileChanged(Event):
 
 @dataclass(frozen=True)
 class TicketEvaluated(Event):
+    """``clerk``: who served it ("" if nobody had signed in); ``reason``: a low
+    rating's reason, "" when none was given."""
+
     NAME: ClassVar[str] = "ticket_evaluated"
     ticket: str
     window: str
     level: int
+    clerk: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TicketHeld(Event):
+    """挂起: the citizen steps away (to fetch a document); the ticket waits aside
+    for this window until the clerk calls it back."""
+
+    NAME: ClassVar[str] = "ticket_held"
+    ticket: str
+    number: str
+    window: str
+
+
+@dataclass(frozen=True)
+class ClerkSignedIn(Event):
+    """The clerk now working at the window; ``clerk`` "" when the clerk signs out."""
+
+    NAME: ClassVar[str] = "clerk_signed_in"
+    window: str
+    clerk: str
 
 
 @dataclass(frozen=True)
@@ -212,6 +237,7 @@ EVENTS: dict[str, type[Event]] = {
         ServiceFinished, TicketNoShow, TicketRequeued, TicketTransferred, TicketCancelled,
         WindowOpened, WindowClosed, WindowPaused, WindowResumed, ProfileChanged,
         TicketEvaluated, AppointmentBooked, AppointmentCheckedIn, NoticePosted, DeviceReported,
+        TicketHeld, ClerkSignedIn,
     )
 }
 

@@ -22,6 +22,7 @@ class TicketState(StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    HELD = "held"      # 挂起: set aside at its window until called back
     CLOSED = "closed"  # still open when the day ended
 
 
@@ -51,7 +52,9 @@ class Ticket:
     requeues: int = 0
     transfers: int = 0
     served_by: str | None = None
+    clerk: str | None = None           # the clerk at the window when it was called
     rating: int | None = None
+    rating_reason: str | None = None
 
     @property
     def place(self) -> tuple[float, float]:
@@ -65,6 +68,7 @@ class WindowStatus:
     state: WindowState = WindowState.CLOSED
     ticket: str | None = None
     pause_reason: str | None = None
+    clerk: str | None = None
 
 
 @dataclass
@@ -99,6 +103,7 @@ class HallState:
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
     # per queue, today's finished services as (finished_at, seconds), in finishing order
     service_times: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    held: dict[str, list[str]] = field(default_factory=dict)  # window -> tickets, oldest first
 
     @classmethod
     def initial(cls, hall: Hall) -> HallState:
@@ -147,6 +152,7 @@ class HallState:
             "tickets": {tid: dict(vars(t)) for tid, t in sorted(self.tickets.items())},
             "windows": {
                 wid: {"state": str(w.state), "ticket": w.ticket, "pause_reason": w.pause_reason,
+                      "clerk": w.clerk, "held": list(self.held.get(wid, ())),
                       "main": list(w.profile.main), "side": list(w.profile.side),
                       "side_when_overdue": w.profile.side_when_overdue}
                 for wid, w in sorted(self.windows.items())
@@ -186,6 +192,7 @@ def _day_closed(s: HallState, e: ev.DayClosed) -> None:
         ticket.state = TicketState.CLOSED
     for window in s.windows.values():
         window.state, window.ticket, window.pause_reason = WindowState.CLOSED, None, None
+    s.held.clear()
     s.day_closed = True
 
 
@@ -199,12 +206,30 @@ def _issued(s: HallState, e: ev.TicketIssued) -> None:
 
 def _called(s: HallState, e: ev.TicketCalled) -> None:
     ticket = s.tickets[e.ticket]
+    _leave_waiting(s, ticket)
+    window = s.windows[e.window]
+    ticket.state, ticket.window, ticket.called_at = TicketState.CALLED, e.window, e.at
+    ticket.started_at, ticket.clerk = None, window.clerk
+    window.state, window.ticket = WindowState.CALLING, e.ticket
+
+
+def _leave_waiting(s: HallState, ticket: Ticket) -> None:
+    """Out of its line, or off the held list of its window."""
     if ticket.state is TicketState.WAITING:
         s.leave_line(ticket)
-    ticket.state, ticket.window, ticket.called_at = TicketState.CALLED, e.window, e.at
-    ticket.started_at = None
-    window = s.windows[e.window]
-    window.state, window.ticket = WindowState.CALLING, e.ticket
+    elif ticket.state is TicketState.HELD and ticket.window:
+        s.held[ticket.window].remove(ticket.id)
+
+
+def _held(s: HallState, e: ev.TicketHeld) -> None:
+    ticket = s.tickets[e.ticket]
+    _release(s, ticket)
+    ticket.state, ticket.window = TicketState.HELD, e.window
+    s.held.setdefault(e.window, []).append(e.ticket)
+
+
+def _clerk(s: HallState, e: ev.ClerkSignedIn) -> None:
+    s.windows[e.window].clerk = e.clerk or None
 
 
 def _recalled(s: HallState, e: ev.TicketRecalled) -> None:
@@ -253,8 +278,7 @@ def _transferred(s: HallState, e: ev.TicketTransferred) -> None:
 
 def _cancelled(s: HallState, e: ev.TicketCancelled) -> None:
     ticket = s.tickets[e.ticket]
-    if ticket.state is TicketState.WAITING:
-        s.leave_line(ticket)
+    _leave_waiting(s, ticket)
     _release(s, ticket)
     ticket.state = TicketState.CANCELLED
 
@@ -273,7 +297,8 @@ def _profile_changed(s: HallState, e: ev.ProfileChanged) -> None:
 
 
 def _evaluated(s: HallState, e: ev.TicketEvaluated) -> None:
-    s.tickets[e.ticket].rating = e.level
+    ticket = s.tickets[e.ticket]
+    ticket.rating, ticket.rating_reason = e.level, e.reason or None
 
 
 def _booked(s: HallState, e: ev.AppointmentBooked) -> None:
@@ -317,4 +342,6 @@ _APPLY = {
     ev.AppointmentCheckedIn: _checked_in,
     ev.NoticePosted: _notice,
     ev.DeviceReported: _device,
+    ev.TicketHeld: _held,
+    ev.ClerkSignedIn: _clerk,
 }

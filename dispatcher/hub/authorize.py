@@ -1,6 +1,7 @@
 """What each role may do. The console may do everything; a kiosk takes numbers for
-its own zone; a caller acts for its own window(s); displays and LED bridges only
-listen (and report their own health)."""
+its own zone; a caller acts for its own window(s); an evaluator (好差评 screen) rates
+what its window served; displays and LED bridges only listen (and report their own
+health)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from .devices import Device
 
 _WINDOW_COMMANDS = {
     "call_next", "call_ticket", "recall", "start_service", "finish_service", "no_show",
-    "pause", "resume", "open_window", "close_window",
+    "pause", "resume", "open_window", "close_window", "hold", "call_back", "sign_in",
 }
 _CALLER_TICKET_COMMANDS = {"requeue", "transfer", "cancel", "evaluate"}
 ROLE_COMMANDS: dict[str, frozenset[str] | None] = {   # None: every command
     "kiosk": frozenset({"issue_ticket", "check_in", "report_device"}),
     "caller": frozenset(_WINDOW_COMMANDS | _CALLER_TICKET_COMMANDS | {"report_device"}),
+    "evaluator": frozenset({"evaluate", "report_device"}),  # 好差评 screen at a window
     "display": frozenset({"report_device"}),
     "led": frozenset({"report_device"}),
     "console": None,
@@ -77,9 +79,9 @@ def _caller_ticket(device: Device, command: Command, state: HallState) -> None:
         ok = ticket.served_by in mine
     elif command.NAME == "requeue":
         ok = any(ticket.queue in state.windows[w].profile.queues for w in mine)
-    else:  # transfer, cancel: a ticket this window holds or that waits for it by name
+    else:  # transfer, cancel: a ticket this window holds, holds aside, or that waits for it
         ok = ticket.window in mine and ticket.state in (
-            TicketState.CALLED, TicketState.SERVING, TicketState.WAITING)
+            TicketState.CALLED, TicketState.SERVING, TicketState.WAITING, TicketState.HELD)
     if not ok:
         raise forbidden(f"{ticket.number} is not {command.NAME}-able from "
                         f"{', '.join(device.windows)}")

@@ -20,7 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..hall import ASSETS, Hall, HallConfigError
 
 SAMPLE_DEVICES = ASSETS / "halls" / "sample-devices.toml"
-Role = Literal["kiosk", "caller", "display", "led", "console"]
+Role = Literal["kiosk", "caller", "evaluator", "display", "led", "console"]
+
+
+_WINDOWED = ("caller", "evaluator")
 
 
 class _DeviceFile(BaseModel):
@@ -29,7 +32,7 @@ class _DeviceFile(BaseModel):
     role: Role
     token_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     zone: str | None = None          # a kiosk's zone; a display may show one zone
-    windows: list[str] = []          # a caller's window(s)
+    windows: list[str] = []          # a caller's or an evaluator's window(s)
     name: str = ""
 
 
@@ -87,10 +90,11 @@ def _build(parsed: _DevicesFile, hall: Hall, source: str) -> dict[str, Device]:
             raise HallConfigError(source, f"{key}.zone", "a kiosk needs the zone it serves")
         if d.zone is not None and d.zone not in hall.zones:
             raise HallConfigError(source, f"{key}.zone", f"no zone {d.zone!r} in the hall")
-        if d.role == "caller" and not d.windows:
-            raise HallConfigError(source, f"{key}.windows", "a caller needs its window(s)")
-        if d.windows and d.role != "caller":
-            raise HallConfigError(source, f"{key}.windows", "only a caller has windows")
+        if d.role in _WINDOWED and not d.windows:
+            raise HallConfigError(source, f"{key}.windows", f"a {d.role} needs its window(s)")
+        if d.windows and d.role not in _WINDOWED:
+            raise HallConfigError(source, f"{key}.windows",
+                                  "only a caller or an evaluator has windows")
         for w in d.windows:
             if w not in hall.windows:
                 raise HallConfigError(source, f"{key}.windows", f"no window {w!r} in the hall")

@@ -32,7 +32,9 @@ def window_view(state: HallState, window_id: str) -> dict[str, Any]:
             "number": ticket.number if ticket else None, "pause_reason": w.pause_reason,
             "main": list(w.profile.main), "side": list(w.profile.side),
             "side_when_overdue": w.profile.side_when_overdue,
-            "waiting": len(state.window_lines.get(window_id, ()))}
+            "waiting": len(state.window_lines.get(window_id, ())), "clerk": w.clerk,
+            "held": [{"ticket": t, "number": state.tickets[t].number}
+                     for t in state.held.get(window_id, ())]}
 
 
 def ticket_view(state: HallState, ticket_id: str) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
     }
     if device.zone is not None:
         snap["zone"] = device.zone
-    if device.role == "caller":
+    if device.role in ("caller", "evaluator"):
         snap["my_windows"] = list(device.windows)
     if device.role in ("caller", "console"):
         snap["tickets"] = {t: ticket_view(state, t) for t in state.tickets}

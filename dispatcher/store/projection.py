@@ -2,7 +2,7 @@
 
 Each handler mirrors what ``HallState.apply`` does to the in-memory state, from
 the event alone, inside the transaction that appends the event. Appointments,
-notices and device reports have no table: they live in the event log and the
+notices, device reports and clerks' sign-ins have no table: they live in the event log and the
 core's state (rebuilt from today's events), so their handlers write nothing; the
 ticket a check-in issues comes as its own ``ticket_issued``. An event type with
 no handler is refused (KeyError), so the append fails and writes nothing.
@@ -24,7 +24,7 @@ from ..core import events as ev
 from .schema import tickets, windows
 
 Planned = Mapping[str, tuple[tuple[str, ...], tuple[str, ...], bool]]  # window -> profile
-_HELD = ("called", "serving")
+_AT_WINDOW = ("called", "serving")
 _INSERT_TICKET = tickets.insert()  # built once: SQLAlchemy memoizes its cache key
 
 
@@ -53,7 +53,7 @@ class Projector:
     def release(self, ticket_id: str) -> None:
         """The window holding the ticket (if it is called or serving) becomes idle."""
         holder = (sa.select(tickets.c.window)
-                  .where(tickets.c.id == ticket_id, tickets.c.state.in_(_HELD))
+                  .where(tickets.c.id == ticket_id, tickets.c.state.in_(_AT_WINDOW))
                   .scalar_subquery())
         self.conn.execute(windows.update().where(windows.c.id == holder),
                           {"ticket": None, "state": "idle", "updated_seq": self.seq})
@@ -152,6 +152,11 @@ def _evaluated(p: Projector, e: ev.TicketEvaluated) -> None:
     p.ticket(e.ticket, rating=e.level)
 
 
+def _held(p: Projector, e: ev.TicketHeld) -> None:
+    p.release(e.ticket)
+    p.ticket(e.ticket, state="held", window=e.window)
+
+
 def _log_only(p: Projector, e: ev.Event) -> None:
     """Kept in the event log alone (see the module's docstring)."""
 
@@ -178,4 +183,6 @@ _HANDLERS: dict[type[ev.Event], Callable[[Projector, Any], None]] = {
     ev.AppointmentCheckedIn: _log_only,
     ev.NoticePosted: _log_only,
     ev.DeviceReported: _log_only,
-}
+    ev.TicketHeld: _held,
+    ev.ClerkSignedIn: _log_only,   # who worked where, and a rating's clerk and reason,
+}                                  # are read from the event log
