@@ -12,9 +12,12 @@ A device's token is the one given in the map (``ADDR=WINDOW:TOKEN``), else
 Keys (default profile): call next → ``call_next``; recall → ``recall``; 6 + confirm →
 ``no_show``; confirm alone → ``finish_service``; pause → ``pause`` (reason
 "keypad"), or ``resume`` when the window is paused; an evaluator's rating (FUNC
-0x11) → ``evaluate`` the last ticket finished at that window. Hold (0 + confirm),
-call back (3 + confirm), transfer and the clerk's evaluate key are not in the hub
-yet: the keypad beeps and the bridge logs "not supported yet". A command the hub
+0x11) → ``evaluate`` the last ticket finished at that window; 0 + confirm → ``hold``
+(挂起: the citizen fetches a document); 3 + confirm → ``call_back`` (回呼: the ticket
+held longest, ahead of new work). Transfer needs a target the keypad cannot name, and
+the clerk's evaluate key has nothing to ask of the hub (the evaluator pad offers the
+rating by itself after 办结): the keypad beeps and the bridge logs "use the caller
+panel". A command the hub
 refuses (``queue_empty``, ``wrong_state``, …) also beeps. After every change of the
 window's view (number, waiting count of its main queues plus tickets transferred to
 it by name) the keypad's display is updated.
@@ -48,7 +51,7 @@ from dispatcher.client.bridge import run_bridge
 log = logging.getLogger("onewindow.keypad")
 
 PAUSE_REASON = "keypad"
-UNSUPPORTED = {"hold", "call_back", "transfer", "evaluate"}
+UNSUPPORTED = {"transfer", "evaluate"}
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ class KeypadBridge:
     async def _run(self, m: KeypadMapping, event: KeyEvent | Rating, action: str) -> str:
         client, window = self.clients[m.window], m.window
         args: dict[str, Any] = {"window": window}
-        if action in ("call_next", "recall", "no_show", "resume"):
+        if action in ("call_next", "recall", "no_show", "resume", "hold", "call_back"):
             name = action
         elif action == "finish":
             name = "finish_service"
@@ -208,7 +211,8 @@ class KeypadBridge:
                 return "no_ticket"
             name, args = "evaluate", {"ticket": ticket, "level": event.level}
         elif action in UNSUPPORTED:
-            log.info("keypad %d (%s): %s is not supported yet", m.address, window, action)
+            log.info("keypad %d (%s): %s from a keypad is not supported: use the caller "
+                     "panel", m.address, window, action)
             return "not_supported"
         else:
             log.warning("keypad %d (%s): unknown key %r", m.address, window, event)

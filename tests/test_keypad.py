@@ -246,14 +246,28 @@ def test_end_to_end_keypad_drives_window_b03(tmp_path) -> None:
         await settled()
         assert (await window())["state"] == "idle"
 
+        assert (await kiosk.command("issue_ticket", queue="quick_b"))["ok"]
+        pad.press(1, "call_next")
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "003")
+        pad.press(1, "confirm", "0")                               # hold: 挂起
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")
+        await settled()
+        b03 = await window()
+        assert b03["state"] == "idle" and [h["number"] for h in b03["held"]] == ["B003"]
+        pad.press(1, "confirm", "3")                               # call back: 回呼
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "003")
+        await settled()
+        assert (await window())["held"] == []
+
         beeps = pad.beeps.get(1, 0)
-        pad.press(1, "confirm", "0")                               # hold: not in the hub
+        pad.press(1, "transfer")                                   # needs the panel
         assert await asyncio.to_thread(pad.wait_for_beeps, 1, beeps + 1)
         pad.press(1, "call_next")                                  # nothing waiting
         assert await asyncio.to_thread(pad.wait_for_beeps, 1, beeps + 2)
         await settled()
-        assert [a[1:] for a in bridge.handled[-2:]] == [
-            ("hold", "not_supported"), ("call_next", "queue_empty")]
+        assert [a[1:] for a in bridge.handled[-5:]] == [
+            ("call_next", "ok"), ("hold", "ok"), ("call_back", "ok"),
+            ("transfer", "not_supported"), ("call_next", "queue_empty")]
         assert len(pad.echoes) == len(pad.sent)                    # every frame echoed
         for c in (kiosk, console):
             await c.close()
