@@ -10,10 +10,12 @@ checks it without a screen or a hub.
 Enabled actions by window state (``connected`` False disables them all)::
 
     closed   open
-    idle     call_next, call_ticket, pause, close (only if nothing waits for it by name)
-    calling  recall, start, finish, no_show, transfer (+ call_next if the hall's
-             call_next finishes the current ticket)
-    serving  finish, transfer (+ call_next as above)
+    idle     call_next, call_ticket, pause, close (only if nothing waits for it by
+             name and nothing is held aside), call_back (if a ticket is held aside)
+    calling  recall, start, finish, no_show, transfer, hold (+ call_next, and
+             call_back if a ticket is held, when the hall's call_next finishes the
+             current ticket)
+    serving  finish, transfer, hold (+ call_next, call_back as above)
     paused   resume
 """
 
@@ -23,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACTIONS = ("call_next", "call_ticket", "recall", "start", "finish", "no_show", "transfer",
-           "pause", "resume", "open", "close")
+           "hold", "call_back", "pause", "resume", "open", "close")
 
 #: action → protocol command name
 COMMANDS = {"call_next": "call_next", "call_ticket": "call_ticket", "recall": "recall",
             "start": "start_service", "finish": "finish_service", "no_show": "no_show",
-            "transfer": "transfer", "pause": "pause", "resume": "resume",
+            "transfer": "transfer", "hold": "hold", "call_back": "call_back",
+            "pause": "pause", "resume": "resume",
             "open": "open_window", "close": "close_window"}
 
 STATE_WORDS = {
@@ -66,6 +69,8 @@ ERROR_WORDS: dict[str, tuple[str, str]] = {
     "day_closed": ("今日已结束", "Today has been closed"),
     "hall_closed": ("不在办公时间", "Outside opening hours"),
     "requeue_limit": ("该号重新排队次数已满", "The ticket has been re-queued too often"),
+    "hold_limit": ("本窗口挂起的号已满，请先回呼", "Too many tickets held aside: call one back"),
+    "nothing_held": ("本窗口没有挂起的号", "No ticket is held aside at this window"),
     "rate_limited": ("操作过快，请稍候", "Too fast: wait a moment"),
 }
 
@@ -112,29 +117,33 @@ class PanelState:
     waited_s: float | None = None
     serving_s: float | None = None
     waiting_for_window: int = 0
+    held: tuple[str, ...] = ()          # numbers held aside (挂起), oldest first
+    clerk: str | None = None            # the clerk the hub has at this window
     queues: tuple[QueueLine, ...] = ()
     enabled: frozenset[str] = field(default_factory=frozenset)
     known: bool = True
 
 
 def enabled_actions(state: str, *, holds_ticket: bool, waiting_by_name: int = 0,
-                    next_finishes_current: bool = False) -> frozenset[str]:
+                    next_finishes_current: bool = False, held: int = 0) -> frozenset[str]:
     if state == "closed":
         return frozenset({"open"})
     if state == "paused":
         return frozenset({"resume"})
     if state == "idle":
         out = {"call_next", "call_ticket", "pause"}
-        if not holds_ticket and waiting_by_name == 0:
+        if not holds_ticket and waiting_by_name == 0 and held == 0:
             out.add("close")
+        if held:
+            out.add("call_back")
         return frozenset(out)
     out: set[str] = set()
     if state == "calling":
-        out |= {"recall", "start", "finish", "no_show", "transfer"}
+        out |= {"recall", "start", "finish", "no_show", "transfer", "hold"}
     elif state == "serving":
-        out |= {"finish", "transfer"}
+        out |= {"finish", "transfer", "hold"}
     if next_finishes_current and state in ("calling", "serving"):
-        out.add("call_next")
+        out |= {"call_next", "call_back"} if held else {"call_next"}
     return frozenset(out)
 
 
@@ -175,15 +184,16 @@ def panel_state(view: Any, window: str, now: float, *, connected: bool = True,
             lines.append(QueueLine(queue=q, name=view.queue_name(q), tier=tier,
                                    waiting=len(waiting), longest_wait_s=longest))
     by_name = int(w.get("waiting") or 0)
+    held = tuple(h["number"] for h in w.get("held") or ())
     enabled = enabled_actions(state, holds_ticket=ticket_id is not None,
-                              waiting_by_name=by_name,
+                              waiting_by_name=by_name, held=len(held),
                               next_finishes_current=next_finishes_current)
     return PanelState(
         window=window, window_name=view.window_name(window), state=state,
         state_words=f"{zh} / {en}", pause_reason=w.get("pause_reason"),
         ticket=ticket_id, number=w.get("number") or (t or {}).get("number"),
         queue_name=queue_name, ticket_class=cls, waited_s=waited, serving_s=serving,
-        waiting_for_window=by_name, queues=tuple(lines),
+        waiting_for_window=by_name, held=held, clerk=w.get("clerk"), queues=tuple(lines),
         enabled=enabled if connected else frozenset())
 
 

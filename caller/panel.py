@@ -46,12 +46,15 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "finish": ("办结\nFinish", "F4"),
     "no_show": ("过号\nNo-show", "F5"),
     "transfer": ("转移…\nTransfer", "F6"),
+    "hold": ("挂起\nHold aside", "F9"),
+    "call_back": ("回呼\nCall back", "F10"),
+    "call_ticket": ("指定呼叫…\nCall a number", "F8"),
     "pause": ("暂停…\nPause", "F7"),
     "resume": ("恢复\nResume", "F7"),
-    "call_ticket": ("指定呼叫…\nCall a number", "F8"),
     "open": ("开窗\nOpen window", ""),
     "close": ("关窗\nClose window", ""),
 }
+COLUMNS = 5
 
 DONE_WORDS = {
     "call_next": "已呼叫 / Called", "call_ticket": "已呼叫 / Called",
@@ -59,17 +62,20 @@ DONE_WORDS = {
     "finish": "已办结 / Finished", "no_show": "已过号 / Marked no-show",
     "transfer": "已转移 / Transferred", "pause": "已暂停 / Paused",
     "resume": "已恢复 / Resumed", "open": "已开窗 / Window open",
+    "hold": "已挂起 / Held aside", "call_back": "已回呼 / Called back",
     "close": "已关窗 / Window closed",
 }
 
 STYLE = """
 QWidget { font-size: 18px; }
 QLabel#number { font-size: 72px; font-weight: bold; color: #0b5394; }
+QLabel#number[stale="true"] { color: #9e9e9e; }
 QLabel#title { font-size: 24px; font-weight: bold; }
 QLabel#state { font-size: 22px; }
 QLabel#banner { background: #c62828; color: white; font-size: 20px; padding: 8px; }
 QLabel#message { font-size: 20px; padding: 6px; }
 QLabel#error { color: #c62828; }
+QLabel#held { color: #e65100; font-weight: bold; }
 QPushButton { min-height: 64px; font-size: 18px; }
 QPushButton:disabled { color: #9e9e9e; }
 """
@@ -112,6 +118,7 @@ class CallerPanel(QWidget):
         self.hub, self.window_id, self.clerks, self.clock = hub, window, clerks, clock
         self.clerk: Clerk | None = None
         self.pending: str | None = None      # the action waiting for its reply
+        self.signing_in = False              # a sign_in to the hub awaits its reply
         self.sent: list[tuple[str, dict[str, Any]]] = []   # every command sent (tests)
         self.setStyleSheet(STYLE)
         self.setWindowTitle(f"一窗通 叫号 / OneWindow caller — {window}")
@@ -183,14 +190,17 @@ class CallerPanel(QWidget):
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.queues_label = QLabel()
         self.queues_label.setWordWrap(True)
-        for w in (self.state_label, self.number, self.detail, self.queues_label):
+        self.held_label = QLabel()
+        self.held_label.setObjectName("held")
+        for w in (self.state_label, self.number, self.detail, self.queues_label,
+                  self.held_label):
             lay.addWidget(w)
         grid = QGridLayout()
         self.buttons: dict[str, QPushButton] = {}
         for i, (action, (label, key)) in enumerate(BUTTONS.items()):
             b = QPushButton(f"{label}" + (f"  [{key}]" if key else ""))
             b.clicked.connect(lambda _c=False, a=action: self.trigger(a))
-            grid.addWidget(b, i // 4, i % 4)
+            grid.addWidget(b, i // COLUMNS, i % COLUMNS)
             self.buttons[action] = b
         lay.addLayout(grid)
         self.message = QLabel("")
@@ -199,7 +209,8 @@ class CallerPanel(QWidget):
         lay.addWidget(self.message)
         for key, action in (("F1", "call_next"), ("F2", "recall"), ("F3", "start"),
                             ("F4", "finish"), ("F5", "no_show"), ("F6", "transfer"),
-                            ("F7", "pause_resume"), ("F8", "call_ticket")):
+                            ("F7", "pause_resume"), ("F8", "call_ticket"), ("F9", "hold"),
+                            ("F10", "call_back")):
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(lambda a=action: self.trigger(a))
@@ -216,16 +227,37 @@ class CallerPanel(QWidget):
         clerk = self.clerks.get(clerk_id)
         if clerk is None or not verify(clerk, pin):
             return False
-        self.clerk = clerk
+        self.clerk, self.signing_in = clerk, False
         self.sign_in_error.setText("")
         self.stack.setCurrentIndex(1)
         self.refresh()
         return True
 
     def sign_out(self) -> None:
-        self.clerk = None
+        self.clerk, self.signing_in = None, False
         self.stack.setCurrentIndex(0)
+        if self.connected:
+            self.hub.send_command("sign_in", {"window": self.window_id, "clerk": ""})
         self.refresh()
+
+    def _tell_hub_the_clerk(self, at_window: str | None) -> None:
+        """Sign the clerk in at the hub, so calls and ratings carry the clerk: after the
+        PIN, and again whenever the hub has someone else there (a new day, a restart)."""
+        if self.clerk is None or not self.connected or self.signing_in:
+            return
+        if at_window == self.clerk.id:
+            return
+        self.signing_in = True
+        self.hub.send_command("sign_in", {"window": self.window_id, "clerk": self.clerk.id},
+                              actor=self.clerk.id, on_reply=self._signed_in)
+
+    def _signed_in(self, ok: bool, payload: dict[str, Any]) -> None:
+        code = payload.get("code", "")
+        if ok or code in ("timeout", "unavailable"):
+            self.signing_in = False      # done, or try again on the next refresh
+            return
+        # refused (a device without the right): say so once, and do not retry
+        self._say(error_words(code, payload.get("message", "")), error=True)
 
     # ------------------------------------------------------------ showing
 
@@ -244,12 +276,17 @@ class CallerPanel(QWidget):
     def refresh(self) -> None:
         self.banner.setVisible(not self.connected)
         p = self.state()
+        self._tell_hub_the_clerk(p.clerk)
         self.title.setText(f"{p.window_name} ({self.window_id})")
         self.who.setText(f"{self.clerk.name} ({self.clerk.id})" if self.clerk else "")
         state = p.state_words
         if p.pause_reason and p.state == "paused":
             state += f" — {p.pause_reason}"
+        if not self.connected:   # what the hub last said, which may have changed since
+            state += "（断线前 / as last seen）"
         self.state_label.setText(f"状态 / State: {state}")
+        self.number.setProperty("stale", not self.connected)
+        self.number.style().polish(self.number)
         self.number.setText(p.number or "—")
         if p.ticket:
             extra = f"办理 / Serving for {fmt_duration(p.serving_s)}" if p.serving_s is not None \
@@ -265,6 +302,8 @@ class CallerPanel(QWidget):
         if p.waiting_for_window:
             rows.append(f"转给本窗口 / Sent to this window: {p.waiting_for_window}")
         self.queues_label.setText("\n".join(rows))
+        self.held_label.setText(f"挂起待回呼 / Held aside: {'、'.join(p.held)}" if p.held else "")
+        self.held_label.setVisible(bool(p.held))
         on = p.enabled if (self.clerk and self.pending is None) else frozenset()
         for action, b in self.buttons.items():
             b.setEnabled(action in on)

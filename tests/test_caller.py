@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hub_process import FAST, LiveHub, sample_token
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from caller.clerks import load_clerks
 from caller.panel import CallerPanel
@@ -72,6 +73,9 @@ def settle(qtbot: Any, p: CallerPanel) -> None:
 
 
 def sign_in(qtbot: Any, p: CallerPanel) -> None:
+    p.show()                              # shown and active, so F-keys reach it
+    qtbot.waitExposed(p)
+    p.activateWindow()
     p.clerk_edit.setText("clerk-017")
     p.pin_edit.setText("0000")
     qtbot.mouseClick(p.sign_in_button, Qt.MouseButton.LeftButton)
@@ -217,3 +221,154 @@ def test_cli_screenshot_and_bad_clerks_file(hall: LiveHub, tmp_path: Path) -> No
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {bad}: clerks: missing: add [clerks.<id>] tables"
+
+
+def answer_next_dialog(qtbot: Any, answer: Any) -> list[str]:
+    """Answer the modal dialog an action is about to open: ``answer(dialog)`` fills it
+    in and accepts it. Returns the dialogs' titles seen (one, once it has run)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    seen: list[str] = []
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, poll)
+            return
+        seen.append(dialog.windowTitle())
+        answer(dialog)
+
+    QTimer.singleShot(0, poll)
+    return seen
+
+
+def test_hold_aside_and_call_back_ahead_of_new_work(qtbot: Any, panel: CallerPanel,
+                                                    console: QtHubClient) -> None:
+    p = panel
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    qtbot.waitUntil(lambda: p.state().clerk == "clerk-017", timeout=5000)  # told the hub
+    queue = p.state().queues[0].queue
+    stepped_away = issue(qtbot, console, queue)
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    assert p.number.text() == stepped_away["number"]
+    assert console.view.ticket(stepped_away["id"])["clerk"] == "clerk-017"
+    qtbot.keyClick(p, Qt.Key.Key_F9)                     # 挂起: fetches a document
+    settle(qtbot, p)
+    assert "Held aside" in p.message.text() and p.number.text() == "—"
+    assert f"Held aside: {stepped_away['number']}" in p.held_label.text()
+    assert not p.buttons["close"].isEnabled()            # someone is coming back
+    newer = issue(qtbot, console, queue)
+    qtbot.waitUntil(lambda: p.state().queues[0].waiting >= 1, timeout=5000)
+    click(qtbot, p, "call_back")                         # 回呼: before the newer ticket
+    settle(qtbot, p)
+    assert "Called back" in p.message.text()
+    assert p.number.text() == stepped_away["number"] and not p.held_label.isVisibleTo(p)
+    assert console.view.ticket(newer["id"])["state"] == "waiting"
+    click(qtbot, p, "finish")
+    settle(qtbot, p)
+
+
+def test_pause_with_a_reason_then_resume_through_the_dialog(qtbot: Any,
+                                                            panel: CallerPanel) -> None:
+    p = panel
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+
+    def pick_meal_break(dialog: Any) -> None:
+        dialog.setTextValue("用餐 / Meal break")
+        dialog.accept()
+
+    titles = answer_next_dialog(qtbot, pick_meal_break)
+    qtbot.keyClick(p, Qt.Key.Key_F7)
+    settle(qtbot, p)
+    assert titles == ["暂停原因 / Pause reason"]
+    assert p.state().state == "paused" and "用餐 / Meal break" in p.state_label.text()
+    assert p.sent[-1] == ("pause", {"window": "B03", "reason": "用餐 / Meal break"})
+    assert {a for a, b in p.buttons.items() if b.isEnabled()} == {"resume"}
+    p.activateWindow()                                   # offscreen: focus is not handed back
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is p, timeout=5000)
+    qtbot.keyClick(p, Qt.Key.Key_F7)                     # the same key resumes
+    settle(qtbot, p)
+    assert p.state().state == "idle" and "Resumed" in p.message.text()
+
+
+def test_a_cancelled_dialog_sends_nothing(qtbot: Any, panel: CallerPanel) -> None:
+    p = panel
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    sent = len(p.sent)
+    answer_next_dialog(qtbot, lambda dialog: dialog.reject())
+    click(qtbot, p, "pause")
+    assert len(p.sent) == sent and p.state().state == "idle"
+
+
+def test_call_a_returning_no_show_by_number(qtbot: Any, panel: CallerPanel,
+                                            console: QtHubClient) -> None:
+    p = panel
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    queue = p.state().queues[0].queue
+    absent = issue(qtbot, console, queue)
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    click(qtbot, p, "no_show")
+    settle(qtbot, p)
+    assert "Marked no-show" in p.message.text()
+    assert console.view.ticket(absent["id"])["state"] == "no_show"
+
+    def type_number(dialog: Any) -> None:
+        dialog.setTextValue(absent["number"].lower())   # a clerk types it as it comes
+        dialog.accept()
+
+    answer_next_dialog(qtbot, type_number)
+    qtbot.keyClick(p, Qt.Key.Key_F8)
+    settle(qtbot, p)
+    assert p.number.text() == absent["number"] and p.state().state == "calling"
+    assert p.sent[-1] == ("call_ticket", {"window": "B03", "ticket": absent["id"]})
+    assert not p.call_number("Z999")                     # no such ticket: nothing sent
+    assert "No such ticket today" in p.message.text()
+    click(qtbot, p, "finish")
+    settle(qtbot, p)
+
+
+def test_transfer_to_a_named_window_through_the_dialog(qtbot: Any, panel: CallerPanel,
+                                                       console: QtHubClient) -> None:
+    p = panel
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    run(qtbot, console, "open_window", {"window": "B04"}) \
+        if console.view.window("B04")["state"] == "closed" else None
+    ticket = issue(qtbot, console, p.state().queues[0].queue)
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+
+    def to_b04(dialog: Any) -> None:
+        dialog.to_window.setChecked(True)
+        dialog.window_box.setCurrentIndex(dialog.window_box.findData("B04"))
+        dialog.accept()
+
+    answer_next_dialog(qtbot, to_b04)
+    qtbot.keyClick(p, Qt.Key.Key_F6)
+    settle(qtbot, p)
+    assert "Transferred" in p.message.text()
+    moved = run(qtbot, console, "ticket_status", {"ticket": ticket["id"]}, kind="query")
+    assert (moved["state"], moved["window"]) == ("waiting", "B04")
+    assert p.state().state == "idle"
+
+
+def test_close_the_window_then_sign_out_tells_the_hub(qtbot: Any, panel: CallerPanel,
+                                                      console: QtHubClient) -> None:
+    p = panel
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    qtbot.waitUntil(lambda: console.view.window("B03").get("clerk") == "clerk-017",
+                    timeout=5000)
+    click(qtbot, p, "close")
+    settle(qtbot, p)
+    assert p.state().state == "closed" and "Window closed" in p.message.text()
+    qtbot.mouseClick(p.sign_out_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: console.view.window("B03").get("clerk") is None, timeout=5000)
+    assert p.stack.currentIndex() == 0 and not any(b.isEnabled() for b in p.buttons.values())

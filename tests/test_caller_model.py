@@ -63,7 +63,8 @@ def test_calling_panel_shows_ticket_waits_and_queues() -> None:
     assert (main.queue, main.tier, main.waiting, main.longest_wait_s) == ("quick_b", "main", 2,
                                                                           400.0)
     assert (side.queue, side.tier, side.waiting, side.longest_wait_s) == ("tax", "side", 1, 50.0)
-    assert p.enabled == {"recall", "start", "finish", "no_show", "transfer"}
+    assert p.enabled == {"recall", "start", "finish", "no_show", "transfer", "hold"}
+    assert p.held == () and p.clerk is None
 
 
 def test_serving_counts_time_since_start() -> None:
@@ -71,21 +72,40 @@ def test_serving_counts_time_since_start() -> None:
     v.tickets["t1"].update(state="serving", started_at=1400.0)
     p = panel_state(v, "B03", now=1520.0)
     assert p.serving_s == 120.0
-    assert p.enabled == {"finish", "transfer"}
+    assert p.enabled == {"finish", "transfer", "hold"}
     p2 = panel_state(v, "B03", now=1520.0, next_finishes_current=True)
     assert "call_next" in p2.enabled
 
 
-@pytest.mark.parametrize("state,held,by_name,expected", [
-    ("closed", False, 0, {"open"}),
-    ("paused", False, 0, {"resume"}),
-    ("idle", False, 0, {"call_next", "call_ticket", "pause", "close"}),
-    ("idle", False, 2, {"call_next", "call_ticket", "pause"}),
-    ("calling", True, 0, {"recall", "start", "finish", "no_show", "transfer"}),
-    ("serving", True, 0, {"finish", "transfer"}),
+@pytest.mark.parametrize("state,holds,by_name,aside,expected", [
+    ("closed", False, 0, 0, {"open"}),
+    ("paused", False, 0, 1, {"resume"}),
+    ("idle", False, 0, 0, {"call_next", "call_ticket", "pause", "close"}),
+    ("idle", False, 2, 0, {"call_next", "call_ticket", "pause"}),
+    ("idle", False, 0, 1, {"call_next", "call_ticket", "pause", "call_back"}),  # no close
+    ("calling", True, 0, 0, {"recall", "start", "finish", "no_show", "transfer", "hold"}),
+    ("calling", True, 0, 1, {"recall", "start", "finish", "no_show", "transfer", "hold"}),
+    ("serving", True, 0, 0, {"finish", "transfer", "hold"}),
 ])
-def test_enabled_by_state(state: str, held: bool, by_name: int, expected: set[str]) -> None:
-    assert enabled_actions(state, holds_ticket=held, waiting_by_name=by_name) == expected
+def test_enabled_by_state(state: str, holds: bool, by_name: int, aside: int,
+                          expected: set[str]) -> None:
+    assert enabled_actions(state, holds_ticket=holds, waiting_by_name=by_name,
+                           held=aside) == expected
+
+
+def test_call_back_from_a_busy_window_only_when_calling_finishes_the_current() -> None:
+    on = enabled_actions("serving", holds_ticket=True, held=1, next_finishes_current=True)
+    assert {"call_next", "call_back"} <= on
+    off = enabled_actions("serving", holds_ticket=True, held=1, next_finishes_current=False)
+    assert not {"call_next", "call_back"} & off
+
+
+def test_held_tickets_and_the_clerk_show_as_the_hub_has_them() -> None:
+    v = make_view("idle", clerk="clerk-017",
+                  held=[{"ticket": "t8", "number": "B008"}, {"ticket": "t9", "number": "B009"}])
+    p = panel_state(v, "B03", now=1500.0)
+    assert p.held == ("B008", "B009") and p.clerk == "clerk-017"
+    assert "call_back" in p.enabled and "close" not in p.enabled
 
 
 def test_disconnected_disables_everything_and_unknown_window() -> None:
@@ -120,6 +140,8 @@ def test_command_args() -> None:
         "transfer", {"ticket": "t1", "to_queue": "tax"})
     assert command_args("transfer", "B03", ticket="t1", to_window="B04") == (
         "transfer", {"ticket": "t1", "to_window": "B04"})
+    assert command_args("hold", "B03") == ("hold", {"window": "B03"})
+    assert command_args("call_back", "B03") == ("call_back", {"window": "B03"})
 
 
 def test_sample_clerks_verify() -> None:
