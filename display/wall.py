@@ -184,8 +184,9 @@ class WallWidget(QWidget):
         self._windows(p, windows, u)
         self._queues(p, queues, u)
         self._notice(p, notice, u)
-        if self.lost:
-            self._lost(p, QRectF(0, header.bottom(), w, h - header.bottom()), u)
+        if self.lost:  # dim what is out of date; the banner takes the notice's place
+            self._lost(p, QRectF(0, header.bottom(), w, notice.top() - header.bottom()),
+                       notice, u)
         p.end()
 
     def _text(self, p: QPainter, rect: QRectF, text: str, f: QFont, color: QColor,
@@ -213,9 +214,12 @@ class WallWidget(QWidget):
             self._text(p, top, title, fitted(title, top.height() * 0.62, top.width(), True),
                        TEXT)
             en_w = low.width() * 0.42
-            title_en = b.zone_name_en or b.hall_name_en
-            self._text(p, QRectF(low.left(), low.top(), en_w, low.height()), title_en,
-                       fitted(title_en, low.height() * 0.36, en_w, minimum=0.7), SOFT)
+            lines = [t for t in (b.hall_name_en, b.zone_name_en) if t]   # one under the other
+            line_h = low.height() / max(1, len(lines))
+            for i, line in enumerate(lines):
+                self._text(p, QRectF(low.left(), low.top() + i * line_h, en_w, line_h), line,
+                           fitted(line, min(line_h * 0.62, low.height() * 0.36), en_w,
+                                  minimum=0.7), SOFT)
             clock = QRectF(low.left() + en_w + u, low.top(), low.width() - en_w - u,
                            low.height())
             size = low.height() * 0.62
@@ -422,9 +426,8 @@ class WallWidget(QWidget):
             x += span
         p.restore()
 
-    def _lost(self, p: QPainter, r: QRectF, u: float) -> None:
-        p.fillRect(r, QColor(20, 20, 20, 150))      # everything below is out of date
-        band = QRectF(r.left(), r.top(), r.width(), max(8 * u, r.height() * 0.08))
+    def _lost(self, p: QPainter, stale: QRectF, band: QRectF, u: float) -> None:
+        p.fillRect(stale, QColor(20, 20, 20, 150))
         p.fillRect(band, LOST)
         text = banner_text(self.status)
         self._text(p, band.adjusted(2 * u, 0, -2 * u, 0), text,
