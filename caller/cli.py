@@ -1,4 +1,5 @@
-"""`onewindow caller`: the window clerk's caller panel (caller/panel.py)."""
+"""`onewindow caller`: the window clerk's caller panel (caller/panel.py), and
+`onewindow evaluator`: the 好差评 screen facing the citizen (caller/evaluator.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="render PREFIX-sign-in.png and PREFIX-panel.png once the hall "
                         "is loaded, then exit")
     caller.set_defaults(handler=_caller)
+    register_evaluator(sub)
 
 
 def _caller(args: argparse.Namespace) -> int:
@@ -60,5 +62,56 @@ def _caller(args: argparse.Namespace) -> int:
     else:
         panel.resize(1024, 700)
         panel.show()
+    hub.start()
+    return app.exec()
+
+
+def register_evaluator(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("evaluator", help="the 好差评 screen facing the citizen at a window: "
+                        "rate the service just finished there")
+    ev.add_argument("--window", required=True, help="the window, B03")
+    ev.add_argument("--server", required=True, help="the hub, ws://host:8765")
+    ev.add_argument("--device", help="this screen's device id (default E-<window>)")
+    ev.add_argument("--role", default="evaluator", choices=("evaluator", "caller"),
+                    help="the device's role in the hall's device list (default evaluator)")
+    ev.add_argument("--token", default=os.environ.get("ONEWINDOW_TOKEN", ""),
+                    help="the device token (default $ONEWINDOW_TOKEN)")
+    ev.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="back to idle after this long without a touch (default 30)")
+    ev.add_argument("--screenshot", metavar="PREFIX",
+                    help="render PREFIX-SCREEN-WxH.png (idle, rating, reason, thanks, already, "
+                    "offline at 1280x800 and 800x480) once the hall is loaded, then exit")
+    ev.set_defaults(handler=_evaluator)
+
+
+def _evaluator(args: argparse.Namespace) -> int:
+    if args.timeout <= 0:
+        print("error: --timeout must be more than 0 seconds", file=sys.stderr)
+        return 2
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from dispatcher.client.qt import QtHubClient
+
+    from .evaluator import EvaluatorScreen, screenshots
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    hub = QtHubClient(args.server, args.role, args.device or f"E-{args.window}", args.token)
+    screen = EvaluatorScreen(hub, args.window, timeout_s=args.timeout)
+    app.aboutToQuit.connect(lambda: hub.close(timeout=2))
+    if args.screenshot:
+        def shoot() -> None:
+            for path in screenshots(screen, args.screenshot):
+                print(path)
+            app.quit()
+
+        hub.snapshotLoaded.connect(lambda: QTimer.singleShot(500, shoot))
+        QTimer.singleShot(20000, lambda: (print("error: no snapshot from the hub",
+                                                file=sys.stderr), app.exit(1)))
+    else:
+        screen.resize(1280, 800)
+        screen.show()
     hub.start()
     return app.exec()
