@@ -260,6 +260,14 @@ class HallMachine(RuleBasedStateMachine):
 
     check_in_again = check_in
 
+    @rule(code=codes, offset=st.sampled_from([-40, -5, 40]))
+    def a_citizen_books_and_comes(self, code: str, offset: int) -> None:
+        """Book for today and come at once (too late, on time, too early), twice."""
+        start = self.now + offset * 60.0
+        self.run(c.BookAppointment(code, "q1", start, start + 1800.0))
+        self.run(c.CheckIn(code, "Z"))
+        self.run(c.CheckIn(code, "Z"))
+
     @rule(text=st.sampled_from(["", "午休 12:00-13:00", " ", "x" * 201]), zone=zones)
     def notice(self, text: str, zone: str | None) -> None:
         if self.run(c.PostNotice(text, zone)) is not None:
@@ -380,7 +388,7 @@ def test_the_random_runs_reach_every_rejection() -> None:
             seen_tiers.update(e.tier for e in self.log if isinstance(e, ev.TicketCalled))
             super().teardown()
 
-    Recording.TestCase.settings = settings(max_examples=200, stateful_step_count=60,
+    Recording.TestCase.settings = settings(max_examples=150, stateful_step_count=60,
                                            deadline=None, database=None, derandomize=True,
                                            suppress_health_check=[HealthCheck.too_slow])
     Recording.TestCase().runTest()
