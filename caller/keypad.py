@@ -307,17 +307,23 @@ class FrameParser:
 
 
 FrameCallback = Callable[[Frame], None]
+HealthCallback = Callable[[bool, str], None]   # (port works, why not)
 
 
 class KeypadBus:
     """One serial port with the keypads on it. A reader thread parses what comes in and
     calls ``on_frame(frame)`` for every good frame (echoed first when the profile says
-    so); ``send`` writes one frame (thread-safe)."""
+    so); ``send`` writes one frame (thread-safe). When the port fails (a USB adapter
+    pulled out) ``on_health(False, why)`` is called once, the port is reopened every
+    second, and ``on_health(True, "")`` follows once it reads again."""
 
     def __init__(self, port_url: str, profile: KeypadProfile, *,
-                 on_frame: FrameCallback | None = None, serial_port: Any = None) -> None:
+                 on_frame: FrameCallback | None = None, serial_port: Any = None,
+                 on_health: HealthCallback | None = None) -> None:
         self.port_url, self.profile = port_url, profile
-        self.on_frame = on_frame
+        self.on_frame, self.on_health = on_frame, on_health
+        self.healthy = True
+        self._reopen = serial_port is None      # a port handed in is the caller's to mend
         self.parser = FrameParser(profile)
         self._lock = threading.Lock()
         self._port = serial_port if serial_port is not None else self._open(port_url)
@@ -345,9 +351,9 @@ class KeypadBus:
                 data = self._port.read(256)
             except Exception as exc:
                 if not self._stop.is_set():
-                    log.warning("keypad bus %s: %s", self.port_url, exc)
-                    self._stop.wait(1.0)
+                    self._failed(str(exc) or type(exc).__name__)
                 continue
+            self._set_health(True, "")
             if not data:
                 continue
             for frame in self.parser.feed(data):
@@ -358,6 +364,29 @@ class KeypadBus:
                         self.on_frame(frame)
                     except Exception:
                         log.exception("keypad frame handler failed")
+
+    def _failed(self, why: str) -> None:
+        if self.healthy:
+            log.warning("keypad bus %s: %s", self.port_url, why)
+        self._set_health(False, f"keypad bus {self.port_url}: {why}")
+        self._stop.wait(1.0)
+        if self._reopen and not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                self._port.close()
+            try:
+                self._port = self._open(self.port_url)
+            except KeypadError as exc:
+                log.debug("%s", exc)
+
+    def _set_health(self, ok: bool, why: str) -> None:
+        if ok == self.healthy:
+            return
+        self.healthy = ok
+        if self.on_health is not None:
+            try:
+                self.on_health(ok, why)
+            except Exception:
+                log.exception("keypad health handler failed")
 
     def send(self, frame: bytes) -> None:
         with self._lock:

@@ -20,7 +20,10 @@ rating by itself after 办结): the keypad beeps and the bridge logs "use the ca
 panel". A command the hub
 refuses (``queue_empty``, ``wrong_state``, …) also beeps. After every change of the
 window's view (number, waiting count of its main queues plus tickets transferred to
-it by name) the keypad's display is updated.
+it by name) the keypad's display is updated. When the serial port fails (the USB
+adapter is pulled out), each mapped window's caller device reports
+``C-<window>/keypad`` ``offline`` to the hub, the port is reopened every second, and
+``ok`` is reported once it reads again.
 
 dispatcher/cli.py calls ``register(sub)`` to add the command.
 """
@@ -118,6 +121,8 @@ class KeypadBridge:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self.bus.on_frame = self._frame_from_bus
+        self.bus.on_health = self._health_from_bus
+        self.reports: list[tuple[str, str]] = []       # (device part, status) sent (tests)
 
     # ----------------------------------------------------------- hub side
 
@@ -160,6 +165,26 @@ class KeypadBridge:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._on_frame, frame)
+
+    def _health_from_bus(self, ok: bool, why: str) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._report_health, ok, why)
+
+    def _report_health(self, ok: bool, why: str) -> None:
+        """Each window's caller device tells the hub its keypad is offline (or back), so
+        dispatch staff see it on the console, not only in this bridge's log."""
+        for m in self.mappings.values():
+            part, status = f"{m.device}/keypad", "ok" if ok else "offline"
+            self.reports.append((part, status))
+            args = {"device": part, "status": status, "detail": why[:200]}
+            self._spawn(asyncio.ensure_future(self._send_report(m.window, args)))
+
+    async def _send_report(self, window: str, args: dict[str, Any]) -> None:
+        try:
+            await self.clients[window].command("report_device", args, timeout=self.timeout)
+        except HubError as exc:
+            log.warning("keypad bridge: could not report %s: %s", args["device"], exc)
 
     def _on_frame(self, frame: Frame) -> None:
         m = self.mappings.get(frame.address)

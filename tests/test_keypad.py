@@ -310,3 +310,40 @@ def test_the_keypad_bridge_command_needs_a_token(capsys, monkeypatch) -> None:
                               "--profile", "nope"])
     assert args.handler(args) == 2
     assert "no keypad profile 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_pulled_out_bus_is_reported_offline_and_ok_once_it_is_back(tmp_path) -> None:
+    """The bridge opens the bus by a stable name (as udev gives /dev/ttyUSB1); the adapter
+    goes away, then comes back under the same name."""
+    link = tmp_path / "ttyUSB1"
+
+    async def until_reported(console: RawClient, status: str) -> None:
+        async with asyncio.timeout(15):
+            while True:
+                devices = (await console.query("snapshot"))["result"]["snapshot"]["devices"]
+                if (devices.get("C-B03/keypad") or {}).get("status") == status:
+                    return
+                await asyncio.sleep(0.1)
+
+    async def scenario(url: str, first: FakeKeypad) -> None:
+        console = await RawClient.hello(url, "console", "CONSOLE-1")
+        bus = KeypadBus(str(link), load_profile())
+        bridge = KeypadBridge(bus, url, parse_map(f"1=B03:{sample_token('C-B03')}"))
+        bridge.start()
+        await bridge.wait_connected(10)
+        first.close()                                   # the adapter is pulled out
+        await until_reported(console, "offline")
+        assert ("C-B03/keypad", "offline") in bridge.reports
+        with FakeKeypad() as second:                    # plugged in again
+            link.unlink()
+            link.symlink_to(second.path)
+            await until_reported(console, "ok")
+            second.press(1, "call_next")                # and the keys work again
+            assert await asyncio.to_thread(second.wait_for_beeps, 1, 1)   # nothing waits
+            await bridge.close()
+        await console.close()
+
+    with HubProcess(f"sqlite:///{tmp_path / 'hub.db'}") as hub, FakeKeypad() as pad:
+        link.symlink_to(pad.path)
+        asyncio.run(scenario(hub.url, pad))
