@@ -133,9 +133,15 @@ class EvaluatorScreen(QWidget):
             self.model.rated_elsewhere(ticket_id, self.clock())
         ticket = finished_here(name, data, self.window_id,
                                view.ticket(ticket_id) if ticket_id else None)
-        if ticket is not None:
+        if ticket is not None and not self._replayed_from_long_ago(data):
             self.model.service_finished(ticket, self._number_of(ticket), self.clock())
         self._update()
+
+    def _replayed_from_long_ago(self, data: dict[str, Any]) -> bool:
+        """A finish the hub replays after a reconnect, older than the rating screen's
+        timeout: that citizen has gone, and the next one must not rate their service."""
+        at = data.get("at")
+        return isinstance(at, int | float) and self.hub.server_now() - at > self.model.timeout_s
 
     def _number_of(self, ticket: str) -> str:
         view = self.hub.view

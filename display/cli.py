@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 from .model import LAYOUTS
 
@@ -102,13 +101,9 @@ def connect_wall(wall, hub, announcer=None) -> None:
     ``announcer`` (display.voice) as it happens."""
     hub.statusChanged.connect(wall.set_status)
 
-    def hub_now() -> float:   # the hub's clock (a training hub runs its own hall time)
-        client = getattr(hub, "_client", None)
-        return time.time() + float(getattr(client, "server_offset", 0.0) or 0.0)
-
-    wall.now = hub_now
+    wall.now = hub.server_now
     if announcer is not None:
-        hub.eventReceived.connect(lambda name, data: _announce(announcer, hub, hub_now(),
+        hub.eventReceived.connect(lambda name, data: _announce(announcer, hub, hub.server_now(),
                                                                name, data))
     hub.viewChanged.connect(lambda: wall.show_view(hub.view))
     wall.set_status(hub.status)

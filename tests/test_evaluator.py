@@ -233,6 +233,36 @@ def test_disconnected_shows_paused_and_sends_nothing(qtbot: Any, hall: LiveHub,
     assert screen.model.sent == [] and rating_of(clerk, ticket) is None
 
 
+def test_a_finish_replayed_long_after_is_not_offered_for_rating(
+        qtbot: Any, hall: LiveHub, kiosk: QtHubClient, clerk: QtHubClient,
+        tmp_path: Path) -> None:
+    """The pad was off while a service finished; when it comes back the hub replays the
+    finish, but that citizen has gone: the next one must not rate it."""
+    state = tmp_path / "pad.json"
+
+    def pad() -> tuple[QtHubClient, EvaluatorScreen]:
+        hub = QtHubClient(hall.url, EVALUATOR_ROLE, EVALUATOR_DEVICE,
+                          sample_token(EVALUATOR_DEVICE), state_file=state, **FAST)
+        screen = EvaluatorScreen(hub, WINDOW, timeout_s=2.0, message_s=1.0)
+        qtbot.addWidget(screen)
+        hub.start()
+        qtbot.waitUntil(lambda: screen.model.shown == "idle", timeout=LONG)
+        return hub, screen
+
+    hub, _ = pad()
+    hub.close(timeout=2)                            # the pad is switched off
+    qtbot.waitUntil(state.exists, timeout=LONG)
+    gone = serve(qtbot, kiosk, clerk)
+    qtbot.wait(2500)                                # longer than the rating timeout
+    hub, screen = pad()                             # back: resync replays the finish
+    qtbot.waitUntil(lambda: hub.view.seq >= clerk.view.seq, timeout=LONG)
+    assert hub.resync == "events"
+    assert "rating" not in screen.seen and rating_of(clerk, gone) is None
+    fresh = serve(qtbot, kiosk, clerk)              # a service finished now is offered
+    wait_rating(qtbot, screen, fresh)
+    hub.close(timeout=2)
+
+
 CLI = ("import argparse, sys; from caller.cli import register; p = argparse.ArgumentParser(); "
        "register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))")
 

@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -90,6 +91,18 @@ class QtHubClient(QObject):
     @property
     def connected(self) -> bool:
         return self.status == "connected"
+
+    @property
+    def resync(self) -> str | None:
+        """How the last welcome caught up: "events" or "snapshot" (None before one)."""
+        resyncs = self._client.resyncs if self._client is not None else []
+        return resyncs[-1] if resyncs else None
+
+    def server_now(self) -> float:
+        """Now by the hub's clock (a training hub runs its own hall time), as of the
+        last welcome; this machine's clock before the first."""
+        offset = self._client.server_offset if self._client is not None else 0.0
+        return time.time() + offset
 
     # ------------------------------------------------------------ lifecycle
 
