@@ -52,6 +52,7 @@ bench: install
 	$(PY) -m bench.bench_store
 	$(PY) -m bench.bench_hub
 	$(PY) -m bench.bench_kiosk
+	$(PY) -m bench.bench_simulate
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     from caller.cli import register as register_caller_command
 
     register_caller_command(sub)  # caller: the window clerk's 叫号 panel
+
+    from .simulator.cli import register as register_simulate_command
+
+    register_simulate_command(sub)  # simulate: a day of the hall on a virtual clock
     return parser
 
 

@@ -1,40 +1,48 @@
 """Queue status and expected wait: pure reads of the state, time passed in.
 
-The estimate (docs/dispatch-core.md, "Expected wait") is deliberately simple:
+The estimate (docs/dispatch.md, "Expected wait") projects the calls ahead of
+the ticket from the live state:
 
-    expected wait = (ahead + 1/2) × mean service time / m
+    expected wait = T₁ + ahead / R
 
-``m`` is the number of working windows calling the line (side work at half
-weight), the mean service time is that of the queue's last RECENT completed
-services today, or its configured ``service_minutes`` before there are any.
+``R`` is the rate at which the windows that may call the line will call it: each
+working window gives ``share / cycle``, where ``share`` is the part of its calls that
+will go to this line (its main lines in proportion to their length; a side window
+only while its main work is empty, else a little) and ``cycle`` the mean length of
+its calls. ``T₁``, the wait for the first of those calls, is ``1 / Σ share / r``
+with ``r`` each window's expected remaining time on the ticket it holds (0 when it
+is idle), from the queue's recent service times and how long the ticket has been
+at the desk. Mean service times are the queue's last RECENT services today, or its
+configured ``service_minutes`` before there are any.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 
 from ..hall import Hall
 from .errors import DispatchError
-from .state import HallState, Ticket, TicketState, WindowState
+from .state import HallState, Ticket, TicketState, WindowState, WindowStatus
 
 RECENT = 20  # completed services the mean is taken over
-SIDE_WEIGHT = 0.5  # a window that has the queue as side work gives it about half its time
+SIDE_WEIGHT = 0.5  # the first estimator: a side window gives the queue about half its time
+SIDE_BUSY = 0.1  # a side window whose main work waits: calls the line only when overdue
+RESIDUAL_FLOOR = 0.25  # before any service is known: at least this share of a mean is left
 _WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 
 
 def queue_status(hall: Hall, state: HallState, now: float) -> dict[str, dict]:
     """Per queue: tickets waiting in its line, the working windows that have it as main
     and as side work, and the expected wait of a ticket taken now."""
+    view = _View(hall, state, now)
     status = {}
     for qid in hall.queues:
         waiting = len(state.queue_lines.get(qid, ()))
         main, side = working_windows(state, qid)
-        status[qid] = {
-            "waiting": waiting, "windows": main, "side_windows": side,
-            "expected_wait_s": expected_wait(waiting, capacity(main, side),
-                                             mean_service(hall, state, qid, now)),
-        }
+        status[qid] = {"waiting": waiting, "windows": main, "side_windows": side,
+                       "expected_wait_s": view.wait(qid, waiting)}
     return status
 
 
@@ -46,30 +54,146 @@ def ticket_status(hall: Hall, state: HallState, ticket_id: str, now: float) -> d
         raise DispatchError("unknown_ticket", f"no ticket {ticket_id} today", ticket=ticket_id)
     waiting = ticket.state is TicketState.WAITING
     ahead = bisect.bisect_left(state.line_of(ticket), (*ticket.place, ticket.id)) if waiting else 0
-    wait = None
-    if waiting:
-        wait = expected_wait(ahead, _line_capacity(state, ticket),
-                             mean_service(hall, state, ticket.queue, now))
+    wait = _ticket_wait(hall, state, ticket, ahead, now) if waiting else None
     return {"ticket": ticket.id, "number": ticket.number, "queue": ticket.queue,
             "state": str(ticket.state), "window": ticket.window, "ahead": ahead,
             "expected_wait_s": wait}
 
 
-def expected_wait(ahead: int, m: float, mean: float) -> float | None:
-    """Seconds until a ticket with ``ahead`` tickets before it is called, when ``m``
-    windows call the line and a service takes ``mean`` seconds; None when no window does.
+def _ticket_wait(hall: Hall, state: HallState, ticket: Ticket, ahead: int,
+                 now: float) -> float | None:
+    view = _View(hall, state, now)
+    if ticket.window is None:
+        return view.wait(ticket.queue, ahead)
+    # sent to a window by name: it waits for that window alone, and comes first there
+    window = state.windows[ticket.window]
+    if window.state not in _WORKING:
+        return None
+    return view.remaining(window) + ahead * mean_service(hall, state, ticket.queue, now)
 
-    Together the windows finish one service every mean/m seconds; the ticket is called
-    at the (ahead + 1)-th finish, and the first comes half an interval from a random
-    moment on average."""
+
+class _View:
+    """One moment of the hall, computed lazily once for all the queues asked about."""
+
+    def __init__(self, hall: Hall, state: HallState, now: float) -> None:
+        self.hall, self.state, self.now = hall, state, now
+        self.working = [w for w in state.windows.values() if w.state in _WORKING]
+        self.lengths = {q: len(line) for q, line in state.queue_lines.items()}
+        self._means: dict[str, float] = {}
+        self._left: dict[str, float] = {}
+        self._tiers: dict[tuple[str, ...], tuple[int, float]] = {}
+        self._durations: dict[str, tuple[list[float], list[float]]] = {}
+
+    def mean(self, queue: str) -> float:
+        mean = self._means.get(queue)
+        if mean is None:
+            mean = self._means[queue] = mean_service(self.hall, self.state, queue, self.now)
+        return mean
+
+    def remaining(self, window: WindowStatus) -> float:
+        """Expected seconds until the window is free to call again."""
+        if window.ticket is None:
+            return 0.0
+        if window.id not in self._left:
+            ticket = self.state.tickets[window.ticket]
+            began = ticket.started_at if ticket.started_at is not None else ticket.called_at
+            elapsed = self.now - (began if began is not None else self.now)
+            durations, tails = self.durations(ticket.queue)
+            self._left[window.id] = _residual(durations, elapsed, self.mean(ticket.queue),
+                                              tails)
+        return self._left[window.id]
+
+    def durations(self, queue: str) -> tuple[list[float], list[float]]:
+        """The queue's recent service times, sorted, and the sums of their tails."""
+        found = self._durations.get(queue)
+        if found is None:
+            durations = sorted(s for _, s in _recent(self.state, queue, self.now))
+            tails = list(itertools.accumulate(reversed(durations)))[::-1]
+            found = self._durations[queue] = (durations, tails)
+        return found
+
+    def wait(self, queue: str, ahead: int) -> float | None:
+        """The projected wait of the ticket with ``ahead`` tickets before it in the line."""
+        first = rate = 0.0
+        for window in self.working:
+            share, cycle = self.share(window, queue, ahead + 1)
+            if share <= 0.0:
+                continue
+            left = self.remaining(window)
+            if left <= 0.0:
+                first = math.inf  # an idle window calls at once
+            elif first < math.inf:
+                first += share / left
+            rate += share / cycle
+        if rate <= 0.0:
+            return None
+        return (1.0 / first if first > 0.0 else 0.0) + ahead / rate
+
+    def share(self, window: WindowStatus, queue: str, mine: int) -> tuple[float, float]:
+        """The part of the window's calls that go to the line, and its mean call length.
+        ``mine``: the tickets of the line up to and including the ticket asked about."""
+        profile = window.profile
+        if queue in profile.main:
+            tier = profile.main
+        elif queue in profile.side:
+            if self.tier(profile.main)[0]:
+                return SIDE_BUSY, self.mean(queue)
+            tier = profile.side
+        else:
+            return 0.0, 0.0
+        tickets, work = self.tier(tier)
+        n = self.lengths[queue]
+        mine = max(n, mine)
+        tickets += mine - n
+        return mine / tickets, (work + (mine - n) * self.mean(queue)) / tickets
+
+    def tier(self, queues: tuple[str, ...]) -> tuple[int, float]:
+        """Tickets waiting in the lines, and their expected work in seconds."""
+        sums = self._tiers.get(queues)
+        if sums is None:
+            lengths = self.lengths
+            sums = (sum(lengths[q] for q in queues),
+                    sum(lengths[q] * self.mean(q) for q in queues if lengths[q]))
+            self._tiers[queues] = sums
+        return sums
+
+
+def residual(hall: Hall, state: HallState, queue: str, elapsed: float, now: float,
+             mean: float) -> float:
+    """Expected seconds left of a service of the queue that has lasted ``elapsed``: the
+    mean excess over ``elapsed`` of the queue's recent services that lasted longer
+    (a long service tends to go on); before there are any, ``mean − elapsed``, at least
+    RESIDUAL_FLOOR of a mean."""
+    return _residual(sorted(s for _, s in _recent(state, queue, now)), elapsed, mean)
+
+
+def _residual(durations: list[float], elapsed: float, mean: float,
+              tails: list[float] | None = None) -> float:
+    """``residual`` on the recent durations, sorted; ``tails[i]``: the sum of
+    ``durations[i:]``, when the caller has it."""
+    if not durations:
+        return max(mean - elapsed, RESIDUAL_FLOOR * mean)
+    i = bisect.bisect_right(durations, elapsed)
+    longer = len(durations) - i
+    if not longer:
+        return RESIDUAL_FLOOR * mean  # longer than any of late: it should end soon
+    tail = tails[i] if tails is not None else sum(durations[i:])
+    return tail / longer - elapsed
+
+
+def expected_wait(ahead: int, m: float, mean: float) -> float | None:
+    """The first estimator, kept for comparison (the simulator reports both): seconds
+    until a ticket with ``ahead`` tickets before it is called, when ``m`` windows call
+    the line and a service takes ``mean`` seconds, as if every window were busy with a
+    service half done; None when no window calls."""
     if m <= 0:
         return None
     return (ahead + 0.5) * mean / m
 
 
 def capacity(main: int, side: int) -> float:
-    """Windows' worth of calling on a queue: side windows at half weight, and at least
-    one whole window as soon as any working window calls it."""
+    """Windows' worth of calling on a queue for the first estimator: side windows at
+    half weight, and at least one whole window as soon as any working window calls it."""
     m = main + SIDE_WEIGHT * side
     return max(m, 1.0) if m > 0 else 0.0
 
@@ -81,20 +205,17 @@ def working_windows(state: HallState, queue: str) -> tuple[int, int]:
             sum(queue in w.profile.side for w in working))
 
 
-def _line_capacity(state: HallState, ticket: Ticket) -> float:
-    """A ticket sent to a window by name waits for that window alone (it comes first)."""
-    if ticket.window is not None:
-        return 1.0 if state.windows[ticket.window].state in _WORKING else 0.0
-    return capacity(*working_windows(state, ticket.queue))
+def _recent(state: HallState, queue: str, now: float) -> list[tuple[float, float]]:
+    done = state.service_times.get(queue, [])
+    end = bisect.bisect_right(done, (now, math.inf))
+    return done[max(0, end - RECENT):end]
 
 
 def mean_service(hall: Hall, state: HallState, queue: str, now: float) -> float:
     """Mean seconds of the queue's last RECENT services finished by ``now`` today (from
     start, or from the call when the clerk never pressed start), else the configured
     ``service_minutes``."""
-    done = state.service_times.get(queue, [])
-    end = bisect.bisect_right(done, (now, math.inf))
-    recent = done[max(0, end - RECENT):end]
+    recent = _recent(state, queue, now)
     if not recent:
         return hall.queues[queue].service_seconds
     return sum(seconds for _, seconds in recent) / len(recent)

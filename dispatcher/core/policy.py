@@ -1,0 +1,229 @@
+"""Dispatch policies: which windows may call which queues, as profiles.
+
+Pure functions of the hall (and, for ``suggest_moves``, of the state and the time).
+The simulator compares them on the same arrivals (docs/dispatch.md):
+
+- ``dedicated``: the hall before the reform. Every window serves only its own
+  unit's main queues. There was no 马上办: the big-loop windows were the units'
+  windows, dealt out in proportion to each unit's own windows in the zone
+  (``dedicated_profiles``), and a big-loop ticket is business of the unit of its
+  zone that one of them belonged to (``unit_for_big_loop``).
+- ``loops``: big loop + small loop, each window on its main queues only (主业).
+- ``loops+side``: plus side work (副业) when the window's main work is empty.
+- ``balanced``: plus an over-threshold side queue first (``side_when_overdue`` on
+  every window with side work), plus the moves of ``suggest_moves`` applied at a
+  cadence: a window with slack is lent to a queue that runs long.
+- ``pooled``: not a policy a hall can run but the lower bound: every window may
+  serve every queue, one line in order of place. ``zone-pooled``: the same within
+  each zone (every window serves every queue its zone offers), the bound for a hall
+  that keeps its citizens in their zone, as ``set_profile`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import replace
+
+from ..hall import Hall, Profile
+from .commands import SetProfile
+from .estimate import mean_service
+from .state import HallState, WindowState
+
+POLICIES = ("dedicated", "loops", "loops+side", "balanced", "zone-pooled", "pooled")
+_WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
+
+# suggest_moves: a queue "runs long" when its waiting work, shared by the windows that
+# call it, takes over LEND_AT of its overdue threshold to clear (two tickets waiting for
+# the sample hall's 马上办 of zone B); windows are lent to it only from main work that would
+# clear within SLACK_AT of its own threshold, and a lent window goes home when its own
+# main work runs over RECALL_AT. A window with the queue as side work counts LENT_WEIGHT
+# of one that has it as main work. (Sending windows home as soon as the line is empty
+# was measured too: nine times the moves, 6-10% more mean wait; docs/dispatch.md.)
+LEND_AT = 0.02
+SLACK_AT = 0.1
+RECALL_AT = 0.25
+LENT_WEIGHT = 0.5
+
+
+def policy_profiles(hall: Hall, policy: str) -> dict[str, Profile]:
+    """Window id -> the profile the window starts the day with under the policy."""
+    planned = {w.id: w.profile for w in hall.windows.values()}
+    if policy == "dedicated":
+        return dedicated_profiles(hall)
+    if policy == "loops":
+        return {w: Profile(p.main) for w, p in planned.items()}
+    if policy == "loops+side":
+        return {w: Profile(p.main, p.side) for w, p in planned.items()}
+    if policy == "balanced":
+        return {w: Profile(p.main, p.side, bool(p.side)) for w, p in planned.items()}
+    if policy == "pooled":
+        every = tuple(hall.queues)
+        return {w: Profile(every) for w in planned}
+    if policy == "zone-pooled":
+        return {w.id: Profile(tuple(q for q, queue in hall.queues.items()
+                                    if w.zone in queue.zones)) for w in hall.windows.values()}
+    raise ValueError(f"unknown policy {policy!r}: one of {', '.join(POLICIES)}")
+
+
+def hall_for(hall: Hall, policy: str) -> Hall:
+    """The hall with every window on its profile under the policy (the hall file as the
+    hall manager would have written it for that policy)."""
+    profiles = policy_profiles(hall, policy)
+    windows = {w.id: replace(w, profile=profiles[w.id], profile_name=policy)
+               for w in hall.windows.values()}
+    return replace(hall, windows=windows)
+
+
+def big_loop_units(hall: Hall, zone: str) -> dict[str, float]:
+    """Pre-reform shares of the big loop's business of a zone: each unit queue with
+    windows in the zone, in proportion to those windows (a bigger unit had more of the
+    simple matters, and more windows for them)."""
+    weights: dict[str, float] = {}
+    for window in hall.windows.values():
+        if window.zone != zone:
+            continue
+        units = [q for q in window.profile.main if hall.queues[q].kind == "unit"]
+        for q in units:
+            if zone in hall.queues[q].zones:
+                weights[q] = weights.get(q, 0.0) + 1.0 / len(units)
+    total = sum(weights.values())
+    return {q: w / total for q, w in sorted(weights.items())}
+
+
+def unit_for_big_loop(hall: Hall, zone: str, u: float) -> str:
+    """The unit a big-loop ticket of ``zone`` goes to before the reform, for a uniform
+    draw ``u`` in [0, 1): in proportion to the big-loop windows dealt to each unit (the
+    business follows the windows that took it), or to ``big_loop_units`` in a zone
+    without big-loop windows."""
+    dealt = _dealt(hall, zone)
+    seats = Counter(dealt.values()) if dealt else None
+    shares = ({q: n / len(dealt) for q, n in sorted(seats.items())} if seats
+              else big_loop_units(hall, zone))
+    total = 0.0
+    for queue, share in shares.items():
+        total += share
+        if u < total:
+            return queue
+    return next(reversed(shares))
+
+
+def _dealt(hall: Hall, zone: str) -> dict[str, str]:
+    """The zone's big-loop windows -> the unit each is dealt to, by largest remainder of
+    ``big_loop_units``."""
+    loop = sorted(w.id for w in hall.windows.values() if w.zone == zone
+                  and any(hall.queues[q].kind == "big_loop" for q in w.profile.main))
+    if not loop:
+        return {}
+    return dict(zip(loop, _deal(big_loop_units(hall, zone), len(loop)), strict=True))
+
+
+def dedicated_profiles(hall: Hall) -> dict[str, Profile]:
+    """Unit windows keep their main queues; each zone's big-loop windows are dealt out to
+    its units by largest remainder of ``big_loop_units``."""
+    profiles = {w: Profile((q,)) for zone in hall.zones for w, q in _dealt(hall, zone).items()}
+    for window in hall.windows.values():
+        if window.id not in profiles:
+            main = tuple(q for q in window.profile.main if hall.queues[q].kind != "big_loop")
+            profiles[window.id] = Profile(main or window.profile.main)
+    return profiles
+
+
+def _deal(shares: dict[str, float], n: int) -> list[str]:
+    """n seats dealt in proportion to the shares (largest remainder), in share order."""
+    exact = {q: s * n for q, s in shares.items()}
+    seats = {q: math.floor(x) for q, x in exact.items()}
+    by_remainder = sorted(exact, key=lambda q: (seats[q] - exact[q], q))
+    for q in by_remainder[: n - sum(seats.values())]:
+        seats[q] += 1
+    return [q for q in shares for _ in range(seats[q])]
+
+
+# ------------------------------------------------------------------ balancing
+
+
+def suggest_moves(hall: Hall, state: HallState, now: float) -> list[SetProfile]:
+    """Profile changes that lend windows with slack to queues that run long, and send
+    lent windows home when their own line needs them. Each move is a SetProfile the
+    core checks like any other; applying them all is safe in any order."""
+    callers = _callers(state)
+    drain = {q: _drain_ratio(hall, state, q, now, callers[q]) for q in hall.queues}
+    moves = _returns(state, drain)
+    donors = _donors(state, drain, {m.window for m in moves})
+    for queue in sorted(drain, key=lambda q: (-drain[q], q)):
+        while drain[queue] > LEND_AT:
+            window = next((w for w in donors if _may_lend(hall, state, w, queue)), None)
+            if window is None:
+                break
+            donors.remove(window)
+            moves.append(_lend(state, window, queue))
+            callers[queue] += 1.0
+            drain[queue] = _drain_ratio(hall, state, queue, now, callers[queue])
+    return moves
+
+
+def _callers(state: HallState) -> dict[str, float]:
+    """Per queue, the working windows calling it: whole for main work, LENT_WEIGHT for
+    side work."""
+    callers = {q: 0.0 for q in state.queue_lines}
+    for window in state.windows.values():
+        if window.state in _WORKING:
+            for q in window.profile.main:
+                callers[q] += 1.0
+            for q in window.profile.side:
+                callers[q] += LENT_WEIGHT
+    return callers
+
+
+def _drain_ratio(hall: Hall, state: HallState, queue: str, now: float,
+                 callers: float) -> float:
+    """How long the queue's waiting work takes the windows calling it to clear, as a
+    share of its overdue threshold (inf when no working window calls it)."""
+    waiting = len(state.queue_lines[queue])
+    if not waiting:
+        return 0.0
+    if not callers:
+        return math.inf
+    work = waiting * mean_service(hall, state, queue, now)
+    return work / callers / hall.queues[queue].overdue_seconds
+
+
+def _returns(state: HallState, drain: dict[str, float]) -> list[SetProfile]:
+    """Lent windows go back to their planned profile when their own main work runs long
+    (over RECALL_AT), so a lender's line never waits on its kindness for long."""
+    moves = []
+    for wid, window in sorted(state.windows.items()):
+        planned = state.planned_profiles[wid]
+        lent = [q for q in window.profile.main if q not in planned.main]
+        if lent and max(drain[q] for q in planned.main) > RECALL_AT:
+            moves.append(SetProfile(wid, planned.main, planned.side, planned.side_when_overdue))
+    return moves
+
+
+def _donors(state: HallState, drain: dict[str, float], busy: set[str]) -> list[str]:
+    """Working windows whose main work has slack, the most slack first."""
+    found = []
+    for wid, window in sorted(state.windows.items()):
+        if wid in busy or window.state not in _WORKING:
+            continue
+        slack = max(drain[q] for q in window.profile.main)
+        if slack < SLACK_AT:
+            found.append((slack, wid))
+    return [wid for _, wid in sorted(found)]
+
+
+def _may_lend(hall: Hall, state: HallState, window: str, queue: str) -> bool:
+    """The queue is offered in the window's zone and the window does not call it yet."""
+    return (hall.windows[window].zone in hall.queues[queue].zones
+            and queue not in state.windows[window].profile.main)
+
+
+def _lend(state: HallState, window: str, queue: str) -> SetProfile:
+    """The window takes the long queue as main work beside its own: both are called in
+    order of place, so the long queue's older tickets go first, and the window's own
+    tickets keep the core's starvation bound (no later ticket beyond the class credit
+    goes before them). Lending as side work instead was measured and clears long
+    queues more slowly (docs/dispatch.md)."""
+    profile = state.windows[window].profile
+    side = tuple(q for q in profile.side if q != queue)
+    return SetProfile(window, (*profile.main, queue), side, profile.side_when_overdue)

@@ -1,0 +1,110 @@
+"""Arrival files: ``time,zone,queue,class[,service_seconds]``, one row per ticket.
+
+``time`` is a wall-clock time of the simulated day (``09:12:30``) or seconds from
+the hall's opening (``732.5``). ``service_seconds``, when present, is how long the
+citizen's business takes at the window; otherwise the simulator draws it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..hall import TICKET_CLASSES, Hall
+
+FIELDS = ("time", "zone", "queue", "class", "service_seconds")
+
+
+class ArrivalError(ValueError):
+    """A row that cannot be used: ``file:line: reason``."""
+
+
+@dataclass(frozen=True)
+class Arrival:
+    at: float                  # seconds after the local midnight of the simulated day
+    zone: str
+    queue: str
+    ticket_class: str = "normal"
+    service_seconds: float | None = None
+
+
+def open_periods(hall: Hall) -> list[tuple[float, float]]:
+    """The business day's opening periods as seconds after midnight, [start, end), cut
+    to begin at the day's reset time (before it, the clock is still on yesterday)."""
+    reset = hall.day_reset_minutes * 60.0
+    periods = [(max(start * 60.0, reset), end * 60.0) for start, end in hall.hours.periods]
+    return sorted((s, e) for s, e in periods if e > s)
+
+
+def opening_seconds(hall: Hall) -> float:
+    """Seconds after midnight at which the hall first opens."""
+    return open_periods(hall)[0][0]
+
+
+def parse_time(text: str, opening: float) -> float:
+    """``HH:MM[:SS]`` as seconds after midnight, or plain seconds after ``opening``."""
+    text = text.strip()
+    if ":" not in text:
+        return opening + float(text)
+    parts = [float(p) for p in text.split(":")]
+    if len(parts) == 2:
+        parts.append(0.0)
+    if len(parts) != 3:
+        raise ValueError(f"{text!r} is not HH:MM:SS")
+    hours, minutes, seconds = parts
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def format_time(at: float) -> str:
+    whole = int(at)
+    frac = at - whole
+    text = f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    return text + f"{frac:.3f}"[1:] if frac >= 0.0005 else text
+
+
+def read_arrivals(path: str | Path, hall: Hall) -> list[Arrival]:
+    """The arrivals of a CSV file, checked against the hall and sorted by time."""
+    text = Path(path).read_text(encoding="utf-8")
+    return parse_arrivals(text, hall, str(path))
+
+
+def parse_arrivals(text: str, hall: Hall, source: str = "<arrivals>") -> list[Arrival]:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"time", "zone", "queue", "class"} - set(reader.fieldnames or ())
+    if missing:
+        raise ArrivalError(f"{source}:1: missing column(s) {', '.join(sorted(missing))}")
+    opening = opening_seconds(hall)
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            rows.append(_arrival(row, hall, opening))
+        except (ValueError, TypeError) as exc:
+            raise ArrivalError(f"{source}:{line}: {exc}") from None
+    return sorted(rows, key=lambda a: a.at)
+
+
+def _arrival(row: dict, hall: Hall, opening: float) -> Arrival:
+    queue, zone = row["queue"].strip(), row["zone"].strip()
+    if queue not in hall.queues:
+        raise ValueError(f"no queue {queue!r} in the hall")
+    if zone not in hall.queues[queue].zones:
+        raise ValueError(f"queue {queue} is not offered in zone {zone!r}")
+    ticket_class = (row["class"] or "normal").strip()
+    if ticket_class not in TICKET_CLASSES:
+        raise ValueError(f"no ticket class {ticket_class!r}")
+    service = (row.get("service_seconds") or "").strip()
+    seconds = float(service) if service else None
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"service_seconds must be more than 0, got {service}")
+    return Arrival(parse_time(row["time"], opening), zone, queue, ticket_class, seconds)
+
+
+def write_arrivals(arrivals: Iterable[Arrival], out: io.TextIOBase) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for a in arrivals:
+        service = "" if a.service_seconds is None else f"{a.service_seconds:.1f}"
+        writer.writerow((format_time(a.at), a.zone, a.queue, a.ticket_class, service))

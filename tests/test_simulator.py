@@ -1,0 +1,175 @@
+"""The hall simulator (dispatcher/simulator): arrival files, the day generator, the
+engine on the sample hall, the report and the `onewindow simulate` command."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from tiny_hall import tiny_hall
+
+from dispatcher.cli import main
+from dispatcher.hall import SAMPLE_HALL, WEEKDAYS, Hours
+from dispatcher.simulator import Arrival, SimOptions, simulate
+from dispatcher.simulator.arrivals import ArrivalError, parse_arrivals
+from dispatcher.simulator.generate import GenOptions, generate, offered_load
+from dispatcher.simulator.report import summary
+from dispatcher.simulator.theory import pooled_hall
+
+HOUR = 3600.0
+
+
+@pytest.fixture(scope="module")
+def busy_day(sample_hall) -> list[Arrival]:
+    return generate(sample_hall, GenOptions(seed=1))
+
+
+# ------------------------------------------------------------------ arrivals
+
+
+def test_arrival_times_are_wall_clock_or_seconds_from_opening(sample_hall) -> None:
+    text = ("time,zone,queue,class,service_seconds\n"
+            "09:30:15,B,quick_b,normal,\n"
+            "90,A,tax,green,300\n")
+    late, early = sorted(parse_arrivals(text, sample_hall), key=lambda a: -a.at)
+    assert late == Arrival(9.5 * HOUR + 15, "B", "quick_b", "normal", None)
+    assert early == Arrival(9 * HOUR + 90, "A", "tax", "green", 300.0)
+
+
+@pytest.mark.parametrize(("row", "reason"), [
+    ("09:00:00,B,nope,normal", "no queue 'nope'"),
+    ("09:00:00,A,marriage,normal", "not offered in zone 'A'"),
+    ("09:00:00,B,quick_b,vip", "no ticket class 'vip'"),
+    ("nine,B,quick_b,normal", "could not convert"),
+    ("09:00:00,B,quick_b,normal,-5", "service_seconds must be more than 0"),
+])
+def test_a_bad_row_is_refused_with_its_line(sample_hall, row: str, reason: str) -> None:
+    text = "time,zone,queue,class,service_seconds\n09:00:00,B,quick_b,normal,\n" + row + "\n"
+    with pytest.raises(ArrivalError, match=f"day.csv:3: .*{reason}"):
+        parse_arrivals(text, sample_hall, "day.csv")
+
+
+# ----------------------------------------------------------------- generator
+
+
+def test_a_generated_day_follows_its_profile_and_skips_lunch(sample_hall) -> None:
+    day = generate(sample_hall, GenOptions(day_profile="two-peaks", tickets=4000, seed=3))
+    hours = Counter(int(a.at // HOUR) for a in day)
+    assert len(day) == 4000 and set(hours) == {9, 10, 11, 13, 14, 15, 16}   # 12-13 closed
+    assert hours[10] > 1.3 * hours[13] and hours[15] > 1.15 * hours[13]     # two peaks
+    assert hours[15] > 1.3 * hours[16]
+    flat = Counter(int(a.at // HOUR) for a in generate(
+        sample_hall, GenOptions(day_profile="flat", tickets=20_000, seed=3)))
+    assert max(flat.values()) < 1.1 * min(flat.values())     # each hour ±5% of 2857
+
+
+def test_generating_is_deterministic_for_a_seed_and_makes_the_load(sample_hall) -> None:
+    one = generate(sample_hall, GenOptions(seed=5))
+    assert one == generate(sample_hall, GenOptions(seed=5))
+    assert one != generate(sample_hall, GenOptions(seed=6))
+    assert offered_load(sample_hall, one) == pytest.approx(0.85, abs=0.04)
+    assert all(a.zone in sample_hall.queues[a.queue].zones for a in one)
+
+
+# -------------------------------------------------------------------- engine
+
+
+def test_a_day_is_deterministic_for_a_seed(sample_hall, busy_day) -> None:
+    opts = SimOptions(policy="balanced", seed=4, no_show={"*": 0.05})
+    morning = busy_day[:800]
+    first = summary(simulate(sample_hall, morning, opts))
+    assert first == summary(simulate(sample_hall, morning, opts))
+    assert first["waits_min"]["hall"]["no_shows"] > 0
+
+
+def test_balanced_starves_no_class_on_a_busy_day(sample_hall) -> None:
+    """The bound in docs/dispatch.md: under balanced, on a busy day (85% load, two
+    peaks), every ticket of every class is called, none later than twice its queue's
+    overdue threshold. The hall file's own loops+side breaks it on the same days."""
+    for seed in (1, 2, 3):
+        day = generate(sample_hall, GenOptions(seed=seed))
+        for policy, holds in (("balanced", True), ("loops+side", False)):
+            out = simulate(sample_hall, day, SimOptions(policy=policy, estimates=False))
+            late = [r for r in out.records if r.wait is None
+                    or r.wait > 2 * sample_hall.queues[r.arrival.queue].overdue_seconds]
+            classes = {r.arrival.ticket_class for r in out.records}
+            assert classes == {"normal", "green", "appointment"}
+            assert (not late) is holds, (seed, policy, len(late))
+
+
+def test_a_window_with_no_work_left_closes_and_what_waits_is_left(sample_hall) -> None:
+    hall = tiny_hall()
+    day = [Arrival(10 * HOUR + i, "Z", "q3", "normal", 3600.0) for i in range(30)]
+    out = simulate(hall, day, SimOptions(policy="loops", overtime_minutes=0))
+    report = summary(out)["waits_min"]["queue q3"]
+    # W3 alone calls q3: one ticket an hour from 10:00 until 23:59
+    assert report["tickets"] == 30 and report["left"] == 30 - 14
+    assert out.busy["W3"] == pytest.approx(14 * 3600)
+
+
+def test_a_short_break_cuts_the_overtime_and_the_afternoon_goes_on() -> None:
+    # periods 09:00-12:00 and 12:10-17:00: the morning's overtime ends at 12:10, and a
+    # window still busy then goes on calling in the afternoon
+    hall = replace(pooled_hall(1, 3600.0), hours=Hours(tuple(WEEKDAYS), ((540, 720),
+                                                                          (730, 1020))))
+    day = [Arrival(11 * HOUR + 59 * 60 + i, "Z", "q", "normal", 3600.0) for i in range(3)]
+    out = simulate(hall, day, SimOptions(policy="loops", overtime_minutes=30))
+    assert [r.wait is not None for r in out.records] == [True, True, True]
+    assert out.records[2].called_at - out.records[0].called_at == pytest.approx(2 * HOUR)
+
+
+def test_a_no_show_is_called_given_up_on_and_the_window_goes_on(sample_hall) -> None:
+    hall = tiny_hall()
+    day = [Arrival(10 * HOUR + i, "Z", "q3", "normal", 600.0) for i in range(3)]
+    out = simulate(hall, day, SimOptions(policy="loops", no_show={"q3": 1.0},
+                                         no_show_grace_s=60))
+    assert [r.no_show for r in out.records] == [True, True, True]
+    assert [r.wait for r in out.records] == [0.0, 59.0, 118.0]  # one grace minute each
+
+
+def test_arrivals_while_the_hall_is_closed_are_refused(sample_hall) -> None:
+    day = [Arrival(12.5 * HOUR, "B", "quick_b"), Arrival(13.5 * HOUR, "B", "quick_b")]
+    report = summary(simulate(sample_hall, day, SimOptions()))
+    assert report["refused"] == 1 and report["waits_min"]["hall"]["tickets"] == 1
+
+
+def test_dedicated_sends_big_loop_business_to_the_units(sample_hall, busy_day) -> None:
+    out = simulate(sample_hall, busy_day[:300], SimOptions(policy="dedicated"))
+    quick = [r for r in out.records if r.arrival.queue == "quick_b" and r.ticket]
+    prefixes = {r.ticket.split("-")[1][0] for r in quick}
+    assert len(prefixes) > 3 and prefixes.isdisjoint({"A", "B"})   # no 马上办 numbers
+
+
+def test_the_printed_estimate_is_the_cores_ticket_status_at_issue(sample_hall) -> None:
+    day = [Arrival(9 * HOUR + i, "B", "marriage") for i in range(4)]
+    out = simulate(sample_hall, day, SimOptions(policy="loops"))
+    # one marriage window (B24): called at once, then after 1, 2, 3 configured services
+    printed = [r.estimates.printed for r in out.records]
+    assert printed == pytest.approx([0, 20 * 60 - 1, 40 * 60 - 2, 60 * 60 - 3], abs=1)
+
+
+# ----------------------------------------------------------------------- CLI
+
+
+def test_the_command_generates_a_file_and_reports_it(tmp_path, capsys) -> None:
+    csv = tmp_path / "day.csv"
+    assert main(["simulate", "--generate", "--hall", str(SAMPLE_HALL), "--tickets", "200",
+                 "--day-profile", "morning-peak", "--seed", "2", "--out", str(csv)]) == 0
+    assert csv.read_text().splitlines()[0] == "time,zone,queue,class,service_seconds"
+    assert main(["simulate", "--arrivals", str(csv), "--policy", "balanced", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["tickets"] == 200 and report["policy"] == "balanced"
+    assert {"zone A", "zone B", "loop big loop", "loop small loop", "queue quick_b",
+            "class normal"} <= set(report["waits_min"])
+    assert set(report["estimators"]) == {"printed", "naive", "simple"}
+    assert main(["simulate", "--arrivals", str(csv), "--policy", "all"]) == 0
+    assert "| zone-pooled |" in capsys.readouterr().out
+
+
+def test_the_command_says_what_is_wrong_with_an_arrival_file(tmp_path, capsys) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text("time,zone,queue\n09:00,B,quick_b\n")
+    assert main(["simulate", "--arrivals", str(csv)]) == 2
+    assert "missing column(s) class" in capsys.readouterr().err
