@@ -544,12 +544,18 @@ def check_profile(hall: Hall, window: str, main: list[str], side: list[str]) -> 
             check.fail("profile", f"queue {qid!r} is not offered in zone {zone}")
 
 
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def hall_layout(hall: Hall) -> dict[str, Any]:
     """The names of the hall, its zones, queues and windows, as the hub's snapshot
     carries them (``snapshot["hall"]``): what every device shows."""
     return {
         "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
         "call_next_finishes_current": hall.call_next_finishes_current,
+        "hours": {"days": list(hall.hours.days),
+                  "periods": [f"{_hhmm(a)}-{_hhmm(b)}" for a, b in hall.hours.periods]},
         "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
         "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
                           "kind": q.kind, "zones": list(q.zones)}

@@ -9,11 +9,15 @@ results come back to the GUI thread through a queued signal.
 
 from __future__ import annotations
 
+import functools
 import html
 import threading
+import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap
@@ -30,10 +34,14 @@ from PySide6.QtWidgets import (
 
 from printers.slip import ahead_text, slip_from_reply, wait_text
 
+from .hours import HoursError, OpeningHours
 from .model import Action, KioskModel
 
 FONT_FAMILY = "Noto Sans CJK SC"
 TICK_MS = 1000
+# After the hub refused a ticket with hall_closed, stay closed at least this long (then
+# follow the opening hours, or with none known, let the next citizen try again).
+CLOSED_RETRY_S = 60.0
 # Button text grows with the button: the title is at least this share of its height
 # (more in large mode), at most TITLE_CAP × its base size; the second language is
 # SECOND_RATIO of the title, subtitle lines SUB_RATIO (their second language a bit less).
@@ -67,12 +75,29 @@ TEXT: dict[str, tuple[str, str]] = {
     "failed": ("打印机故障，未能出票", "The printer failed; no paper ticket"),
     "failed_sub": ("请记下号码或用手机拍下二维码，工作人员已收到通知",
                    "Note your number or photograph the QR code; staff have been told"),
+    "unsure": ("请查看出票口", "Please check the ticket slot"),
+    "unsure_sub": ("如未出票，请记下号码或用手机拍下二维码，凭此号码办理",
+                   "If no ticket came out, note this number or photograph the QR code; "
+                   "it is your ticket"),
+    "closed": ("已停止取号", "Ticketing closed"),
+    "closed_hours": ("开放时间：{zh}", "Opening hours: {en}"),
+    "closed_back": ("开放后自动恢复取号", "Ticketing resumes by itself when the hall opens"),
+    "closed_unknown": ("现在不在办公时间，请在办公时间前来",
+                       "The hall is not open now; please come back during opening hours"),
+    "refused": ("设备未授权", "Device not authorised — check its token"),
+    "refused_detail": ("服务器拒绝了取号机 {device}：{code}", "The hub refused kiosk {device}: "
+                       "{code}"),
+    "refused_fix": ("请工作人员核对设备编号和令牌（--token 或 $ONEWINDOW_TOKEN）后重启取号机",
+                    "Staff: check the device id and its token (--token or "
+                    "$ONEWINDOW_TOKEN), then restart the kiosk"),
     "paused": ("暂停取号", "Ticketing paused"),
     "paused_hub": ("正在连接服务器，请稍候或咨询工作人员",
                    "Reconnecting to the server; please wait or ask staff"),
     "paused_printer": ("打印机{state}，请联系工作人员", "Printer: {state_en}; please ask staff"),
     "code_prompt": ("请输入预约码", "Enter your appointment code"),
+    "code_hint": ("字母、数字和“-”，如 YY-0012", "Letters, digits and “-”, e.g. YY-0012"),
     "delete": ("删除", "Delete"),
+    "dash": ("横线", "dash"),
     "submit": ("确认签到", "Check in"),
     "your_number": ("您的号码", "Your number"),
 }
@@ -104,12 +129,20 @@ class KioskWindow(QWidget):
     """The kiosk: a hub client, a printer and the model between them."""
 
     def __init__(self, hub: Any, printer: Any, device: str, template: Any = None,
-                 *, poll_printer_s: float = 5.0) -> None:
+                 *, poll_printer_s: float = 5.0, idle_timeout_s: float | None = None,
+                 large: bool = False, lang: Literal["zh", "en"] = "zh") -> None:
+        """``idle_timeout_s``, ``large`` and ``lang`` are the kiosk config's (what the
+        idle reset goes back to)."""
         super().__init__()
         self.hub, self.printer, self.device = hub, printer, device
         self.template = template if template is not None else getattr(printer, "template",
                                                                         None)
-        self.model = KioskModel(device)
+        self.model = KioskModel(device, lang=lang, large=large, default_lang=lang,
+                                default_large=large)
+        if idle_timeout_s is not None:
+            self.model.idle_timeout_s = idle_timeout_s
+        self.refusal: tuple[str, str] | None = None   # the hub's code, message
+        self._closed_until = 0.0                      # monotonic; see CLOSED_RETRY_S
         self.queue_status: dict[str, dict[str, Any]] = {}
         self.buttons: dict[str, QPushButton] = {}
         self.sent: list[str] = []                   # command names sent, in order
@@ -146,6 +179,9 @@ class KioskWindow(QWidget):
         self._apply(self.model.touch(target))
 
     def _on_hub_status(self, status: str) -> None:
+        refused = getattr(self.hub, "refused", None)
+        if status == "refused" and refused is not None:
+            self.refusal = (str(refused.code), str(refused.message))
         self._apply(self.model.hub_status(status))
         if status == "connected":
             self.refresh_queue_status()
@@ -153,17 +189,45 @@ class KioskWindow(QWidget):
 
     def _on_snapshot(self) -> None:
         self.model.set_layout(self.hub.view.hall, self.hub.view.zone)
+        self.check_hours()
         self.render()
 
     def _on_view(self) -> None:
         self._stale = True               # redrawn on the next tick (see _on_tick)
 
     def _on_tick(self) -> None:
+        self.check_hours()
         self._apply(self.model.tick(TICK_MS / 1000))
         # New counts are drawn at most once a tick, and never under a finger: a page
         # rebuilt between press and release would lose the touch.
         if self._stale and QApplication.mouseButtons() == Qt.MouseButton.NoButton:
             self.render()
+
+    # ------------------------------------------------------------------ opening hours
+
+    @property
+    def hours(self) -> OpeningHours | None:
+        """The hall's opening hours, as the hub's hall layout carries them from the hall
+        file; None before the first snapshot (then only the hub's hall_closed tells)."""
+        raw = self.hub.view.hall.get("hours") if self.hub.view.loaded else None
+        try:
+            return OpeningHours.parse(raw, "hall.hours") if raw is not None else None
+        except HoursError:
+            return None
+
+    def hub_now(self) -> datetime:
+        """Now by the hub's clock (its training clock, if it runs one), hall time."""
+        zone = self.hub.view.hall.get("timezone") if self.hub.view.loaded else None
+        return datetime.fromtimestamp(self.hub.server_now(), ZoneInfo(zone or "Asia/Shanghai"))
+
+    def check_hours(self) -> None:
+        """Open or closed by the hours (a hall_closed refusal holds for a while)."""
+        if time.monotonic() < self._closed_until:
+            return
+        hours = self.hours
+        is_open = hours.open_at(self.hub_now()) if hours else True
+        if is_open != self.model.hall_open:
+            self._apply(self.model.hall_status(is_open))
 
     def refresh_queue_status(self) -> None:
         if self.model.hub_ok:
@@ -179,7 +243,12 @@ class KioskWindow(QWidget):
         if self._polling or self.model.busy:
             return
         self._polling = True
-        self._run(lambda: ("status", self.printer.status().state))
+
+        def ask() -> tuple[str, Any]:
+            status = self.printer.status()
+            return "status", (status.state, status.detail)
+
+        self._run(ask)
 
     def _run(self, job: Callable[[], tuple[str, Any]]) -> None:
         def work() -> None:
@@ -195,17 +264,20 @@ class KioskWindow(QWidget):
         kind, value = out
         if kind == "status":
             self._polling = False
-            self._apply(self.model.printer_status(value))
+            self._apply(self.model.printer_status(*value))
         elif kind == "printed":
-            self._apply(self.model.printed(value.ok, value.status_after.state
-                                           if value.status_after.answered else "unknown",
-                                           value.error))
+            after = value.status_after
+            self._apply(self.model.printed(value.ok, after.state if after.answered
+                                           else "unknown", value.error,
+                                           unsure=value.printed == "unknown"))
         elif kind == "crash":
             self._polling = False
             if self.model.busy:
                 self._apply(self.model.printed(False, "error", value))
 
     def _on_reply(self, ok: bool, payload: dict[str, Any]) -> None:
+        if not ok and payload.get("code") == "hall_closed":
+            self._closed_until = time.monotonic() + CLOSED_RETRY_S
         self._apply(self.model.reply(ok, payload))
 
     # ------------------------------------------------------------------ actions out
@@ -235,7 +307,8 @@ class KioskWindow(QWidget):
     def _key(self) -> tuple[Any, ...]:
         m = self.model
         return (m.screen, m.lang, m.large, m.code, m.message, m.queue, m.busy,
-                m.pause_reason, id(m.result), m.print_error, m.big_loop, tuple(m.units))
+                m.pause_reason, id(m.result), m.print_error, m.big_loop, tuple(m.units),
+                self.refusal)
 
     # ------------------------------------------------------------------ drawing
 
@@ -467,8 +540,11 @@ class KioskWindow(QWidget):
         layout.addWidget(self.button("home", self.bi("home"), size=44, height=130))
 
     def _draw_failed(self, layout: QVBoxLayout) -> None:
-        layout.addWidget(self.label(self.bi("failed"), 52, bold=True, color="#b00020"))
-        layout.addWidget(self.label(self.bi("failed_sub"), 34, ratio=0.8))
+        unsure = self.model.print_unsure     # it may have printed: no "printer failed"
+        layout.addWidget(self.label(self.bi("unsure" if unsure else "failed"), 52, bold=True,
+                                    color="#b3541e" if unsure else "#b00020"))
+        layout.addWidget(self.label(self.bi("unsure_sub" if unsure else "failed_sub"), 34,
+                                    ratio=0.8))
         row = _row_box(self._landscape)
         block = QVBoxLayout()
         self._ticket_block(block, 0.8 if self._landscape else 1.0)
@@ -500,26 +576,69 @@ class KioskWindow(QWidget):
         layout.addWidget(self.label(text, 48, ratio=0.8))
         layout.addStretch(2)
 
+    def _draw_closed(self, layout: QVBoxLayout) -> None:
+        layout.addStretch(1)
+        layout.addWidget(self.label(self.bi("closed"), 120, bold=True, color="#b00020"))
+        hours = self.hours
+        if hours is not None:
+            zh, en = hours.text("\n")[0], hours.text()[1]   # Chinese is wider: 2 lines
+            layout.addWidget(self.label(self.bi("closed_hours", zh=zh, en=en), 48, bold=True,
+                                        ratio=0.8))
+            layout.addWidget(self.label(self.bi("closed_back"), 40, ratio=0.8))
+        else:
+            layout.addWidget(self.label(self.bi("closed_unknown"), 48, ratio=0.8))
+        layout.addStretch(2)
+
+    def _draw_refused(self, layout: QVBoxLayout) -> None:
+        """For staff: the hub will not talk to this kiosk until its token is fixed."""
+        code, message = self.refusal or ("refused", "")
+        layout.addStretch(1)
+        layout.addWidget(self.label(self.bi("refused"), 96, bold=True, color="#b00020"))
+        layout.addWidget(self.label(self.bi("refused_detail", device=self.device, code=code),
+                                    44, bold=True, ratio=0.8))
+        if message:
+            layout.addWidget(self.label(message, 30, color="#5a6472"))
+        layout.addWidget(self.label(self.bi("refused_fix"), 40, ratio=0.8))
+        layout.addStretch(2)
+
     def _draw_check_in(self, layout: QVBoxLayout) -> None:
         layout.addWidget(self.label(self.bi("code_prompt"), 56, bold=True))
+        layout.addWidget(self.label(self.bi("code_hint"), 32, color="#5a6472", ratio=0.8))
         self._message(layout)
-        code = self.label(self.model.code or "_", 110, bold=True, color="#0b5cad")
+        code = self.label(self.model.code or "_", 96, bold=True, color="#0b5cad")
         code.setObjectName("code")
         code.setStyleSheet("background: white; border: 3px solid #b8c2d0; "
                            "border-radius: 18px; color: #0b5cad;")
         layout.addWidget(code, 1)
-        grid = QGridLayout()
-        grid.setSpacing(self.px(16))
-        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
-        for i, key in enumerate(keys):
-            grid.addWidget(self.button(f"key:{key}", key, size=72, height=140), i // 3, i % 3)
-        grid.addWidget(self.button("delete", self.bi("delete"), size=44, height=140), 3, 0)
-        grid.addWidget(self.button("key:0", "0", size=72, height=140), 3, 1)
-        grid.addWidget(self.button("submit", self.bi("submit"), size=44, kind="primary",
-                                   height=140), 3, 2)
+        for rows in keyboard(bool(self._landscape)):
+            layout.addLayout(self._key_grid(rows), len(rows))
+        bottom = QHBoxLayout()
+        bottom.setSpacing(self.px(16))
+        bottom.addWidget(self.button("back", self.bi("back"), size=44, height=120), 1)
+        bottom.addWidget(self.button("submit", self.bi("submit"), size=52, kind="primary",
+                                     height=120), 2)
         self.buttons["submit"].setEnabled(bool(self.model.code))
-        layout.addLayout(grid, 5)
-        layout.addWidget(self.button("back", self.bi("back"), size=44, height=120))
+        layout.addLayout(bottom, 1)
+
+    def _key_grid(self, rows: list[list[tuple[str, int]]]) -> QGridLayout:
+        """One block of the keypad: (key, columns spanned) per row; "DEL" is 删除."""
+        grid = QGridLayout()
+        grid.setSpacing(self.px(14))
+        for r, row in enumerate(rows):
+            col = 0
+            for key, span in row:
+                grid.addWidget(self._key_button(key), r, col, 1, span)
+                col += span
+        for col in range(max(sum(span for _, span in row) for row in rows)):
+            grid.setColumnStretch(col, 1)        # every key as wide as its neighbours
+        return grid
+
+    def _key_button(self, key: str) -> BigButton:
+        if key == "DEL":
+            return self.button("delete", self.bi("delete"), size=40, height=110)
+        if key == "-":                           # a thin glyph: say what it is too
+            return self.button("key:-", "-", self.bi("dash"), size=60, height=110)
+        return self.button(f"key:{key}", key, size=60, height=110)
 
     # ------------------------------------------------------------------ screenshots
 
@@ -530,6 +649,19 @@ class KioskWindow(QWidget):
         self.render()                    # sized for the frame, not the previous one
         QApplication.processEvents()
         self.grab().save(str(path))
+
+
+def keyboard(landscape: bool) -> list[list[list[tuple[str, int]]]]:
+    """The check-in keypad's blocks of rows: digits, then A–Z, then "-" and 删除.
+    Portrait: digits 5 across (big, most codes are mostly digits), letters 7 across;
+    landscape: 13 across. Every character of CODE_CHARS has a key."""
+    digits, letters = "1234567890", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if landscape:
+        return [[[(d, 1) for d in digits] + [("-", 1), ("DEL", 2)]],
+                [[(c, 1) for c in letters[:13]], [(c, 1) for c in letters[13:]]]]
+    return [[[(d, 1) for d in digits[:5]], [(d, 1) for d in digits[5:]]],
+            [[(c, 1) for c in letters[i:i + 7]] for i in range(0, 21, 7)]
+            + [[(c, 1) for c in letters[21:]] + [("-", 1), ("DEL", 1)]]]
 
 
 def _row_box(landscape: bool | None) -> QHBoxLayout | QVBoxLayout:
@@ -590,10 +722,7 @@ class BigButton(QPushButton):
             sizes = self._sizes(title)
             widest, tall = 0.0, 0.0
             for (text, _, bold), px in zip(self.lines, sizes, strict=True):
-                font = QFont(FONT_FAMILY)
-                font.setPixelSize(px)
-                font.setBold(bold)
-                metrics = QFontMetrics(font)
+                metrics = _metrics(px, bold)
                 widest = max(widest, metrics.horizontalAdvance(text) / avail_w)
                 tall += metrics.height()
             if (widest <= 1 and tall <= avail_h) or title <= floor:
@@ -604,6 +733,16 @@ class BigButton(QPushButton):
                                        in zip(self.lines, sizes, strict=True)]))
         self.text_label.setGeometry(pad_x // 2, pad_y, w - pad_x, h - 2 * pad_y)
         self._colour()
+
+
+@functools.lru_cache(maxsize=512)
+def _metrics(px: int, bold: bool) -> QFontMetrics:
+    """The metrics of the kiosk's font at a size (a page rebuild asks for the same few
+    sizes many times while fitting its buttons' text)."""
+    font = QFont(FONT_FAMILY)
+    font.setPixelSize(px)
+    font.setBold(bold)
+    return QFontMetrics(font)
 
 
 def qr_pixmap(payload: str, size: int) -> QPixmap:
@@ -620,41 +759,58 @@ def qr_pixmap(payload: str, size: int) -> QPixmap:
 
 
 SIZES = {"portrait": QSize(1080, 1920), "landscape": QSize(1920, 1080)}
-SCREENS = ("home", "units", "confirm", "printing", "done", "failed", "paused", "check_in")
+SCREENS = ("home", "units", "confirm", "printing", "done", "failed", "paused", "check_in",
+           "closed", "refused")
+#: the extra renderings: (screen, variant)
+VARIANTS = (("home", "-large"), ("home", "-en"), ("confirm", "-large"), ("confirm", "-en"),
+            ("check_in", "-large"), ("failed", "-unsure"))
+
+
+def shots() -> list[tuple[str, str]]:
+    """Every (screen, variant) the screenshots render, in order."""
+    return [(screen, variant) for screen in SCREENS
+            for variant in ("", *(v for s, v in VARIANTS if s == screen))]
 
 
 def screenshots(window: KioskWindow, prefix: str) -> list[Path]:
-    """Render every screen at both orientations to PREFIX-SCREEN-ORIENTATION.png.
+    """Render every screen at both orientations to PREFIX-SCREEN[VARIANT]-ORIENTATION.png.
 
     The screens after an issue show a made-up ticket of the zone's big loop (nothing
     is issued); the rest show the live hall. The model is restored afterwards."""
     model = window.model
-    saved = dict(vars(model))
+    saved, saved_refusal = dict(vars(model)), window.refusal
     queue = model.big_loop or (model.units[0] if model.units else "")
     sample = {"ticket": {"id": "20261123-B017", "number": "B017", "queue": queue,
                          "ticket_class": "normal"},
               "status": {"ahead": 5, "expected_wait_s": 720.0}}
     out: list[Path] = []
     try:
-        for screen in SCREENS:
-            for variant in ("", "-large", "-en"):
-                if variant and screen not in ("home", "confirm"):
-                    continue
-                for orient, size in SIZES.items():
-                    vars(model).update(saved)
-                    model.screen = screen
-                    model.large = variant == "-large"
-                    model.lang = "en" if variant == "-en" else "zh"
-                    model.queue = queue if screen == "confirm" else None
-                    model.result = sample if screen in ("done", "failed") else None
-                    model.code = "4815" if screen == "check_in" else ""
-                    if screen == "paused":
-                        model.hub_ok = False
-                    path = Path(f"{prefix}-{screen}{variant}-{orient}.png")
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    window.screenshot(path, size)
-                    out.append(path)
+        for screen, variant in shots():
+            for orient, size in SIZES.items():
+                vars(model).update(saved)
+                _pose(window, screen, variant, queue, sample)
+                path = Path(f"{prefix}-{screen}{variant}-{orient}.png")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                window.screenshot(path, size)
+                out.append(path)
     finally:
         vars(model).update(saved)
+        window.refusal = saved_refusal
         window.render()
     return out
+
+
+def _pose(window: KioskWindow, screen: str, variant: str, queue: str,
+          sample: dict[str, Any]) -> None:
+    """Set the model (and window) up to show ``screen`` as a citizen would see it."""
+    model = window.model
+    model.screen = screen  # type: ignore[assignment]
+    model.large = variant == "-large"
+    model.lang = "en" if variant == "-en" else "zh"
+    model.queue = queue if screen == "confirm" else None
+    model.result = sample if screen in ("done", "failed") else None
+    model.print_unsure = variant == "-unsure"
+    model.code = "YY-0012" if screen == "check_in" else ""
+    model.hub_ok = screen != "paused"
+    if screen == "refused":
+        window.refusal = ("bad_token", f"wrong token for device {window.device}")

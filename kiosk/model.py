@@ -13,6 +13,8 @@ Screens::
       ├──帮助办──▶ units ┘
       └──预约签到──▶ check_in (keypad) ──确认──▶ printing …
     paused: the hub is unreachable, or the printer cannot print (paper out, cover open)
+    closed: outside the hall's opening hours (已停止取号); home again when it opens
+    refused: the hub refused this kiosk's hello (bad token, unknown device): staff only
 
 Touch counting rule: every touch on a button counts as one touch, except the
 keypad of the check-in screen, where the whole code entry counts as one touch
@@ -33,7 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Screen = Literal["home", "units", "confirm", "printing", "done", "failed", "paused",
-                 "check_in"]
+                 "check_in", "closed", "refused"]
+#: screens on which a citizen can do nothing but wait (or read the hours)
+WAITING = ("paused", "closed", "refused")
+#: screens a citizen is using, which a pause interrupts
+INTERACTIVE = ("home", "units", "confirm", "check_in")
 
 #: printer states in which the kiosk issues nothing (printers.status.State)
 PRINTER_BLOCKING = ("paper_out", "cover_open", "offline", "error")
@@ -42,7 +48,11 @@ DEVICE_STATUSES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline",
 
 IDLE_TIMEOUT_S = 30.0      # a half-used screen goes back home after this long untouched
 DONE_TIMEOUT_S = 12.0      # 请取票 / the on-screen ticket stay this long
-CODE_MAX = 8               # appointment codes are at most this many digits
+CODE_MAX = 16              # appointment codes are at most this many characters
+#: what an appointment code is made of ("YY-0012", "4815"): the keypad's keys
+CODE_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
+#: what the kiosk tells the hub about a printer that does not answer DLE EOT
+UNKNOWN_DETAIL = "状态未知 no status answer; still issuing, the ticket on screen if it fails"
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,12 @@ class KioskModel:
     screen: Screen = "paused"
     lang: Literal["zh", "en"] = "zh"
     large: bool = False                  # elderly-friendly large mode
+    default_lang: Literal["zh", "en"] = "zh"   # what the idle reset goes back to
+    default_large: bool = False
+    idle_timeout_s: float = IDLE_TIMEOUT_S
     hub_ok: bool = False
+    hall_open: bool = True               # inside the hall's opening hours (the app knows)
+    refused: bool = False                # the hub refused our hello: permanent
     printer_state: str = "ok"            # printers.status.State, as last seen
     busy: bool = False                   # an issue/check-in/print is in flight
     queue: str | None = None             # chosen queue (confirm screen)
@@ -75,6 +90,7 @@ class KioskModel:
     message: str | None = None           # an error code to show (hub error, printer)
     result: dict[str, Any] | None = None # the hub's reply result of the last ticket
     print_error: str | None = None
+    print_unsure: bool = False           # sent, but the printer never said it printed
     tickets_issued: int = 0
     _code_counted: bool = False
     _reported: str | None = None         # printer state last reported to the hub
@@ -98,7 +114,31 @@ class KioskModel:
 
     @property
     def can_issue(self) -> bool:
-        return self.hub_ok and not self.printer_blocked
+        return (self.hub_ok and not self.printer_blocked and self.hall_open
+                and not self.refused)
+
+    @property
+    def blocked_screen(self) -> Screen | None:
+        """The waiting screen to show instead of home, or None when tickets can be had.
+        A refused hello beats everything, then the hall being closed (whatever else is
+        wrong, a citizen cannot have a ticket before it opens), then a pause."""
+        if self.refused:
+            return "refused"
+        if not self.hall_open:
+            return "closed"
+        return None if self.can_issue else "paused"
+
+    def _settle(self) -> None:
+        """After a status change: interrupt a citizen's screen for a waiting one, or
+        leave a waiting screen for home (or for another waiting screen)."""
+        if self.busy:
+            return
+        blocked = self.blocked_screen
+        if blocked and self.screen in INTERACTIVE + WAITING:
+            self.screen = blocked
+        elif not blocked and self.screen in WAITING:
+            self._home()
+            self.message = None          # what made it wait is over: no stale error
 
     @property
     def pause_reason(self) -> str | None:
@@ -114,7 +154,7 @@ class KioskModel:
         return (self.result or {}).get("ticket")
 
     def _home(self) -> None:
-        self.screen = "home" if self.can_issue else "paused"
+        self.screen = self.blocked_screen or "home"
         self.queue, self.code, self.touches, self.idle_s = None, "", 0, 0.0
         self._code_counted = False
 
@@ -132,7 +172,7 @@ class KioskModel:
         if target == "large":
             self.large = not self.large
             return []
-        if self.screen == "paused":
+        if self.screen in WAITING:
             return []
         if target == "home" or (target == "back" and self.screen in ("units", "check_in",
                                                                      "done", "failed")):
@@ -178,7 +218,7 @@ class KioskModel:
                                  "ticket_class": "green" if target == "green" else "normal"})]
 
     def _on_check_in(self, target: str) -> list[Action]:
-        if target.startswith("key:") and len(target) == 5 and target[4].isalnum():
+        if target.startswith("key:") and len(target) == 5 and target[4] in CODE_CHARS:
             if len(self.code) < CODE_MAX:
                 if not self._code_counted:
                     self.touches += 1    # the whole code entry is one touch
@@ -209,6 +249,8 @@ class KioskModel:
         self.message = code
         if code == "unavailable":
             self.hub_ok = False
+        elif code == "hall_closed":      # the hub's clock says closed: believe it
+            self.hall_open = False
         if self.code and code in ("unknown_appointment", "too_early", "too_late",
                                   "already_checked_in"):
             self.screen, self.code, self._code_counted = "check_in", "", False
@@ -219,13 +261,17 @@ class KioskModel:
         self.message = message
         return []
 
-    def printed(self, ok: bool, state: str, error: str | None = None) -> list[Action]:
+    def printed(self, ok: bool, state: str, error: str | None = None, *,
+                unsure: bool = False) -> list[Action]:
         """The printer's result for the ticket: ``ok`` on paper; ``state`` is the
-        printer's state after it (printers.status.State)."""
+        printer's state after it (printers.status.State); ``unsure``: the ticket was
+        sent but the printer never said whether it printed (a printer that does not
+        answer status): the ticket is shown on screen, as for a failed print."""
         if not self.busy:
             return []
         self.busy, self.idle_s = False, 0.0
         actions = self.printer_status(state)
+        self.print_unsure = not ok and unsure
         if ok:
             self.screen, self.print_error = "done", None
         else:
@@ -238,47 +284,50 @@ class KioskModel:
                                          "detail": (error or state)[:200]})]
         return actions
 
-    def printer_status(self, state: str) -> list[Action]:
+    def printer_status(self, state: str, detail: str = "") -> list[Action]:
         """The printer's state from a status poll: pause while it cannot print, and
-        tell the hub when it changes."""
+        tell the hub when it changes. "unknown" (no answer to DLE EOT) does not pause:
+        tickets are still issued (shown on screen if the print fails) and the hub is
+        told, as status "offline" with UNKNOWN_DETAIL, so staff go and look."""
         self.printer_state = state
-        if not self.busy:
-            if self.screen == "paused" and self.can_issue:
-                self._home()
-            elif self.screen != "paused" and not self.can_issue and self.screen in (
-                    "home", "units", "confirm", "check_in"):
-                self.screen = "paused"
+        self._settle()
         status = _device_status(state)
         if status != self._reported and (self._reported is not None or status != "ok"):
             self._reported = status
+            text = f"{UNKNOWN_DETAIL} ({detail})" if state == "unknown" and detail else (
+                UNKNOWN_DETAIL if state == "unknown" else state)
             return [Action("report", {"device": f"{self.device}/printer", "status": status,
-                                      "detail": state})]
+                                      "detail": text[:200]})]
         return []
 
     def hub_status(self, status: str) -> list[Action]:
-        """The client's status: connected, connecting, disconnected, refused."""
+        """The client's status: connected, connecting, disconnected, refused. A refused
+        hello (bad token, unknown device) is permanent: the kiosk shows the staff
+        screen until it is restarted with the right token."""
         self.hub_ok = status == "connected"
-        if self.busy:
-            return []                    # the client resends the command itself
-        if not self.can_issue and self.screen in ("home", "units", "confirm", "check_in"):
-            self.screen = "paused"
-        elif self.can_issue and self.screen == "paused":
-            self._home()
+        self.refused = self.refused or status == "refused"
+        self._settle()                   # busy: the client resends the command itself
+        return []
+
+    def hall_status(self, is_open: bool) -> list[Action]:
+        """The hall's opening hours, by the hub's clock: closed shows 已停止取号."""
+        self.hall_open = is_open
+        self._settle()
         return []
 
     def tick(self, seconds: float) -> list[Action]:
         """The idle clock: a screen left alone goes back home, and the next citizen
         starts in Chinese first at the normal size, whatever the last one chose."""
-        chosen = self.lang != "zh" or self.large
-        if self.busy or self.screen in ("paused", "printing") or (
+        chosen = self.lang != self.default_lang or self.large != self.default_large
+        if self.busy or self.screen in (*WAITING, "printing") or (
                 self.screen == "home" and not chosen):
             return []
         self.idle_s += seconds
-        limit = DONE_TIMEOUT_S if self.screen in ("done", "failed") else IDLE_TIMEOUT_S
+        limit = DONE_TIMEOUT_S if self.screen in ("done", "failed") else self.idle_timeout_s
         if self.idle_s >= limit:
             self._home()
             self.message = None
-            self.lang, self.large = "zh", False
+            self.lang, self.large = self.default_lang, self.default_large
         return []
 
 

@@ -12,8 +12,12 @@ and the cut go through python-escpos itself.
 from __future__ import annotations
 
 import copy
+import functools
+import os
 from collections.abc import Iterator
 
+import qrcode
+import qrcode.constants
 from escpos.constants import QR_ECLEVEL_H, QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q
 from escpos.printer import Dummy
 from PIL import Image
@@ -34,7 +38,6 @@ from .elements import (
     paper_columns,
     paper_dots,
 )
-from .paper import qr_matrix
 from .slip import TicketSlip
 from .template import TicketTemplate
 
@@ -45,12 +48,19 @@ INIT = ESC + b"@"
 REPLACEMENT = "□"          # printed for a character a GBK printer has no glyph for
 _NO_LINE_START = set("，。、：；！？）》」』】〕…,.:;!?)]}%")
 _QR_EC = {"L": QR_ECLEVEL_L, "M": QR_ECLEVEL_M, "Q": QR_ECLEVEL_Q, "H": QR_ECLEVEL_H}
+_QRCODE_EC = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M,
+              "Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
 LOGO_MAX_HEIGHT = 160
+# Most of a ticket is the same on every ticket (hall name, labels, rules, notice): the
+# pure steps below are cached by their arguments, so a ticket composes and encodes
+# only what changed (number, people ahead, wait, time, ticket id, QR code).
+_CACHE = 2048
 
 
 # ------------------------------------------------------------------ text helpers
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def printable(text: str) -> str:
     """Text as a GB18030 printer can show it: no control characters, and characters
     outside GBK's two-byte range (emoji, rare extension-B characters) as □."""
@@ -103,32 +113,34 @@ def _fit(text: str, size: int, columns: int) -> tuple[int, int]:
     return 1, size
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def _lines(text: str, columns: int, size: int = 1, align: Align = "center",
-           bold: bool = False, invert: bool = False, pad: int = 0) -> list[TextLine]:
+           bold: bool = False, invert: bool = False, pad: int = 0) -> tuple[TextLine, ...]:
     """A paragraph as lines that fit: shrunk in width first, then wrapped. ``pad``
     spaces go either side of each line (room around reversed text)."""
     text = printable(text)
     edge = " " * pad
     w, h = _fit(edge + text + edge, size, columns)
-    return [TextLine((Run(edge + line + edge, width=w, height=h, bold=bold, invert=invert),),
-                     align)
-            for line in wrap(text, columns // w - 2 * pad)]
+    return tuple(TextLine((Run(edge + line + edge, width=w, height=h, bold=bold,
+                               invert=invert),), align)
+                 for line in wrap(text, columns // w - 2 * pad))
 
 
-def _pair(label: str, value: str, columns: int) -> list[TextLine]:
+@functools.lru_cache(maxsize=_CACHE)
+def _pair(label: str, value: str, columns: int) -> tuple[TextLine, ...]:
     """A table row: label at the left, value (bold) at the right edge, padded by display
     width so mixed Chinese/ASCII rows line up. Too long for one line: the value goes
     on the next line, still at the right edge."""
     label, value = printable(label), printable(value)
     gap = columns - display_width(label) - display_width(value)
     if gap >= 1:
-        return [TextLine((Run(label + " " * gap), Run(value, bold=True)))]
+        return (TextLine((Run(label + " " * gap), Run(value, bold=True))),)
     rows = [TextLine((Run(line),)) for line in wrap(label, columns)]
     for line in wrap(value, columns):
         pad = columns - display_width(line)
         runs = (Run(" " * pad), Run(line, bold=True)) if pad else (Run(line, bold=True),)
         rows.append(TextLine(runs))
-    return rows
+    return tuple(rows)
 
 
 # ------------------------------------------------------------------ composing
@@ -150,7 +162,7 @@ def _block(block: str, slip: TicketSlip, t: TicketTemplate, width: int,
            columns: int) -> Iterator[Element]:
     sizes = t.sizes
     if block == "logo" and slip.logo:
-        yield Picture(logo_image(slip.logo, paper_dots(width)))
+        yield Picture(_logo(slip.logo, paper_dots(width), _mtime(slip.logo)))
         yield Feed(12)
     elif block == "hall":
         yield from _lines(slip.hall_name, columns, sizes.hall, bold=True)
@@ -204,10 +216,33 @@ def _block(block: str, slip: TicketSlip, t: TicketTemplate, width: int,
 
 def qr_module(payload: str, module: int, width: int, ec: str = "M") -> int:
     """The template's module size, made smaller if the code would not fit the paper."""
-    modules = len(qr_matrix(payload, ec))
+    modules = qr_modules(payload, ec)
     while module > 1 and modules * module > paper_dots(width) - 2 * CELL_DOTS:
         module -= 1
     return module
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1                        # logo_image says what is wrong with it
+
+
+@functools.lru_cache(maxsize=8)
+def _logo(path: str, dots: int, mtime: int) -> Image.Image:
+    """logo_image, once per file version and paper (the image is only ever read)."""
+    return logo_image(path, dots)
+
+
+def qr_modules(payload: str, ec: str = "M") -> int:
+    """Modules across the QR code of ``payload``: len(qr_matrix(payload, ec)), from the
+    version that fits (as qr_matrix chooses it) without drawing and masking the code,
+    which is most of the time a ticket takes to compose."""
+    qr = qrcode.QRCode(error_correction=_QRCODE_EC[ec], border=0)
+    qr.add_data(payload)
+    qr.best_fit()
+    return qr.version * 4 + 17
 
 
 def logo_image(path: str, dots: int) -> Image.Image:
@@ -233,9 +268,32 @@ def escpos_dummy(dots: int) -> Dummy:
     """A python-escpos Dummy that knows the paper width (so image() checks it and does
     not print a warning), with a profile of its own (profiles share their data)."""
     p = Dummy()
-    p.profile.profile_data = copy.deepcopy(p.profile.profile_data)
-    p.profile.profile_data["media"]["width"]["pixels"] = dots
+    p.profile.profile_data = _profile_data(dots)
     return p
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_data(dots: int) -> dict:
+    """The default profile's data with the paper width set: copied once per width
+    (python-escpos only reads it)."""
+    data = copy.deepcopy(Dummy().profile.profile_data)
+    data["media"]["width"]["pixels"] = dots
+    return data
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _line_bytes(line: TextLine) -> bytes:
+    """One text line's ESC/POS: its alignment, each run's style and GB18030 text. The
+    style commands are sent in full for every run, so a line's bytes do not depend
+    on the lines before it."""
+    p = Dummy()
+    p.set(align=line.align)
+    for run in line.runs:
+        p.set(custom_size=True, width=run.width, height=run.height, bold=run.bold,
+              underline=int(run.underline), invert=run.invert)
+        p._raw(encode_text(run.text))
+    p._raw(b"\n")
+    return p.output
 
 
 def encode_native(elements: list[Element], width: int) -> bytes:
@@ -247,12 +305,7 @@ def encode_native(elements: list[Element], width: int) -> bytes:
     p._raw(CHINESE_ON)
     for e in elements:
         if isinstance(e, TextLine):
-            p.set(align=e.align)
-            for run in e.runs:
-                p.set(custom_size=True, width=run.width, height=run.height, bold=run.bold,
-                      underline=int(run.underline), invert=run.invert)
-                p._raw(encode_text(run.text))
-            p._raw(b"\n")
+            p._raw(_line_bytes(e))
         elif isinstance(e, Feed):
             for chunk in range(0, e.dots, 255):
                 p._raw(ESC + b"J" + bytes([min(255, e.dots - chunk)]))

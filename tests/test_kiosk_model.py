@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from kiosk.model import DONE_TIMEOUT_S, IDLE_TIMEOUT_S, Action, KioskModel
+from kiosk.model import (
+    CODE_CHARS,
+    CODE_MAX,
+    DONE_TIMEOUT_S,
+    IDLE_TIMEOUT_S,
+    UNKNOWN_DETAIL,
+    Action,
+    KioskModel,
+)
 
 HALL = {
     "zones": {"B": {"name": "自然人综合服务区", "name_en": "Individual Service Zone"}},
@@ -130,8 +138,23 @@ def test_a_late_or_stray_reply_is_ignored() -> None:
 def test_issue_error_goes_home_with_the_message() -> None:
     model = ready()
     run(model, "quick", "take")
+    model.reply(False, {"code": "not_authorized"})
+    assert (model.screen, model.message, model.busy) == ("home", "not_authorized", False)
+
+
+def test_hall_closed_reply_shows_the_closed_screen_until_the_hall_opens() -> None:
+    model = ready()
+    run(model, "quick", "take")
     model.reply(False, {"code": "hall_closed"})
-    assert (model.screen, model.message, model.busy) == ("home", "hall_closed", False)
+    assert (model.screen, model.busy, model.hall_open) == ("closed", False, False)
+    assert run(model, "quick", "take", "check_in") == [] and model.screen == "closed"
+    model.hub_status("disconnected")
+    model.hub_status("connected")
+    assert model.screen == "closed"
+    model.hall_status(True)
+    assert model.screen == "home" and model.message is None    # no stale "closed" error
+    model.hall_status(False)
+    assert model.screen == "closed"
 
 
 def test_unavailable_reply_pauses() -> None:
@@ -183,8 +206,11 @@ def test_paper_out_pauses_reports_and_issues_nothing() -> None:
 def test_ok_printer_is_not_reported_at_start() -> None:
     model = ready()
     assert model.printer_status("ok") == []
-    assert model.printer_status("unknown") == [
-        Action("report", {"device": "K-B1/printer", "status": "offline", "detail": "unknown"})]
+    assert model.printer_status("unknown", "no answer to DLE EOT") == [
+        Action("report", {"device": "K-B1/printer", "status": "offline",
+                          "detail": f"{UNKNOWN_DETAIL} (no answer to DLE EOT)"})]
+    assert model.screen == "home" and model.can_issue      # unknown issues tickets
+    assert model.printer_status("unknown") == []           # reported once, not every poll
 
 
 def test_paper_out_on_the_confirm_screen_issues_nothing() -> None:
@@ -274,3 +300,103 @@ def test_starts_paused_until_connected() -> None:
     model.set_layout(HALL, "B")
     assert model.screen == "paused"
     assert run(model, "quick") == []
+
+
+def test_codes_take_capital_letters_digits_and_dashes() -> None:
+    model = ready()
+    run(model, "check_in", *(f"key:{c}" for c in "YY-0012"))
+    assert model.code == "YY-0012" and model.touches == 2
+    run(model, "key:y", "key:预", "key:#", "key:YY")          # not keys of the keypad
+    assert model.code == "YY-0012"
+    run(model, *(["key:9"] * 20))
+    assert len(model.code) == CODE_MAX
+    assert run(model, "submit") == [Action("check_in", {"code": model.code})]
+
+
+def test_a_refused_hello_is_permanent_and_issues_nothing() -> None:
+    model = ready()
+    run(model, "quick")
+    model.hub_status("refused")
+    assert model.screen == "refused"
+    assert run(model, "take", "home", "quick") == [] and model.screen == "refused"
+    model.printer_status("ok")
+    model.hall_status(True)
+    model.tick(IDLE_TIMEOUT_S * 2)
+    assert model.screen == "refused"
+
+
+def test_idle_reset_goes_back_to_the_configured_defaults() -> None:
+    model = KioskModel("K-B1", lang="en", large=True, default_lang="en", default_large=True,
+                       idle_timeout_s=10)
+    model.set_layout(HALL, "B")
+    model.hub_status("connected")
+    run(model, "lang", "large", "help")
+    assert (model.lang, model.large, model.screen) == ("zh", False, "units")
+    model.tick(9)
+    assert model.screen == "units"
+    model.tick(1)
+    assert (model.lang, model.large, model.screen) == ("en", True, "home")
+
+
+def test_a_print_nobody_confirmed_shows_the_ticket_as_unsure() -> None:
+    model = ready()
+    actions = run(model, "quick", "take")
+    assert len(actions) == 1
+    model.reply(True, RESULT)
+    reports = model.printed(False, "unknown", "no status answer after printing", unsure=True)
+    assert (model.screen, model.print_unsure) == ("failed", True)
+    assert reports[0].args["status"] == "offline"
+    model.touch("home")
+    model.touch("quick")
+    model.touch("take")
+    model.reply(True, RESULT)
+    model.printed(False, "paper_out", "paper out")
+    assert (model.screen, model.print_unsure) == ("failed", False)
+
+
+def test_closed_beats_a_pause_and_the_hub_being_down() -> None:
+    model = ready()
+    model.hall_status(False)
+    model.hub_status("disconnected")
+    model.printer_status("paper_out")
+    assert model.screen == "closed"
+    model.hall_status(True)
+    assert model.screen == "paused"
+    model.hub_status("connected")
+    model.printer_status("ok")
+    assert model.screen == "home"
+
+
+def test_opening_hours() -> None:
+    from datetime import datetime
+
+    from kiosk.hours import HoursError, OpeningHours
+
+    hours = OpeningHours.parse({"days": ["mon", "tue", "wed", "thu", "fri"],
+                                "periods": ["13:00-17:00", "09:00-12:00"]})
+    assert hours.text() == ("周一至周五 09:00–12:00, 13:00–17:00",
+                            "Mon–Fri 09:00–12:00, 13:00–17:00")
+    monday = "2026-11-23T"
+    assert [hours.open_at(datetime.fromisoformat(monday + t)) for t in
+            ("08:59", "09:00", "11:59", "12:00", "12:59", "13:00", "16:59", "17:00")] == [
+        False, True, True, False, False, True, True, False]
+    assert not hours.open_at(datetime.fromisoformat("2026-11-28T10:00"))    # Saturday
+    assert OpeningHours.parse({"days": ["mon", "wed", "sat", "sun"],
+                               "periods": ["08:30-18:00"]}).text()[0] == \
+        "周一、周三、周六至周日 08:30–18:00"
+    for raw, error in [({"days": ["monday"], "periods": ["09:00-12:00"]}, "hours.days"),
+                       ({"days": ["mon"], "periods": ["9:00-12:00"]}, "hours.periods[0]"),
+                       ({"days": ["mon"], "periods": []}, "hours.periods"),
+                       ("09:00-17:00", "hours: expected a table")]:
+        with pytest.raises(HoursError, match=error.replace("[", r"\[")):
+            OpeningHours.parse(raw)
+
+
+def test_every_code_character_has_a_key_on_both_keypads() -> None:
+    pytest.importorskip("PySide6")
+    from kiosk.app import keyboard
+
+    for landscape in (False, True):
+        keys = [key for block in keyboard(landscape) for row in block for key, _ in row]
+        assert sorted(k for k in keys if k != "DEL") == sorted(CODE_CHARS)
+        assert keys.count("DEL") == 1
