@@ -10,7 +10,6 @@ kiosk does; buttons carry their model target in ``buttons`` (tests click them).
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatcher.client.qt import QtHubClient
-from kiosk.app import FONT_FAMILY, SECOND_RATIO, BigButton
+from dispatcher.client.touch import FONT_FAMILY, SECOND_RATIO, BigButton, html_lines
 
 from .evaluator_model import LEVELS, REASONS, EvaluatorModel, Send, finished_here
 
@@ -235,7 +234,7 @@ class EvaluatorScreen(QWidget):
               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
         """A label; a (Chinese, English) pair is two lines, English ``ratio`` as big."""
         if isinstance(text, tuple):
-            lab = QLabel(_html([(text[0], self.px(size), bold),
+            lab = QLabel(html_lines([(text[0], self.px(size), bold),
                                 (text[1], self.px(size * ratio), False)]))
             lab.setTextFormat(Qt.TextFormat.RichText)
             lab.setAccessibleName("\n".join(text))
@@ -397,11 +396,6 @@ def screenshots(screen: EvaluatorScreen, prefix: str) -> list[Path]:
         vars(model).update(saved)
         screen.render()
     return out
-
-
-def _html(lines: list[tuple[str, int, bool]]) -> str:
-    return "".join(f"<div style='font-size:{px}px; font-weight:{700 if bold else 400}'>"
-                   f"{html.escape(text)}</div>" for text, px, bold in lines)
 
 
 def _fitting_px(lines: list[tuple[str, float, bool]], width: float, cap: int) -> int:

@@ -9,8 +9,6 @@ results come back to the GUI thread through a queued signal.
 
 from __future__ import annotations
 
-import functools
-import html
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap
+from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QGridLayout,
@@ -32,12 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatcher.client.touch import FONT_FAMILY, SECOND_RATIO, BigButton, html_lines
 from printers.slip import ahead_text, slip_from_reply, wait_text
 
 from .hours import HoursError, OpeningHours
 from .model import Action, KioskModel
 
-FONT_FAMILY = "Noto Sans CJK SC"
 TICK_MS = 1000
 # After the hub refused a ticket with hall_closed, stay closed at least this long (then
 # follow the opening hours, or with none known, let the next citizen try again).
@@ -48,7 +46,6 @@ CLOSED_RETRY_S = 60.0
 TITLE_OF_HEIGHT = 0.13
 TITLE_OF_HEIGHT_LARGE = 0.16
 TITLE_CAP = 2.0
-SECOND_RATIO = 0.55
 SUB_RATIO = 0.42
 
 # Every label, Chinese and English. Hub error codes are shown through ERRORS.
@@ -382,7 +379,7 @@ class KioskWindow(QWidget):
         ``ratio`` times the size of the first and not bold."""
         if isinstance(text, tuple):
             first, second = text
-            lab = QLabel(_html([(first, self.px(size, large=large), bold),
+            lab = QLabel(html_lines([(first, self.px(size, large=large), bold),
                                 (second, self.px(size * ratio, large=large), False)]))
             lab.setTextFormat(Qt.TextFormat.RichText)
             lab.setAccessibleName(f"{first}\n{second}")
@@ -669,80 +666,6 @@ def _row_box(landscape: bool | None) -> QHBoxLayout | QVBoxLayout:
     box: QHBoxLayout | QVBoxLayout = QHBoxLayout() if landscape else QVBoxLayout()
     box.setSpacing(24)
     return box
-
-
-def _html(lines: list[tuple[str, int, bool]]) -> str:
-    return "".join(f"<div style='font-size:{px}px; font-weight:{700 if bold else 400}'>"
-                   f"{html.escape(text).replace(chr(10), '<br>')}</div>"
-                   for text, px, bold in lines)
-
-
-class BigButton(QPushButton):
-    """A touch button whose text grows with it.
-
-    ``lines`` are (text, size relative to the title, bold). The title is ``base`` px at
-    least, ``grow`` × the button's height when that is more (TITLE_OF_HEIGHT), never
-    over ``cap``, and shrinks only to fit the button's width and height; the other
-    lines keep their ratio to it. The text is a label laid over the button by hand,
-    so it never pushes the button (or the page) bigger."""
-
-    def __init__(self, lines: list[tuple[str, float, bool]], base: int, *, grow: float,
-                 cap: int) -> None:
-        super().__init__()
-        self.lines, self.base, self.grow, self.cap = lines, base, grow, max(cap, base)
-        self.title_px = base
-        self.text_label = QLabel(self)
-        self.text_label.setTextFormat(Qt.TextFormat.RichText)
-        self.text_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text_label.setWordWrap(True)
-        self.text_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.text_label.setAccessibleName("\n".join(t for t, _, _ in lines))
-        self.setAccessibleName("\n".join(t for t, _, _ in lines))
-        self._fit()
-
-    def _colour(self) -> None:
-        colour = "white" if self.property("kind") else "#1a1a1a"
-        self.text_label.setStyleSheet(f"color: {colour}; font-family: '{FONT_FAMILY}';"
-                                      " background: transparent;")
-
-    def resizeEvent(self, event: Any) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _sizes(self, title: float) -> list[int]:
-        return [max(14, int(title * ratio)) for _, ratio, _ in self.lines]
-
-    def _fit(self) -> None:
-        w, h = self.width(), self.height()
-        pad_x, pad_y = 12 + w // 25, 6 + h // 30
-        avail_w, avail_h = max(1, w - 2 * pad_x), max(1, h - 2 * pad_y)
-        title = float(min(self.cap, max(self.base, self.grow * h)))
-        floor = self.base * 0.6
-        while True:
-            sizes = self._sizes(title)
-            widest, tall = 0.0, 0.0
-            for (text, _, bold), px in zip(self.lines, sizes, strict=True):
-                metrics = _metrics(px, bold)
-                widest = max(widest, metrics.horizontalAdvance(text) / avail_w)
-                tall += metrics.height()
-            if (widest <= 1 and tall <= avail_h) or title <= floor:
-                break
-            title = max(floor, title * 0.94)
-        self.title_px = sizes[0]
-        self.text_label.setText(_html([(t, px, b) for (t, _, b), px
-                                       in zip(self.lines, sizes, strict=True)]))
-        self.text_label.setGeometry(pad_x // 2, pad_y, w - pad_x, h - 2 * pad_y)
-        self._colour()
-
-
-@functools.lru_cache(maxsize=512)
-def _metrics(px: int, bold: bool) -> QFontMetrics:
-    """The metrics of the kiosk's font at a size (a page rebuild asks for the same few
-    sizes many times while fitting its buttons' text)."""
-    font = QFont(FONT_FAMILY)
-    font.setPixelSize(px)
-    font.setBold(bold)
-    return QFontMetrics(font)
 
 
 def qr_pixmap(payload: str, size: int) -> QPixmap:
