@@ -38,10 +38,9 @@ def _caller(args: argparse.Namespace) -> int:
         return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from dispatcher.client.qt import QtHubClient
+    from dispatcher.client.qt import QtHubClient, run_app
 
     from .panel import CallerPanel, screenshots
 
@@ -49,21 +48,8 @@ def _caller(args: argparse.Namespace) -> int:
     device = args.device or f"C-{args.window}"
     hub = QtHubClient(args.server, "caller", device, args.token)
     panel = CallerPanel(hub, args.window, clerks)
-    app.aboutToQuit.connect(lambda: hub.close(timeout=2))
-    if args.screenshot:
-        def shoot() -> None:
-            for path in screenshots(panel, args.screenshot):
-                print(path)
-            app.quit()
-
-        hub.snapshotLoaded.connect(lambda: QTimer.singleShot(500, shoot))
-        QTimer.singleShot(20000, lambda: (print("error: no snapshot from the hub",
-                                                file=sys.stderr), app.exit(1)))
-    else:
-        panel.resize(1024, 700)
-        panel.show()
-    hub.start()
-    return app.exec()
+    return run_app(app, hub, panel, size=(1024, 700), screenshot=args.screenshot,
+                   shots=lambda prefix: screenshots(panel, prefix))
 
 
 def register_evaluator(sub: argparse._SubParsersAction) -> None:
@@ -90,28 +76,14 @@ def _evaluator(args: argparse.Namespace) -> int:
         return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from dispatcher.client.qt import QtHubClient
+    from dispatcher.client.qt import QtHubClient, run_app
 
     from .evaluator import EvaluatorScreen, screenshots
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     hub = QtHubClient(args.server, args.role, args.device or f"E-{args.window}", args.token)
     screen = EvaluatorScreen(hub, args.window, timeout_s=args.timeout)
-    app.aboutToQuit.connect(lambda: hub.close(timeout=2))
-    if args.screenshot:
-        def shoot() -> None:
-            for path in screenshots(screen, args.screenshot):
-                print(path)
-            app.quit()
-
-        hub.snapshotLoaded.connect(lambda: QTimer.singleShot(500, shoot))
-        QTimer.singleShot(20000, lambda: (print("error: no snapshot from the hub",
-                                                file=sys.stderr), app.exit(1)))
-    else:
-        screen.resize(1280, 800)
-        screen.show()
-    hub.start()
-    return app.exec()
+    return run_app(app, hub, screen, size=(1280, 800), screenshot=args.screenshot,
+                   shots=lambda prefix: screenshots(screen, prefix))

@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatcher.client import touch
 from dispatcher.client.qt import QtHubClient
-from dispatcher.client.touch import FONT_FAMILY, SECOND_RATIO, BigButton, html_lines
+from dispatcher.client.touch import FONT_FAMILY, SECOND_RATIO, BigButton
 
 from .evaluator_model import LEVELS, REASONS, EvaluatorModel, Send, finished_here
 
@@ -232,24 +233,9 @@ class EvaluatorScreen(QWidget):
     def label(self, text: str | tuple[str, str], size: float, *, bold: bool = False,
               color: str | None = None, ratio: float = SECOND_RATIO,
               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
-        """A label; a (Chinese, English) pair is two lines, English ``ratio`` as big."""
-        if isinstance(text, tuple):
-            lab = QLabel(html_lines([(text[0], self.px(size), bold),
-                                (text[1], self.px(size * ratio), False)]))
-            lab.setTextFormat(Qt.TextFormat.RichText)
-            lab.setAccessibleName("\n".join(text))
-        else:
-            lab = QLabel(text)
-            lab.setTextFormat(Qt.TextFormat.PlainText)
-        font = QFont(FONT_FAMILY)
-        font.setPixelSize(self.px(size))
-        font.setBold(bold)
-        lab.setFont(font)
-        lab.setAlignment(align)
-        lab.setWordWrap(True)
-        if color:
-            lab.setStyleSheet(f"color: {color};")
-        return lab
+        """A label sized for this screen (dispatcher.client.touch.label)."""
+        return touch.label(text, size, self.px, bold=bold, color=color, ratio=ratio,
+                           align=align)
 
     def button(self, target: str, lines: list[tuple[str, float, bool]], size: float,
                kind: str = "", *, scaled: bool = True) -> BigButton:

@@ -267,9 +267,15 @@ def parse_hall(raw: dict, source: str = "<hall>") -> Hall:
     try:
         model = HallFile.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise HallConfigError(source, _key(err["loc"]), _reason(err)) from None
+        raise HallConfigError(source, *toml_error(exc)) from None
     return _build(model, source)
+
+
+def toml_error(exc: ValidationError) -> tuple[str, str]:
+    """The first error of a TOML file's validation as (key, reason) in the file's own
+    words: ('queues.tax.zones[1]', "'Q' is not one of ...")."""
+    err = exc.errors()[0]
+    return _key(err["loc"]), _reason(err)
 
 
 def _key(loc: tuple) -> str:
@@ -302,6 +308,7 @@ _REASONS = {
     "literal_error": "{got} is not one of {expected}",
     "greater_than": "must be more than {gt:g}, got {got}",
     "greater_than_equal": "must be {ge:g} or more, got {got}",
+    "less_than_equal": "must be {le:g} or less, got {got}",
     "too_short": "must not be empty",
     "string_too_short": "must not be empty",
     "string_pattern_mismatch": "{got} is not {format}",

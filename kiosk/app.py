@@ -18,7 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QGridLayout,
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatcher.client.touch import FONT_FAMILY, SECOND_RATIO, BigButton, html_lines
+from dispatcher.client import touch
+from dispatcher.client.touch import FONT_FAMILY, SECOND_RATIO, BigButton
 from printers.slip import ahead_text, slip_from_reply, wait_text
 
 from .hours import HoursError, OpeningHours
@@ -375,26 +376,10 @@ class KioskWindow(QWidget):
               color: str | None = None,
               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter,
               large: bool = True, ratio: float = SECOND_RATIO) -> QLabel:
-        """A label; a (first, second) pair is drawn as two lines, the second language
-        ``ratio`` times the size of the first and not bold."""
-        if isinstance(text, tuple):
-            first, second = text
-            lab = QLabel(html_lines([(first, self.px(size, large=large), bold),
-                                (second, self.px(size * ratio, large=large), False)]))
-            lab.setTextFormat(Qt.TextFormat.RichText)
-            lab.setAccessibleName(f"{first}\n{second}")
-        else:
-            lab = QLabel(text)
-            lab.setTextFormat(Qt.TextFormat.PlainText)
-        font = QFont(FONT_FAMILY)
-        font.setPixelSize(self.px(size, large=large))
-        font.setBold(bold)
-        lab.setFont(font)
-        lab.setAlignment(align)
-        lab.setWordWrap(True)
-        if color:
-            lab.setStyleSheet(f"color: {color};")
-        return lab
+        """A label sized for this screen and mode (dispatcher.client.touch.label); a
+        (first, second) pair is two lines, the second language ``ratio`` as big."""
+        return touch.label(text, size, lambda s: self.px(s, large=large), bold=bold,
+                           color=color, ratio=ratio, align=align)
 
     def button(self, target: str, title: str | tuple[str, str],
                *subs: tuple[str, str], size: float = 56, kind: str = "",

@@ -82,10 +82,9 @@ def _kiosk(args: argparse.Namespace) -> int:
         return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from dispatcher.client.qt import QtHubClient
+    from dispatcher.client.qt import QtHubClient, run_app
     from printers import Printer, PrinterError, TemplateError, load_template
 
     from .app import KioskWindow, screenshots
@@ -101,18 +100,6 @@ def _kiosk(args: argparse.Namespace) -> int:
     window = KioskWindow(hub, printer, conf["device"], template,
                          idle_timeout_s=conf["idle_timeout_s"], large=conf["large"],
                          lang=conf["language"])
-    app.aboutToQuit.connect(lambda: hub.close(timeout=2))
-    if args.screenshot:
-        def shoot() -> None:
-            for path in screenshots(window, args.screenshot):
-                print(path)
-            app.quit()
-
-        hub.snapshotLoaded.connect(lambda: QTimer.singleShot(1500, shoot))
-        QTimer.singleShot(20000, lambda: (print("error: no snapshot from the hub",
-                                                file=sys.stderr), app.exit(1)))
-    else:
-        window.resize(1080, 1920)
-        window.showFullScreen() if conf["fullscreen"] else window.show()
-    hub.start()
-    return app.exec()
+    return run_app(app, hub, window, size=(1080, 1920), screenshot=args.screenshot,
+                   shots=lambda prefix: screenshots(window, prefix), settle_ms=1500,
+                   fullscreen=conf["fullscreen"])

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dispatcher.hall import read_toml
+from dispatcher.hall import read_toml, toml_error
 
 
 class KioskConfigError(ValueError):
@@ -60,21 +60,6 @@ class KioskConfig(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
-_REASONS = {
-    "extra_forbidden": "unknown key",
-    "missing": "required key is missing",
-    "string_type": "expected text in quotes, got {got}",
-    "int_type": "expected a whole number, got {got}",
-    "float_type": "expected a number, got {got}",
-    "bool_type": "expected true or false, got {got}",
-    "list_type": "expected a list [...], got {got}",
-    "model_type": "expected a table, got {got}",
-    "literal_error": "{got} is not one of {expected}",
-    "greater_than_equal": "must be {ge:g} or more, got {got}",
-    "less_than_equal": "must be {le:g} or less, got {got}",
-    "string_too_short": "must not be empty",
-    "too_short": "must not be empty",
-}
 
 
 def load_config(path: str | Path) -> KioskConfig:
@@ -89,8 +74,7 @@ def parse_config(raw: dict[str, Any], source: str = "<kiosk>",
     try:
         model = KioskFile.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise KioskConfigError(source, _key(err["loc"]), _reason(err)) from None
+        raise KioskConfigError(source, *toml_error(exc)) from None
     printer = model.printer
     if printer is not None and printer.template is not None:
         template = (base_dir / printer.template).resolve()
@@ -100,20 +84,3 @@ def parse_config(raw: dict[str, Any], source: str = "<kiosk>",
         printer = printer.model_copy(update={"template": str(template)})
     return KioskConfig(server=model.server, device=model.device, printer=printer,
                        screen=model.screen, source=source)
-
-
-def _key(loc: tuple[Any, ...]) -> str:
-    key = ""
-    for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    return key or "-"
-
-
-def _reason(err: dict[str, Any]) -> str:
-    template = _REASONS.get(err["type"])
-    if template is None:
-        return str(err["msg"]).removeprefix("Value error, ")
-    value = err.get("input")
-    got = ("true" if value else "false") if isinstance(value, bool) else (
-        "a table" if isinstance(value, dict) else repr(value)[:40])
-    return template.format(**{**err.get("ctx", {}), "got": got})

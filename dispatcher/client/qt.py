@@ -28,11 +28,11 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import PySide6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from .client import DISCONNECTED, REFUSED, HubClient, HubError, HubRefused, HubUnavailable
 from .view import HallView
@@ -248,3 +248,29 @@ def _outcome(future: concurrent.futures.Future[dict[str, Any]], refused: HubRefu
     if isinstance(exc, HubError):
         return False, {"code": exc.code, "message": exc.message, **exc.details}
     return False, {"code": "client_error", "message": repr(exc)}
+
+
+def run_app(app: Any, hub: QtHubClient, widget: Any, *, size: tuple[int, int],
+            screenshot: str | None = None,
+            shots: Callable[[str], Iterable[Any]] | None = None,
+            settle_ms: int = 500, fullscreen: bool = False) -> int:
+    """Run a device app: show ``widget`` at ``size`` (or full screen), start ``hub`` and
+    the Qt loop; the hub client is closed when the app quits. With ``screenshot``
+    (a path prefix) nothing is shown: once the hub's snapshot is in (and ``settle_ms``
+    later) ``shots(prefix)`` renders the screens, their paths are printed and the app
+    exits 0, or 1 when no snapshot came within 20 s."""
+    app.aboutToQuit.connect(lambda: hub.close(timeout=2))
+    if screenshot and shots is not None:
+        def shoot() -> None:
+            for path in shots(screenshot):
+                print(path)
+            app.quit()
+
+        hub.snapshotLoaded.connect(lambda: QTimer.singleShot(settle_ms, shoot))
+        QTimer.singleShot(20000, lambda: (print("error: no snapshot from the hub",
+                                                file=sys.stderr), app.exit(1)))
+    else:
+        widget.resize(*size)
+        widget.showFullScreen() if fullscreen else widget.show()
+    hub.start()
+    return app.exec()

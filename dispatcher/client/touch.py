@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -20,6 +21,30 @@ def html_lines(lines: list[tuple[str, int, bool]]) -> str:
     return "".join(f"<div style='font-size:{px}px; font-weight:{700 if bold else 400}'>"
                    f"{html.escape(text).replace(chr(10), '<br>')}</div>"
                    for text, px, bold in lines)
+
+
+def label(text: str | tuple[str, str], size: float, px: Callable[[float], int], *,
+          bold: bool = False, color: str | None = None, ratio: float = SECOND_RATIO,
+          align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
+    """A word-wrapped label of ``px(size)`` pixels; a (Chinese, English) pair is two
+    lines, the English ``ratio`` times as big and not bold."""
+    if isinstance(text, tuple):
+        first, second = text
+        lab = QLabel(html_lines([(first, px(size), bold), (second, px(size * ratio), False)]))
+        lab.setTextFormat(Qt.TextFormat.RichText)
+        lab.setAccessibleName(f"{first}\n{second}")
+    else:
+        lab = QLabel(text)
+        lab.setTextFormat(Qt.TextFormat.PlainText)
+    font = QFont(FONT_FAMILY)
+    font.setPixelSize(px(size))
+    font.setBold(bold)
+    lab.setFont(font)
+    lab.setAlignment(align)
+    lab.setWordWrap(True)
+    if color:
+        lab.setStyleSheet(f"color: {color};")
+    return lab
 
 
 class BigButton(QPushButton):
