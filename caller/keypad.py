@@ -26,12 +26,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatcher import busprofile
 from dispatcher.ptydouble import PtyDevice
 
 log = logging.getLogger("onewindow.keypad")
@@ -45,22 +45,11 @@ class KeypadError(Exception):
 
 
 def _hex(value: Any, key: str) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, int):
-        return bytes([value])
-    try:
-        return bytes.fromhex(str(value))
-    except ValueError:
-        raise KeypadError(f"keypad profile {key} = {value!r}: expected hex bytes like "
-                          "\"FF 68\"") from None
+    return busprofile.hex_bytes(value, key, "keypad profile", KeypadError, "FF 68")
 
 
 def _byte(value: Any, key: str) -> int:
-    data = _hex(value, key)
-    if len(data) != 1:
-        raise KeypadError(f"keypad profile {key} = {value!r}: expected one hex byte")
-    return data[0]
+    return busprofile.one_byte(value, key, "keypad profile", KeypadError, "FF 68")
 
 
 @dataclass(frozen=True)
@@ -130,11 +119,7 @@ class KeypadProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], name: str = "") -> KeypadProfile:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise KeypadError(f"keypad profile {name or data.get('name', '?')}: unknown keys "
-                              f"{unknown}; known: {sorted(known)}")
+        busprofile.reject_unknown(cls, data, name, "keypad profile", KeypadError)
         values = dict(data)
         for key in ("preamble", "start", "end", "digits"):
             if key in values:
@@ -236,14 +221,9 @@ class KeypadProfile:
 
 def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> KeypadProfile:
     """A profile by name (assets/keypad/NAME.toml) or by TOML path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PROFILE_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        names = sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
-        raise KeypadError(f"no keypad profile {name_or_path!r}; known: {names} or a TOML path")
-    with path.open("rb") as fh:
-        return KeypadProfile.from_dict(tomllib.load(fh), path.stem)
+    data, name = busprofile.read_profile(name_or_path, PROFILE_DIR, "keypad profile",
+                                         KeypadError)
+    return KeypadProfile.from_dict(data, name)
 
 
 class FrameParser:

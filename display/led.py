@@ -22,12 +22,12 @@ import contextlib
 import logging
 import os
 import threading
-import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatcher import busprofile
 from dispatcher.ptydouble import PtyDevice
 
 log = logging.getLogger("onewindow.led")
@@ -42,13 +42,7 @@ class LedError(Exception):
 
 
 def _hex_bytes(value: Any, key: str) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    try:
-        return bytes.fromhex(str(value))
-    except ValueError:
-        raise LedError(f"LED profile {key} = {value!r}: expected hex bytes like \"A0 90\"") \
-            from None
+    return busprofile.hex_bytes(value, key, "LED profile", LedError, "A0 90")
 
 
 @dataclass(frozen=True)
@@ -91,11 +85,7 @@ class LedProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], name: str = "") -> LedProfile:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise LedError(f"LED profile {name or data.get('name', '?')}: unknown keys "
-                           f"{unknown}; known: {sorted(known)}")
+        busprofile.reject_unknown(cls, data, name, "LED profile", LedError)
         values = dict(data)
         for key in ("header", "command", "ack"):
             if key in values:
@@ -163,14 +153,8 @@ class LedProfile:
 
 def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> LedProfile:
     """A profile by name (assets/led/NAME.toml) or by TOML path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PROFILE_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        names = sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
-        raise LedError(f"no LED profile {name_or_path!r}; known: {names} or a TOML path")
-    with path.open("rb") as fh:
-        return LedProfile.from_dict(tomllib.load(fh), path.stem)
+    data, name = busprofile.read_profile(name_or_path, PROFILE_DIR, "LED profile", LedError)
+    return LedProfile.from_dict(data, name)
 
 
 def parse_map(text: str) -> dict[str, int]:
