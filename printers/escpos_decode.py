@@ -255,14 +255,18 @@ class Decoder:
             if end < 0:
                 raise _Need
             return end + 1
-        elif c in _ESC_SKIP:
-            k = _ESC_SKIP[c]
-            self._need(i, 2 + k)
-            return i + 2 + k
         else:
-            out.append(Unknown(bytes(self._buf[i:i + 2])))
-            return i + 2
+            return self._skip(i, c, _ESC_SKIP, out)
         return i + 3
+
+    def _skip(self, i: int, c: bytes, table: dict[bytes, int], out: list[Element]) -> int:
+        """A two-byte command the table says carries k argument bytes (which do not
+        change the print): step over it; one not in the table is kept as Unknown."""
+        if c in table:
+            self._need(i, 2 + table[c])
+            return i + 2 + table[c]
+        out.append(Unknown(bytes(self._buf[i:i + 2])))
+        return i + 2
 
     def _fs(self, i: int, out: list[Element]) -> int:
         self._need(i, 2)
@@ -273,11 +277,7 @@ class Decoder:
         if c == b".":
             self.chinese = False
             return i + 2
-        if c in _FS_SKIP:
-            self._need(i, 2 + _FS_SKIP[c])
-            return i + 2 + _FS_SKIP[c]
-        out.append(Unknown(bytes(self._buf[i:i + 2])))
-        return i + 2
+        return self._skip(i, c, _FS_SKIP, out)
 
     def _gs(self, i: int, out: list[Element]) -> int:
         self._need(i, 2)
@@ -308,13 +308,8 @@ class Decoder:
             size = self._buf[i + 2] * self._buf[i + 3] * 8
             self._need(i, 4 + size)
             return i + 4 + size
-        elif c in _GS_SKIP:
-            k = _GS_SKIP[c]
-            self._need(i, 2 + k)
-            return i + 2 + k
         else:
-            out.append(Unknown(bytes(self._buf[i:i + 2])))
-            return i + 2
+            return self._skip(i, c, _GS_SKIP, out)
         return i + 3
 
     def _raster(self, i: int, out: list[Element]) -> int:
