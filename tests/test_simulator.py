@@ -44,11 +44,23 @@ def test_arrival_times_are_wall_clock_or_seconds_from_opening(sample_hall) -> No
     ("09:00:00,B,quick_b,vip", "no ticket class 'vip'"),
     ("nine,B,quick_b,normal", "could not convert"),
     ("09:00:00,B,quick_b,normal,-5", "service_seconds must be more than 0"),
+    ("09:00:00,B,quick_b,normal,inf", "service_seconds must be more than 0"),
+    ("25:00:00,B,quick_b,normal", "not a time of day"),
+    ("09:61:00,B,quick_b,normal", "not a time of day"),
+    ("nan,B,quick_b,normal", "seconds from opening must be 0 or more"),
+    ("-5,B,quick_b,normal", "seconds from opening must be 0 or more"),
 ])
 def test_a_bad_row_is_refused_with_its_line(sample_hall, row: str, reason: str) -> None:
     text = "time,zone,queue,class,service_seconds\n09:00:00,B,quick_b,normal,\n" + row + "\n"
     with pytest.raises(ArrivalError, match=f"day.csv:3: .*{reason}"):
         parse_arrivals(text, sample_hall, "day.csv")
+
+
+def test_a_missing_arrivals_file_is_one_line(sample_hall, tmp_path) -> None:
+    from dispatcher.simulator.arrivals import read_arrivals
+
+    with pytest.raises(ArrivalError, match=r"nope\.csv: cannot read the arrivals file: No such"):
+        read_arrivals(tmp_path / "nope.csv", sample_hall)
 
 
 # ----------------------------------------------------------------- generator

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +49,19 @@ def parse_time(text: str, opening: float) -> float:
     """``HH:MM[:SS]`` as seconds after midnight, or plain seconds after ``opening``."""
     text = text.strip()
     if ":" not in text:
-        return opening + float(text)
+        after = float(text)
+        if not 0 <= after < 86400:
+            raise ValueError(f"time {text!r}: seconds from opening must be 0 or more, "
+                             "within the day")
+        return opening + after
     parts = [float(p) for p in text.split(":")]
     if len(parts) == 2:
         parts.append(0.0)
     if len(parts) != 3:
         raise ValueError(f"{text!r} is not HH:MM:SS")
     hours, minutes, seconds = parts
+    if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 60):
+        raise ValueError(f"time {text!r} is not a time of day (00:00:00 to 23:59:59)")
     return hours * 3600 + minutes * 60 + seconds
 
 
@@ -67,7 +74,11 @@ def format_time(at: float) -> str:
 
 def read_arrivals(path: str | Path, hall: Hall) -> list[Arrival]:
     """The arrivals of a CSV file, checked against the hall and sorted by time."""
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ArrivalError(f"{path}: cannot read the arrivals file: {reason}") from None
     return parse_arrivals(text, hall, str(path))
 
 
@@ -97,7 +108,7 @@ def _arrival(row: dict, hall: Hall, opening: float) -> Arrival:
         raise ValueError(f"no ticket class {ticket_class!r}")
     service = (row.get("service_seconds") or "").strip()
     seconds = float(service) if service else None
-    if seconds is not None and not seconds > 0:
+    if seconds is not None and not 0 < seconds < math.inf:
         raise ValueError(f"service_seconds must be more than 0, got {service}")
     return Arrival(parse_time(row["time"], opening), zone, queue, ticket_class, seconds)
 
