@@ -135,7 +135,8 @@ class Server:
     @classmethod
     async def hub(cls, db: Path, profile: Path | None = None) -> Server:
         argv = ["-m", "dispatcher.cli", "serve", "--db", f"sqlite:///{db}", "--port", "0",
-                "--start-at", START_AT]
+                "--start-at", START_AT, "--devices", "assets/halls/sample-devices.toml",
+                "--clerks", "assets/halls/sample-clerks.toml"]
         if profile is not None:
             argv = ["-m", "cProfile", "-o", str(profile), *argv]
         return await cls.start(argv, db.with_suffix(".log"))

@@ -7,9 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .hall import ASSETS, SAMPLE_HALL, HallConfigError, load_hall
-
-SAMPLE_DEVICES = ASSETS / "halls" / "sample-devices.toml"
+from .hall import SAMPLE_HALL, HallConfigError, load_hall
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -42,8 +40,15 @@ def _serve(args: argparse.Namespace) -> int:
     from .hub import load_devices
     from .hub.run import HallClock, parse_start_at, run_hub
 
+    from .hub.people import People
+
     hall = load_hall(args.hall)
+    if args.devices is None:
+        print("error: serve needs --devices FILE, the hall's devices and their token hashes; "
+              "make each device's line with: onewindow token --device ID", file=sys.stderr)
+        return 2
     devices = load_devices(args.devices, hall)
+    people = People.load(args.clerks) if args.clerks else None
     try:
         start_at = parse_start_at(args.start_at, hall) if args.start_at else None
     except ValueError as exc:
@@ -51,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     url = args.db or f"sqlite:///{Path(args.data) / 'hall.db'}"
     return run_hub(hall, devices, url, args.host, args.port, HallClock(start_at, args.speed),
-                   rate_limit=args.rate_limit)
+                   rate_limit=args.rate_limit, people=people)
 
 
 def _rate_limit(text: str) -> tuple[float, float] | None:
@@ -109,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the hub: the websockets server every device "
                            "talks to")
     serve.add_argument("--hall", default=str(SAMPLE_HALL), help="hall TOML file")
-    serve.add_argument("--devices", default=str(SAMPLE_DEVICES),
-                       help="devices TOML file (ids, roles, token hashes)")
+    serve.add_argument("--devices", help="devices TOML file (ids, roles, token hashes); "
+                       "required: make each line with `onewindow token`")
+    serve.add_argument("--clerks", help="clerks and staff TOML file (ids, names, PIN hashes); "
+                       "without it nobody can sign in")
     serve.add_argument("--db", help="database URL (default: sqlite in --data)")
     serve.add_argument("--data", default="data", help="data directory for the SQLite file")
     serve.add_argument("--host", default="127.0.0.1")

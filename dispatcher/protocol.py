@@ -36,6 +36,10 @@ PROTOCOL_ERRORS: dict[str, str] = {
     "bad_token": "the token does not match the device",
     "wrong_role": "the device is configured with another role",
     "forbidden": "this device may not do that",
+    "id_conflict": "this command id was already used for another command",
+    "wrong_pin": "the person's id or PIN is wrong",
+    "sign_in_locked": "too many wrong PINs: wait retry_after seconds",
+    "not_signed_in": "nobody is signed in here to act",
     "store_failed": "the hall could not save it; nothing was done, try again",
     "lagging": "the connection fell too far behind; reconnect with last_seq",
     "shutting_down": "the hub is stopping; reconnect",
@@ -109,7 +113,7 @@ def parse_client_message(frame: str | bytes) -> Hello | CommandMessage | QueryMe
         raise ProtocolError("frame_too_large", f"the frame has {len(frame.encode())} bytes; "
                             f"the limit is {MAX_FRAME_BYTES}")
     try:
-        raw = json.loads(frame)
+        raw = json.loads(frame, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError("bad_json", f"the frame is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
@@ -126,6 +130,11 @@ def parse_client_message(frame: str | bytes) -> Hello | CommandMessage | QueryMe
         return _CLIENT.validate_python(raw)
     except ValidationError as exc:
         raise _bad_message(kind, exc) from None
+
+
+def _no_constant(name: str) -> Any:
+    """NaN, Infinity and -Infinity are not JSON (RFC 8259), only Python's extension."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _has_lone_surrogate(frame: str, raw: dict[str, Any]) -> bool:

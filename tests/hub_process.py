@@ -27,6 +27,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 START_AT = "2026-11-23 09:30"   # a Monday, the hall is open
+SAMPLE_DEVICES = ROOT / "assets/halls/sample-devices.toml"   # published tokens: tests only
+SAMPLE_CLERKS = ROOT / "assets/halls/sample-clerks.toml"     # published PINs: tests only
+SAMPLE_PINS = {"clerk-017": "1701", "clerk-018": "1802", "clerk-021": "2103",
+               "staff-001": "9001", "staff-002": "9002"}
 
 
 FAST = {"backoff_min": 0.05, "backoff_max": 0.4}   # client reconnects quickly in tests
@@ -48,7 +52,8 @@ class HubProcess:
 
     def start(self) -> HubProcess:
         cmd = [sys.executable, "-m", "dispatcher.cli", "serve", "--db", self.db_url,
-               "--port", "0", "--speed", str(self.speed), *self.extra]
+               "--port", "0", "--speed", str(self.speed), "--devices", str(SAMPLE_DEVICES),
+               "--clerks", str(SAMPLE_CLERKS), *self.extra]
         if self.start_at:
             cmd += ["--start-at", self.start_at]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from ..hall import Hall
 from ..service import HallService
 from .devices import Device
+from .people import People
 from .server import Hub
 
 
@@ -47,11 +48,12 @@ def parse_start_at(text: str, hall: Hall) -> float:
 
 
 def run_hub(hall: Hall, devices: dict[str, Device], url: str, host: str, port: int,
-            clock: HallClock, rate_limit: tuple[float, float] | None = (20.0, 60.0)) -> int:
+            clock: HallClock, rate_limit: tuple[float, float] | None = (20.0, 60.0),
+            people: People | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("websockets").setLevel(logging.WARNING)  # our log is JSON lines
     hub = Hub(lambda observer: HallService.open(hall, url, observer), devices, clock,
-              rate_limit)
+              rate_limit, people=people)
     try:
         asyncio.run(_serve(hub, host, port))
     finally:

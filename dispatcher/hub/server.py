@@ -36,6 +36,7 @@ from ..service import HallService
 from ..store import StoreError
 from .authorize import authorize
 from .devices import Device
+from .people import People
 from .queries import run_query
 from .ratelimit import TokenBucket
 from .views import RecentCalls, changes_for, snapshot, ticket_view
@@ -62,8 +63,10 @@ class Client:
 class Hub:
     def __init__(self, service_factory: Callable[[Any], HallService],
                  devices: dict[str, Device], clock: Callable[[], float] = time.time,
-                 rate_limit: tuple[float, float] | None = (20.0, 60.0)) -> None:
+                 rate_limit: tuple[float, float] | None = (20.0, 60.0),
+                 people: People | None = None) -> None:
         self.devices = devices
+        self.people = people or People({})   # clerks and staff who may sign in
         self.clock = clock
         self.rate_limit = rate_limit   # (messages a second, burst); None: no limit
         self.ring: OrderedDict[int, str] = OrderedDict()
