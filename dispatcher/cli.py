@@ -38,9 +38,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from .hub import load_devices
-    from .hub.run import HallClock, parse_start_at, run_hub
-
     from .hub.people import People
+    from .hub.run import HallClock, parse_start_at, run_hub
 
     hall = load_hall(args.hall)
     if args.devices is None:
