@@ -6,35 +6,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-SAMPLE_CLERKS = Path(__file__).resolve().parent.parent / "assets/halls/sample-clerks.toml"
+from dispatcher.client.tls import CA_HELP, settings_problem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     caller = sub.add_parser("caller", help="the window clerk's caller panel: call, recall, "
                             "start, finish, no-show, transfer, pause (F1–F8)")
     caller.add_argument("--window", required=True, help="the window, B03")
-    caller.add_argument("--server", required=True, help="the hub, ws://host:8765")
+    caller.add_argument("--server", required=True,
+                        help="the hub, wss://host:8765 (ws:// only to this machine)")
+    caller.add_argument("--ca", metavar="FILE", help=CA_HELP)
     caller.add_argument("--device", help="this caller's device id (default C-<window>)")
     caller.add_argument("--token", default=os.environ.get("ONEWINDOW_TOKEN", ""),
                         help="the device token (default $ONEWINDOW_TOKEN)")
-    caller.add_argument("--clerks", default=str(SAMPLE_CLERKS),
-                        help="clerks TOML with PIN hashes (default: the SAMPLE file)")
     caller.add_argument("--screenshot", metavar="PREFIX",
-                        help="render PREFIX-sign-in.png and PREFIX-panel.png once the hall "
-                        "is loaded, then exit")
+                        help="render PREFIX-sign-in.png (also -wrong-pin, -locked) and "
+                        "PREFIX-panel.png once the hall is loaded, then exit")
     caller.set_defaults(handler=_caller)
     register_evaluator(sub)
 
 
 def _caller(args: argparse.Namespace) -> int:
-    from .clerks import ClerkFileError, load_clerks
-
-    try:
-        clerks = load_clerks(args.clerks)
-    except ClerkFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if _connection_problem(args):
         return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -46,8 +40,8 @@ def _caller(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     device = args.device or f"C-{args.window}"
-    hub = QtHubClient(args.server, "caller", device, args.token)
-    panel = CallerPanel(hub, args.window, clerks)
+    hub = QtHubClient(args.server, "caller", device, args.token, ca=args.ca)
+    panel = CallerPanel(hub, args.window)
     return run_app(app, hub, panel, size=(1024, 700), screenshot=args.screenshot,
                    shots=lambda prefix: screenshots(panel, prefix))
 
@@ -56,10 +50,10 @@ def register_evaluator(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluator", help="the 好差评 screen facing the citizen at a window: "
                         "rate the service just finished there")
     ev.add_argument("--window", required=True, help="the window, B03")
-    ev.add_argument("--server", required=True, help="the hub, ws://host:8765")
+    ev.add_argument("--server", required=True,
+                    help="the hub, wss://host:8765 (ws:// only to this machine)")
+    ev.add_argument("--ca", metavar="FILE", help=CA_HELP)
     ev.add_argument("--device", help="this screen's device id (default E-<window>)")
-    ev.add_argument("--role", default="evaluator", choices=("evaluator", "caller"),
-                    help="the device's role in the hall's device list (default evaluator)")
     ev.add_argument("--token", default=os.environ.get("ONEWINDOW_TOKEN", ""),
                     help="the device token (default $ONEWINDOW_TOKEN)")
     ev.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
@@ -70,7 +64,16 @@ def register_evaluator(sub: argparse._SubParsersAction) -> None:
     ev.set_defaults(handler=_evaluator)
 
 
+def _connection_problem(args: argparse.Namespace) -> bool:
+    problem = settings_problem(args.server, args.ca)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 def _evaluator(args: argparse.Namespace) -> int:
+    if _connection_problem(args):
+        return 2
     if args.timeout <= 0:
         print("error: --timeout must be more than 0 seconds", file=sys.stderr)
         return 2
@@ -83,7 +86,8 @@ def _evaluator(args: argparse.Namespace) -> int:
     from .evaluator import EvaluatorScreen, screenshots
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    hub = QtHubClient(args.server, args.role, args.device or f"E-{args.window}", args.token)
+    hub = QtHubClient(args.server, "evaluator", args.device or f"E-{args.window}",
+                      args.token, ca=args.ca)
     screen = EvaluatorScreen(hub, args.window, timeout_s=args.timeout)
     return run_app(app, hub, screen, size=(1280, 800), screenshot=args.screenshot,
                    shots=lambda prefix: screenshots(screen, prefix))

@@ -50,6 +50,7 @@ from caller.keypad import (
 )
 from dispatcher.client import HubClient, HubError
 from dispatcher.client.bridge import run_bridge
+from dispatcher.client.tls import CA_HELP, settings_problem
 
 log = logging.getLogger("onewindow.keypad")
 
@@ -100,7 +101,8 @@ def resolve_token(mapping: KeypadMapping, env: dict[str, str] | None = None) -> 
 
 class KeypadBridge:
     def __init__(self, bus: KeypadBus, url: str, mappings: dict[int, KeypadMapping], *,
-                 open_windows: bool = False, timeout: float = 10.0) -> None:
+                 open_windows: bool = False, timeout: float = 10.0,
+                 ca: str | None = None) -> None:
         self.bus, self.url = bus, url
         self.mappings = dict(mappings)
         self.open_windows, self.timeout = open_windows, timeout
@@ -111,7 +113,7 @@ class KeypadBridge:
                 raise KeypadError(f"no token for {m.device}: give {m.address}={m.window}:TOKEN "
                                   f"in --map or set ${token_env(m.device)}")
             self.clients[m.window] = HubClient(
-                url, "caller", m.device, token, timeout=timeout,
+                url, "caller", m.device, token, timeout=timeout, ca=ca,
                 on_event=lambda f, m=m: self._on_event(m, f),
                 on_snapshot=lambda _v, m=m: self._update(m, force=True))
         self.shown: dict[int, tuple[int | None, str | None]] = {}
@@ -305,7 +307,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "caller commands, and their displays")
     kp.add_argument("--port", required=True, help="serial port or pyserial URL "
                     "(/dev/ttyUSB1, COM3, rfc2217://host:port, socket://host:port)")
-    kp.add_argument("--server", default="ws://127.0.0.1:8765", help="the hub's URL")
+    kp.add_argument("--server", default="ws://127.0.0.1:8765",
+                    help="the hub: wss://HOST:PORT (ws:// only to this machine)")
+    kp.add_argument("--ca", metavar="FILE", help=CA_HELP)
     kp.add_argument("--map", required=True, type=_map, metavar="ADDR=WIN[:TOKEN],…",
                     help="keypad address → window (device C-WIN), like 1=B03,2=B04; a "
                     "token not given here comes from $ONEWINDOW_TOKEN_C_B03 or "
@@ -326,6 +330,10 @@ def _map(text: str) -> dict[int, KeypadMapping]:
 
 def _keypad_bridge(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    problem = settings_problem(args.server, args.ca)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         profile = load_profile(args.profile)
         missing = [m for m in args.map.values() if not resolve_token(m)]
@@ -339,4 +347,4 @@ def _keypad_bridge(args: argparse.Namespace) -> int:
         return 2
 
     return run_bridge(lambda: KeypadBridge(bus, args.server, args.map,
-                                           open_windows=args.open))
+                                           open_windows=args.open, ca=args.ca))

@@ -4,7 +4,8 @@
 a ``PanelState``: the window's name and state, the ticket it holds with its
 waits, the waiting count and longest wait of each of its main and side queues,
 and which actions are enabled. ``error_words(code)`` turns a hub error code into
-words a clerk understands. caller/panel.py draws this; tests/test_caller_model.py
+words a clerk understands; ``locked_words`` and ``signed_out_words`` are the
+sign-in screen's own lines. caller/panel.py draws this; tests/test_caller_model.py
 checks it without a screen or a hub.
 
 Enabled actions by window state (``connected`` False disables them all)::
@@ -21,6 +22,7 @@ Enabled actions by window state (``connected`` False disables them all)::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +74,12 @@ ERROR_WORDS: dict[str, tuple[str, str]] = {
     "hold_limit": ("本窗口挂起的号已满，请先回呼", "Too many tickets held aside: call one back"),
     "nothing_held": ("本窗口没有挂起的号", "No ticket is held aside at this window"),
     "rate_limited": ("操作过快，请稍候", "Too fast: wait a moment"),
+    "wrong_pin": ("工号或密码不对", "Wrong clerk id or PIN"),
+    "sign_in_locked": ("密码错误次数过多，请稍后再试", "Too many wrong PINs: try again later"),
 }
+EMPTY_SIGN_IN = "请输入工号和密码 / Enter your clerk id and PIN"
+TRY_AGAIN = "现在可以再试 / You may try again now"
+SIGNING_IN = "… 正在登录 / Signing in"
 
 
 def error_words(code: str, message: str = "") -> str:
@@ -82,6 +89,22 @@ def error_words(code: str, message: str = "") -> str:
     if code not in ERROR_WORDS and message:
         text += f" ({message})"
     return text
+
+
+def locked_words(seconds: float) -> str:
+    """The hub's ``sign_in_locked`` with the seconds left (rounded up, at least 1)."""
+    n = max(1, math.ceil(seconds))
+    return f"密码错误次数过多，请 {n} 秒后再试 / Too many wrong PINs: try again in {n} s"
+
+
+def signed_out_words(clerk_now: str | None) -> str:
+    """Why the panel went back to the sign-in screen: the hub has another clerk at the
+    window (signed in at the console, or at another panel), or nobody (signed out at
+    the console, a new day)."""
+    if clerk_now:
+        return (f"{clerk_now} 已在本窗口签到，请重新登录 / {clerk_now} signed in at this "
+                "window: sign in again")
+    return "您已被签退（换班或新的一天），请重新登录 / You were signed out: sign in again"
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -1,23 +1,27 @@
 """The window clerk's caller panel (PySide6) over caller.model.
 
-A sign-in screen (clerk id + PIN, checked against the clerks file) and then the
-panel: the window's state, the ticket it holds, its queues, and the action
-buttons with shortcuts F1–F8. Every action goes through QtHubClient with
-``actor`` = the clerk id; the panel shows "…" until the hub replies and shows
-nothing as done before that. Errors are shown in clerk words
-(caller.model.error_words). While the hub is unreachable a red banner shows and
-every button is disabled; an action asked for then sends nothing.
+A sign-in screen (clerk id + PIN, sent to the hub, which checks them: the panel
+keeps no PIN) and, once the hub says yes, the panel: the window's state, the ticket
+it holds, its queues, and the action buttons with shortcuts F1–F10. Every action
+goes through QtHubClient; the hub records the clerk it has signed in at the window
+as the actor. The panel shows "…" until the hub replies and shows nothing as done
+before that. Errors are shown in clerk words (caller.model.error_words). While the
+hub is unreachable a red banner shows and every button is disabled; an action asked
+for then sends nothing. When the hub no longer has this clerk at the window (signed
+out at the console, another clerk, a new day) the panel goes back to sign-in.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -35,8 +39,18 @@ from PySide6.QtWidgets import (
 
 from dispatcher.client.qt import QtHubClient
 
-from .clerks import Clerk, verify
-from .model import PAUSE_REASONS, command_args, error_words, fmt_duration, panel_state
+from .model import (
+    EMPTY_SIGN_IN,
+    PAUSE_REASONS,
+    SIGNING_IN,
+    TRY_AGAIN,
+    command_args,
+    error_words,
+    fmt_duration,
+    locked_words,
+    panel_state,
+    signed_out_words,
+)
 
 #: action → (label, shortcut); F7 toggles pause/resume
 BUTTONS: dict[str, tuple[str, str]] = {
@@ -55,6 +69,18 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "close": ("关窗\nClose window", ""),
 }
 COLUMNS = 5
+SIGN_IN_TIMEOUT = 10.0   # s: a sign-in (and its PIN) is not resent after this
+
+
+@dataclass(frozen=True)
+class Clerk:
+    """The clerk the hub signed in at this window, as its reply named them."""
+
+    id: str
+    name: str
+
+
+PREVIEW_CLERK = Clerk("clerk-017", "王芳")   # the sample hall's, for screenshots only
 
 DONE_WORDS = {
     "call_next": "已呼叫 / Called", "call_ticket": "已呼叫 / Called",
@@ -74,7 +100,8 @@ QLabel#title { font-size: 24px; font-weight: bold; }
 QLabel#state { font-size: 22px; }
 QLabel#banner { background: #c62828; color: white; font-size: 20px; padding: 8px; }
 QLabel#message { font-size: 20px; padding: 6px; }
-QLabel#error { color: #c62828; }
+QLabel#error { color: #c62828; font-size: 20px; }
+QLabel#hint { color: #1b5e20; font-size: 20px; }
 QLabel#held { color: #e65100; font-weight: bold; }
 QPushButton { min-height: 64px; font-size: 18px; }
 QPushButton:disabled { color: #9e9e9e; }
@@ -112,13 +139,14 @@ class TransferDialog(QDialog):
 
 
 class CallerPanel(QWidget):
-    def __init__(self, hub: QtHubClient, window: str, clerks: dict[str, Clerk], *,
-                 clock: Any = time.time) -> None:
+    def __init__(self, hub: QtHubClient, window: str, *, clock: Any = time.time) -> None:
         super().__init__()
-        self.hub, self.window_id, self.clerks, self.clock = hub, window, clerks, clock
-        self.clerk: Clerk | None = None
+        self.hub, self.window_id, self.clock = hub, window, clock
+        self.clerk: Clerk | None = None      # signed in, as the hub's reply said
+        self.seen_at_hub = False             # the hub's view has shown self.clerk here
         self.pending: str | None = None      # the action waiting for its reply
         self.signing_in = False              # a sign_in to the hub awaits its reply
+        self.locked_until: float | None = None   # monotonic end of a sign_in_locked
         self.sent: list[tuple[str, dict[str, Any]]] = []   # every command sent (tests)
         self.setStyleSheet(STYLE)
         self.setWindowTitle(f"一窗通 叫号 / OneWindow caller — {window}")
@@ -160,6 +188,7 @@ class CallerPanel(QWidget):
         self.pin_edit.returnPressed.connect(self._on_sign_in)
         self.sign_in_error = QLabel("")
         self.sign_in_error.setObjectName("error")
+        self.sign_in_error.setWordWrap(True)
         for w in (title, self.clerk_edit, self.pin_edit, self.sign_in_button,
                   self.sign_in_error):
             lay.addWidget(w)
@@ -219,45 +248,88 @@ class CallerPanel(QWidget):
     # ------------------------------------------------------------ sign-in
 
     def _on_sign_in(self) -> None:
-        if not self.sign_in(self.clerk_edit.text().strip(), self.pin_edit.text()):
-            self.sign_in_error.setText("工号或密码不对 / Wrong clerk id or PIN")
+        clerk_id, pin = self.clerk_edit.text().strip(), self.pin_edit.text()
         self.pin_edit.clear()
+        self.sign_in(clerk_id, pin)
 
     def sign_in(self, clerk_id: str, pin: str) -> bool:
-        clerk = self.clerks.get(clerk_id)
-        if clerk is None or not verify(clerk, pin):
+        """Ask the hub to sign ``clerk_id`` in here; the panel opens only on its yes.
+        False (nothing sent) when a field is empty, the hub is away or one is asked."""
+        if self.signing_in:
             return False
-        self.clerk, self.signing_in = clerk, False
-        self.sign_in_error.setText("")
-        self.stack.setCurrentIndex(1)
+        if not clerk_id or not pin:
+            self._sign_in_says(EMPTY_SIGN_IN)
+            return False
+        if not self.connected:
+            self._sign_in_says(error_words("unavailable"))
+            return False
+        self.signing_in, self.locked_until = True, None
+        self._sign_in_says(SIGNING_IN, hint=True)
+        self.hub.send_command(
+            "sign_in", {"window": self.window_id, "clerk": clerk_id, "pin": pin},
+            timeout=SIGN_IN_TIMEOUT,
+            on_reply=lambda ok, payload: self._signed_in(clerk_id, ok, payload))
         self.refresh()
         return True
 
-    def sign_out(self) -> None:
-        self.clerk, self.signing_in = None, False
-        self.stack.setCurrentIndex(0)
-        if self.connected:
-            self.hub.send_command("sign_in", {"window": self.window_id, "clerk": ""})
+    def _signed_in(self, clerk_id: str, ok: bool, payload: dict[str, Any]) -> None:
+        self.signing_in = False
+        if ok:
+            person = payload.get("person") or {}
+            self.clerk = Clerk(person.get("id") or clerk_id, person.get("name") or "")
+            self.seen_at_hub = False
+            self.clerk_edit.clear()
+            self._sign_in_says("")
+            self._say("")
+            self.stack.setCurrentIndex(1)
+        elif payload.get("code") == "sign_in_locked":
+            wait = payload.get("retry_after")
+            self.locked_until = time.monotonic() + (
+                float(wait) if isinstance(wait, (int, float)) else 1.0)
+        else:
+            self._sign_in_says(error_words(payload.get("code", ""),
+                                           payload.get("message", "")))
         self.refresh()
 
-    def _tell_hub_the_clerk(self, at_window: str | None) -> None:
-        """Sign the clerk in at the hub, so calls and ratings carry the clerk: after the
-        PIN, and again whenever the hub has someone else there (a new day, a restart)."""
-        if self.clerk is None or not self.connected or self.signing_in:
+    def sign_out(self) -> None:
+        if self.connected:
+            self.hub.send_command("sign_in", {"window": self.window_id, "clerk": ""})
+        self._back_to_sign_in("")
+
+    def _back_to_sign_in(self, why: str) -> None:
+        self.clerk, self.seen_at_hub = None, False
+        self.stack.setCurrentIndex(0)
+        self._sign_in_says(why, hint=False)
+        self.refresh()
+
+    def _follow_hub(self, at_window: str | None) -> None:
+        """Once the hub has shown this clerk here, someone else there (or nobody: the
+        console signed them out, a new day) sends the panel back to sign-in."""
+        if self.clerk is None or not self.connected:
             return
         if at_window == self.clerk.id:
-            return
-        self.signing_in = True
-        self.hub.send_command("sign_in", {"window": self.window_id, "clerk": self.clerk.id},
-                              actor=self.clerk.id, on_reply=self._signed_in)
+            self.seen_at_hub = True
+        elif self.seen_at_hub:
+            self._back_to_sign_in(signed_out_words(at_window))
 
-    def _signed_in(self, ok: bool, payload: dict[str, Any]) -> None:
-        code = payload.get("code", "")
-        if ok or code in ("timeout", "unavailable"):
-            self.signing_in = False      # done, or try again on the next refresh
+    def _sign_in_says(self, text: str, hint: bool = False) -> None:
+        """A line under the sign-in fields: Chinese over English, red unless a hint."""
+        label = self.sign_in_error
+        label.setObjectName("hint" if hint else "error")
+        label.style().polish(label)          # the font first, so the height fits it
+        label.setText(text.replace(" / ", "\n", 1))
+        label.updateGeometry()
+
+    def _show_lock(self) -> None:
+        """The seconds left of a sign_in_locked, counting down, then "try again"."""
+        if self.locked_until is None:
             return
-        # refused (a device without the right): say so once, and do not retry
-        self._say(error_words(code, payload.get("message", "")), error=True)
+        left = self.locked_until - time.monotonic()
+        if left > 0:
+            self._sign_in_says(locked_words(left))
+        else:
+            self.locked_until = None
+            self._sign_in_says(TRY_AGAIN, hint=True)
 
     # ------------------------------------------------------------ showing
 
@@ -276,9 +348,11 @@ class CallerPanel(QWidget):
     def refresh(self) -> None:
         self.banner.setVisible(not self.connected)
         p = self.state()
-        self._tell_hub_the_clerk(p.clerk)
+        self._follow_hub(p.clerk)
+        self._show_lock()
+        self.sign_in_button.setEnabled(not self.signing_in)
         self.title.setText(f"{p.window_name} ({self.window_id})")
-        self.who.setText(f"{self.clerk.name} ({self.clerk.id})" if self.clerk else "")
+        self.who.setText(self._who())
         state = p.state_words
         if p.pause_reason and p.state == "paused":
             state += f" — {p.pause_reason}"
@@ -309,6 +383,11 @@ class CallerPanel(QWidget):
             b.setEnabled(action in on)
         if self.pending is not None:
             self.message.setText("… 等待服务器确认 / Waiting for the hub")
+
+    def _who(self) -> str:
+        if self.clerk is None:
+            return ""
+        return f"{self.clerk.name} ({self.clerk.id})" if self.clerk.name else self.clerk.id
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
@@ -358,12 +437,11 @@ class CallerPanel(QWidget):
             if not self.connected:
                 self._say(error_words("unavailable"), error=True)
             return False
-        assert self.clerk is not None
         name, args = command_args(action, self.window_id, **extra)
         self.pending = action
         self.sent.append((name, args))
         self.refresh()
-        self.hub.send_command(name, args, actor=self.clerk.id,
+        self.hub.send_command(name, args,
                               on_reply=lambda ok, payload: self._on_reply(action, ok, payload))
         return True
 
@@ -390,6 +468,7 @@ class CallerPanel(QWidget):
         self.resize(size or QSize(1024, 700))
         self.refresh()
         self.show()
+        QApplication.processEvents()         # lay out what refresh changed before the grab
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.grab().save(str(path))
@@ -397,12 +476,19 @@ class CallerPanel(QWidget):
 
 
 def screenshots(panel: CallerPanel, prefix: str) -> list[Path]:
-    """PREFIX-sign-in.png, then PREFIX-panel.png signed in as the first clerk of the file
-    (no command is sent: the panel as the hub has it now)."""
+    """PREFIX-sign-in.png, -sign-in-wrong-pin.png and -sign-in-locked.png (the hub's
+    refusals as the panel shows them), then PREFIX-panel.png signed in as the clerk the
+    hub has at the window, or the sample hall's clerk-017. Nothing is sent."""
     shots = [panel.screenshot(f"{prefix}-sign-in.png")]
-    clerk = next(iter(panel.clerks.values()), None)
-    if clerk is not None:
-        panel.clerk = clerk
-        panel.stack.setCurrentIndex(1)
-        shots.append(panel.screenshot(f"{prefix}-panel.png"))
+    panel.clerk_edit.setText(PREVIEW_CLERK.id)
+    panel._signed_in(PREVIEW_CLERK.id, False, {"code": "wrong_pin"})
+    shots.append(panel.screenshot(f"{prefix}-sign-in-wrong-pin.png"))
+    panel._signed_in(PREVIEW_CLERK.id, False, {"code": "sign_in_locked", "retry_after": 8})
+    shots.append(panel.screenshot(f"{prefix}-sign-in-locked.png"))
+    panel.locked_until = None
+    panel._sign_in_says("")
+    at_hub = panel.state().clerk
+    panel.clerk = Clerk(at_hub, "") if at_hub else PREVIEW_CLERK
+    panel.stack.setCurrentIndex(1)
+    shots.append(panel.screenshot(f"{prefix}-panel.png"))
     return shots

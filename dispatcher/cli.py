@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import os
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
+from .argtypes import number, port
 from .hall import SAMPLE_HALL, HallConfigError, load_hall
 
 Handler = Callable[[argparse.Namespace], int]
+SIGPIPE_EXIT = 141   # what a shell reports for a command whose reader went away
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every mistake on the command line is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _folder_problem(flag: str, folder: str) -> str | None:
+    """Why ``folder`` cannot hold the SQLite file, or None once it exists."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{flag} {folder}: a file is in the way, not a folder"
+    except OSError as exc:
+        return f"{flag} {folder}: cannot create the folder: {exc.strerror or exc}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{flag} {folder}: the folder is not writable"
+    return None
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -21,23 +51,31 @@ def _check(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import DemoOptions, run_demo
+    from .store import StoreOpenError
 
     hall = load_hall(args.hall)
     url = args.db
     if url is None:  # the demo's own embedded database, started afresh each run
+        problem = _folder_problem("--data", args.data)
+        if problem:
+            return _fail(problem)
         path = Path(args.data) / "demo.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
         for stale in path.parent.glob("demo.db*"):
             stale.unlink()
         url = f"sqlite:///{path}"
     opts = DemoOptions(minutes=args.minutes, speed=args.speed, load=args.load, seed=args.seed)
     print(f"OneWindow demo: {hall.name} ({hall.name_en}), store {url}")
-    run_demo(hall, url, opts)
+    try:
+        run_demo(hall, url, opts)
+    except StoreOpenError as exc:
+        return _fail(str(exc))
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .hub import load_devices
+    from .hub.credentials import CredentialFiles
+    from .hub.guard import Limits
     from .hub.people import People
     from .hub.run import HallClock, parse_start_at, run_hub
 
@@ -53,9 +91,40 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        tls = _tls_context(args.tls_cert, args.tls_key)
+    except ValueError as exc:
+        return _fail(str(exc))
+    problem = None if args.db else _folder_problem("--data", args.data)
+    if problem:
+        return _fail(problem)
     url = args.db or f"sqlite:///{Path(args.data) / 'hall.db'}"
     return run_hub(hall, devices, url, args.host, args.port, HallClock(start_at, args.speed),
-                   rate_limit=args.rate_limit, people=people)
+                   rate_limit=args.rate_limit, people=people,
+                   files=CredentialFiles(args.devices, args.clerks), tls=tls,
+                   limits=Limits(args.max_per_address, args.max_connections))
+
+
+def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ValueError("--tls-cert and --tls-key go together: give both to serve wss://, "
+                         "or neither for plain ws://")
+    from .hub.tls import server_context
+
+    return server_context(cert, key)
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number, 1 or more")
+    return value
 
 
 def _rate_limit(text: str) -> tuple[float, float] | None:
@@ -71,13 +140,17 @@ def _rate_limit(text: str) -> tuple[float, float] | None:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from .hub import hash_token, new_token
+    from .hub.devices import device_id_problem, hash_token, new_token
 
+    problem = device_id_problem(args.device)
+    if problem:
+        print(f"error: token --device: {problem}", file=sys.stderr)
+        return 2
     token = new_token()
     print(f"# give this token to device {args.device} (it is shown once, keep it secret):")
     print(f"# {token}")
     print("# and put this line in the device's [[device]] entry:")
-    print(f'token_sha256 = "{hash_token(token)}"')
+    print(f'token_hash = "{hash_token(token)}"')
     return 0
 
 
@@ -91,7 +164,7 @@ def _protocol_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="onewindow", description="OneWindow (一窗通): "
+    parser = _Parser(prog="onewindow", description="OneWindow (一窗通): "
                                      "queue numbers and window dispatch for a service hall")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check = sub.add_parser("check", help="validate a hall file")
@@ -103,10 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--hall", default=str(SAMPLE_HALL), help="hall TOML file")
     demo.add_argument("--db", help="database URL (default: a fresh SQLite file in --data)")
     demo.add_argument("--data", default="data", help="data directory for the SQLite file")
-    demo.add_argument("--minutes", type=float, default=60, help="hall minutes of arrivals")
-    demo.add_argument("--speed", type=float, default=120,
+    demo.add_argument("--minutes", type=number(0, strict=True), default=60,
+                      help="hall minutes of arrivals")
+    demo.add_argument("--speed", type=number(0), default=120,
                       help="hall seconds per real second (0: as fast as possible)")
-    demo.add_argument("--load", type=float, default=1.0, help="arrivals / window capacity")
+    demo.add_argument("--load", type=number(0, strict=True), default=1.0,
+                      help="arrivals / window capacity")
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=_demo)
 
@@ -120,14 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="database URL (default: sqlite in --data)")
     serve.add_argument("--data", default="data", help="data directory for the SQLite file")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.add_argument("--port", type=port, default=8765, help="0 picks a free port")
+    serve.add_argument("--tls-cert", metavar="FILE", help="the hub's certificate (PEM, "
+                       "with any intermediates): serve wss:// (docs/security.md)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key "
+                       "(PEM, unencrypted; readable by the hub's user only)")
     serve.add_argument("--start-at", help="training/test clock: start at this hall time, "
                        "e.g. '2026-11-23 09:30'")
-    serve.add_argument("--speed", type=float, default=1.0,
+    serve.add_argument("--speed", type=number(0, strict=True), default=1.0,
                        help="with --start-at: hall seconds per real second")
     serve.add_argument("--rate-limit", type=_rate_limit, default=(20.0, 60.0),
-                       metavar="RATE[:BURST]", help="messages a second per connection "
-                       "(default 20:60); 0 turns it off, for benchmarks")
+                       metavar="RATE[:BURST]", help="tokens a second per connection, and "
+                       "the burst (default 20:60; a call costs 1, a snapshot 10 and more: "
+                       "docs/protocol.md); 0 turns it off, for benchmarks")
+    serve.add_argument("--max-per-address", type=_count, default=32, metavar="N",
+                       help="open websockets from one remote address (default 32); more "
+                       "get HTTP 503")
+    serve.add_argument("--max-connections", type=_count, default=2500, metavar="N",
+                       help="open websockets in all (default 2500); more get HTTP 503")
     serve.set_defaults(handler=_serve)
 
     schema = sub.add_parser("protocol-schema", help="print the JSON Schema of the messages "
@@ -172,10 +257,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()
     except HallConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except BrokenPipeError:   # `onewindow protocol-schema | head -1`
+        _stdout_to_devnull()
+        return SIGPIPE_EXIT
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _stdout_to_devnull() -> None:
+    """The reader of our stdout is gone: send what is still buffered nowhere, so the
+    flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

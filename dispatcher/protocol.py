@@ -29,12 +29,12 @@ PROTOCOL_ERRORS: dict[str, str] = {
     "unknown_query": "no such query",
     "frame_too_large": f"frames are limited to {MAX_FRAME_BYTES} bytes",
     "binary_frame": "only text frames carry JSON",
-    "rate_limited": "too many messages: slow down",
+    "rate_limited": "over the connection's rate limit (in tokens by cost): slow down",
+
     "hello_first": "the first message must be a hello",
     "already_hello": "hello was already said on this connection",
-    "unknown_device": "no such device in the hall's device list",
-    "bad_token": "the token does not match the device",
-    "wrong_role": "the device is configured with another role",
+    "bad_credentials": "device, role or token not accepted",
+
     "forbidden": "this device may not do that",
     "id_conflict": "this command id was already used for another command",
     "wrong_pin": "the person's id or PIN is wrong",
@@ -79,6 +79,8 @@ class Hello(_Message):
     token: Annotated[str, Field(min_length=1, max_length=256)]
     last_seq: Annotated[int, Field(ge=0)] | None = None
     protocol: int = PROTOCOL_VERSION
+    # a console's staff sign-in to resume: the token from the staff_sign_in reply
+    session: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class CommandMessage(_Message):
@@ -86,7 +88,6 @@ class CommandMessage(_Message):
     id: _Id             # unique per device: a repeat returns the first reply, acts once
     name: _Name
     args: dict[str, Any] = {}
-    actor: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # the clerk
 
 
 class QueryMessage(_Message):
@@ -187,11 +188,16 @@ def encode(message: dict[str, Any]) -> str:
 
 
 def welcome(seq: int, role: str, device: str, resync: str,
-            snapshot: dict[str, Any] | None, server_time: float) -> str:
-    """``resync`` is "events" (the missed events follow, in order) or "snapshot"."""
-    return encode({"type": "welcome", "protocol": PROTOCOL_VERSION, "seq": seq, "role": role,
-                   "device": device, "resync": resync, "server_time": server_time,
-                   "snapshot": snapshot})
+            snapshot: dict[str, Any] | None, server_time: float,
+            staff: dict[str, str] | None = None) -> str:
+    """``resync`` is "events" (the missed events follow, in order) or "snapshot";
+    ``staff`` the person signed in at a console whose session resumed."""
+    message = {"type": "welcome", "protocol": PROTOCOL_VERSION, "seq": seq, "role": role,
+               "device": device, "resync": resync, "server_time": server_time,
+               "snapshot": snapshot}
+    if role == "console":
+        message["staff"] = staff
+    return encode(message)
 
 
 def reply_ok(message_id: str, result: dict[str, Any]) -> str:

@@ -64,8 +64,8 @@ class HallService:
                 self.observer(seq, event, core)
 
     def execute(self, command: Command, now: float, *, device: str | None = None,
-                actor: str | None = None, command_id: str | None = None
-                ) -> list[tuple[int, Event]]:
+                actor: str | None = None, command_id: str | None = None,
+                command_hash: str | None = None) -> list[tuple[int, Event]]:
         """Run one command; raise DispatchError (nothing written) or StoreError (nothing
         applied), else return the committed events with their seqs."""
         with self._lock:
@@ -73,7 +73,7 @@ class HallService:
             before = self.store.last_seq()
             try:
                 seqs = self.store.append(events, device=device, actor=actor,
-                                         command_id=command_id)
+                                         command_id=command_id, command_hash=command_hash)
             except Exception:
                 if self.store.last_seq() != before:  # the commit happened after all
                     self.core = self._rebuild()

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from dispatcher.client.tls import CA_HELP, settings_problem
+
 from .model import LAYOUTS
 
 DEMO_NOW = 1795399800.0 + 205    # 2026-11-23 10:13:25 in the hall, for the docs
@@ -14,7 +16,9 @@ FRESH_CALL_S = 60.0   # older calls (a resync replaying an outage) are not annou
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("display", help="the lobby wall display: calls, windows, waiting "
                        "counts and notices of a zone (PySide6)")
-    p.add_argument("--server", default="ws://127.0.0.1:8765", help="the hub's ws:// URL")
+    p.add_argument("--server", default="ws://127.0.0.1:8765",
+                   help="the hub: wss://HOST:PORT (ws:// only to this machine)")
+    p.add_argument("--ca", metavar="FILE", help=CA_HELP)
     p.add_argument("--device", default="D-B", help="this display's device id")
     p.add_argument("--token", help="the device token (default: $ONEWINDOW_TOKEN)")
     p.add_argument("--zone", help="show this zone (default: the device's own; none: "
@@ -38,6 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get("ONEWINDOW_TOKEN")
+    if not args.demo:
+        problem = settings_problem(args.server, args.ca)
+        if problem or not token:
+            print(f"error: {problem or '--token or $ONEWINDOW_TOKEN is needed'}",
+                  file=sys.stderr)
+            return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QTimer
@@ -61,13 +72,10 @@ def run(args: argparse.Namespace) -> int:
 
     from dispatcher.client.qt import QtHubClient
 
-    token = args.token or os.environ.get("ONEWINDOW_TOKEN")
-    if not token:
-        print("error: --token or $ONEWINDOW_TOKEN is needed", file=sys.stderr)
-        return 2
     wall = WallWidget(args.zone)
     wall.resize(*size)
-    hub = QtHubClient(args.server, "display", args.device, token, state_file=args.state_file)
+    hub = QtHubClient(args.server, "display", args.device, token, state_file=args.state_file,
+                      ca=args.ca)
     announcer = None
     if args.voice != "off" and not args.screenshot:
         from .voice import VoiceConfig

@@ -30,6 +30,7 @@ from typing import Any
 
 from dispatcher.client import HubClient
 from dispatcher.client.bridge import run_bridge
+from dispatcher.client.tls import CA_HELP, settings_problem
 from display.led import DEFAULT_PROFILE, LedBus, LedError, load_profile, parse_map
 
 log = logging.getLogger("onewindow.led")
@@ -76,11 +77,12 @@ class StripTexts:
 class LedBridge:
     def __init__(self, bus: LedBus, url: str, device: str, token: str, *,
                  texts: StripTexts | None = None, recheck_s: float = 10.0,
-                 state_file: str | None = None, report_timeout: float = 30.0) -> None:
+                 state_file: str | None = None, report_timeout: float = 30.0,
+                 ca: str | None = None) -> None:
         self.bus, self.device = bus, device
         self.texts = texts or StripTexts()
         self.recheck_s, self.report_timeout = recheck_s, report_timeout
-        self.client = HubClient(url, "led", device, token, state_file=state_file,
+        self.client = HubClient(url, "led", device, token, state_file=state_file, ca=ca,
                                 on_event=self._on_event, on_snapshot=self._on_snapshot)
         self.wanted: dict[str, tuple[str, str | None]] = {}
         self.reports: list[tuple[str, str]] = []     # (part, status) reported to the hub
@@ -196,7 +198,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "from the hub's window views")
     led.add_argument("--port", required=True, help="serial port or pyserial URL "
                      "(/dev/ttyUSB0, COM3, rfc2217://host:port, socket://host:port)")
-    led.add_argument("--server", default="ws://127.0.0.1:8765", help="the hub's URL")
+    led.add_argument("--server", default="ws://127.0.0.1:8765",
+                     help="the hub: wss://HOST:PORT (ws:// only to this machine)")
+    led.add_argument("--ca", metavar="FILE", help=CA_HELP)
     led.add_argument("--device", default="LED-1", help="this bridge's device id")
     led.add_argument("--token", help="the device token (default: $ONEWINDOW_TOKEN)")
     led.add_argument("--map", required=True, type=_map, metavar="WIN=ADDR,…",
@@ -227,8 +231,9 @@ def _map(text: str) -> dict[str, int]:
 def _led_bridge(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     token = args.token or os.environ.get("ONEWINDOW_TOKEN")
-    if not token:
-        print("error: give --token or set ONEWINDOW_TOKEN", file=sys.stderr)
+    problem = settings_problem(args.server, args.ca)
+    if problem or not token:
+        print(f"error: {problem or 'give --token or set ONEWINDOW_TOKEN'}", file=sys.stderr)
         return 2
     try:
         profile = load_profile(args.profile)
@@ -246,4 +251,5 @@ def _led_bridge(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return run_bridge(lambda: LedBridge(bus, args.server, args.device, token, texts=texts,
-                                        recheck_s=args.recheck, state_file=args.state_file))
+                                        recheck_s=args.recheck, state_file=args.state_file,
+                                        ca=args.ca))

@@ -721,4 +721,4 @@ def _pose(window: KioskWindow, screen: str, variant: str, queue: str,
     model.code = "YY-0012" if screen == "check_in" else ""
     model.hub_ok = screen != "paused"
     if screen == "refused":
-        window.refusal = ("bad_token", f"wrong token for device {window.device}")
+        window.refusal = ("bad_credentials", "device, role or token not accepted")

@@ -10,6 +10,8 @@ import os
 import sys
 from typing import Any
 
+from dispatcher.client.tls import CA_HELP, settings_problem
+
 from .config import load_config, parse_config
 
 
@@ -19,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     kiosk.add_argument("--config", metavar="FILE",
                        help="the kiosk's config TOML (assets/kiosks/K-B1.toml); flags "
                        "given here override it")
-    kiosk.add_argument("--server", help="the hub, ws://host:8765")
+    kiosk.add_argument("--server", help="the hub, wss://host:8765 (ws:// on this machine)")
+    kiosk.add_argument("--ca", metavar="FILE", help=CA_HELP)
     kiosk.add_argument("--device", help="this kiosk's id, K-B1")
     kiosk.add_argument("--token", default=os.environ.get("ONEWINDOW_TOKEN", ""),
                        help="the device token (default $ONEWINDOW_TOKEN)")
@@ -54,6 +57,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
     out = {
         "server": pick(args.server, config.server),
+        "ca": pick(args.ca, config.ca),
         "device": pick(args.device, config.device),
         "printer": pick(args.printer, printer.url if printer else None),
         "width": pick(args.width, printer.width if printer else 80),
@@ -80,6 +84,10 @@ def _kiosk(args: argparse.Namespace) -> int:
     except ValueError as exc:            # KioskConfigError is one
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    problem = settings_problem(conf["server"], conf["ca"])
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -96,7 +104,7 @@ def _kiosk(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    hub = QtHubClient(conf["server"], "kiosk", conf["device"], args.token)
+    hub = QtHubClient(conf["server"], "kiosk", conf["device"], args.token, ca=conf["ca"])
     window = KioskWindow(hub, printer, conf["device"], template,
                          idle_timeout_s=conf["idle_timeout_s"], large=conf["large"],
                          lang=conf["language"])

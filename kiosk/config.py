@@ -43,6 +43,7 @@ class ScreenSection(_Model):
 
 class KioskFile(_Model):
     server: str | None = None
+    ca: str | None = None
     device: str | None = None
     printer: PrinterSection | None = None
     screen: ScreenSection = ScreenSection()
@@ -52,6 +53,7 @@ class KioskConfig(_Model):
     """The file's values, with the template path made absolute."""
 
     server: str | None
+    ca: str | None
     device: str | None
     printer: PrinterSection | None
     screen: ScreenSection
@@ -82,5 +84,6 @@ def parse_config(raw: dict[str, Any], source: str = "<kiosk>",
             raise KioskConfigError(source, "printer.template",
                                    f"no template file {str(template)!r}")
         printer = printer.model_copy(update={"template": str(template)})
-    return KioskConfig(server=model.server, device=model.device, printer=printer,
+    ca = str((base_dir / model.ca).resolve()) if model.ca else None
+    return KioskConfig(server=model.server, ca=ca, device=model.device, printer=printer,
                        screen=model.screen, source=source)

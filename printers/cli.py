@@ -92,12 +92,18 @@ def _printer_sim(args: argparse.Namespace) -> int:
     from .sim import PrinterSim, VirtualPrinter
 
     paper = "out" if args.paper_out else "near_end" if args.paper_near_end else "ok"
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _fail(ValueError(f"--out {args.out}: cannot create the folder: "
+                                f"{exc.strerror or exc}"))
     printer = VirtualPrinter(width=args.width, out_dir=args.out, paper=paper,
                              cover_open=args.cover_open, chinese=args.chinese)
     try:
         sim = PrinterSim(printer, args.host, args.port)
-    except OSError as exc:
-        return _fail(OSError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}"))
+    except (OSError, OverflowError) as exc:   # OverflowError: a port past 0-65535
+        why = getattr(exc, "strerror", None) or exc
+        return _fail(ValueError(f"cannot listen on {args.host}:{args.port}: {why}"))
     state = printer.status_byte
     print(f"virtual printer {sim.url} ({args.width} mm), tickets to {Path(args.out)}/; "
           f"paper {paper}, cover {'open' if args.cover_open else 'closed'} "
@@ -156,8 +162,12 @@ def _render_ticket(args: argparse.Namespace) -> int:
         data = encode_native(compose(slip, template, args.width), args.width)
         image = render_decoded(decode(data), paper_dots(args.width))
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    paper_png(image, args.width, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        paper_png(image, args.width, out)
+    except (OSError, ValueError) as exc:   # ValueError: Pillow knows no such extension
+        why = getattr(exc, "strerror", None) or exc
+        return _fail(ValueError(f"--out {out}: cannot write it: {why}"))
     print(f"{out}: {args.width} mm {args.mode} ticket {slip.number}, "
           f"{image.width}x{image.height} dots")
     return 0

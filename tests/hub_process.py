@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import ssl as ssl_module
 import subprocess
 import sys
 import threading
@@ -31,6 +32,7 @@ SAMPLE_DEVICES = ROOT / "assets/halls/sample-devices.toml"   # published tokens:
 SAMPLE_CLERKS = ROOT / "assets/halls/sample-clerks.toml"     # published PINs: tests only
 SAMPLE_PINS = {"clerk-017": "1701", "clerk-018": "1802", "clerk-021": "2103",
                "staff-001": "9001", "staff-002": "9002"}
+STAFF = {"staff": "staff-001", "pin": "9001"}   # staff_sign_in args for a test's console
 
 
 FAST = {"backoff_min": 0.05, "backoff_max": 0.4}   # client reconnects quickly in tests
@@ -42,9 +44,13 @@ def sample_token(device: str) -> str:
 
 class HubProcess:
     def __init__(self, db_url: str, *, start_at: str | None = START_AT, speed: float = 1.0,
-                 extra: list[str] | None = None) -> None:
+                 extra: list[str] | None = None, tls: tuple[Path, Path] | None = None
+                 ) -> None:
+        """``tls``: (certificate, key) to serve wss:// with (tests/certs.py makes them)."""
         self.db_url, self.start_at, self.speed = db_url, start_at, speed
         self.extra = extra or []
+        self.tls = tls
+        self.ready_line = ""   # the hub's first line on stdout
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
         self.log_lines: list[str] = []   # the hub's JSON log (stderr), drained as it runs
@@ -56,12 +62,14 @@ class HubProcess:
                "--clerks", str(SAMPLE_CLERKS), *self.extra]
         if self.start_at:
             cmd += ["--start-at", self.start_at]
+        if self.tls:
+            cmd += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        match = re.search(r"listening on ws://[^:]+:(\d+)", line)
+        line = self.ready_line = self.proc.stdout.readline()
+        match = re.search(r"listening on wss?://[^:]+:(\d+)", line)
         if not match:
             err = self.proc.stderr.read() if self.proc.stderr else ""
             self.proc.kill()
@@ -85,12 +93,15 @@ class HubProcess:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
-    def health(self, timeout: float = 10.0) -> dict[str, Any]:
-        """GET /healthz, which must answer 200."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz",
-                                    timeout=timeout) as response:
+    def health(self, timeout: float = 10.0, *,
+               context: ssl_module.SSLContext | None = None) -> dict[str, Any]:
+        """GET /healthz, which must answer 200; over https (trusting ``context``) when
+        the hub serves TLS."""
+        scheme = "https" if self.tls else "http"
+        with urllib.request.urlopen(f"{scheme}://127.0.0.1:{self.port}/healthz",
+                                    timeout=timeout, context=context) as response:
             assert response.status == 200
             return json.loads(response.read())
 
@@ -153,11 +164,18 @@ class RawClient:
 
     @classmethod
     async def hello(cls, url: str, role: str, device: str, *, token: str | None = None,
-                    last_seq: int | None = None) -> RawClient:
-        client = cls(await connect(url, max_size=2**24))
+                    last_seq: int | None = None, staff: str | None = "staff-001",
+                    ssl: ssl_module.SSLContext | None = None) -> RawClient:
+        """Say hello; a console then signs its staff member in (``staff=None``: not).
+        ``ssl``: the context a wss:// ``url`` is checked with."""
+        tls = {"ssl": ssl} if ssl is not None else {}
+        client = cls(await connect(url, max_size=2**24, **tls))
         await client.send({"type": "hello", "role": role, "device": device,
                            "token": token or sample_token(device), "last_seq": last_seq})
         client.welcome = await client.recv()
+        if role == "console" and staff and client.welcome.get("type") == "welcome":
+            signed = await client.command("staff_sign_in", staff=staff, pin=SAMPLE_PINS[staff])
+            assert signed["ok"], signed
         return client
 
     async def send(self, message: dict[str, Any] | str) -> None:

@@ -1,8 +1,10 @@
-"""The caller panel (caller/panel.py) against a live hub subprocess."""
+"""The caller panel (caller/panel.py) against a live hub subprocess, which checks the
+clerk's PIN (`serve --clerks`, the sample clerks file)."""
 
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -11,27 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import FAST, LiveHub, sample_token
+from hub_process import FAST, SAMPLE_PINS, STAFF, LiveHub, sample_token
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from caller.clerks import load_clerks
 from caller.panel import CallerPanel
 from dispatcher.client.qt import QtHubClient
+from dispatcher.hub.people import FREE_TRIES
 
 ROOT = Path(__file__).resolve().parent.parent
-CLERKS = load_clerks(ROOT / "assets/halls/sample-clerks.toml")
 
 pytestmark = pytest.mark.slow
 
 
-
-
 @pytest.fixture
 def console(qtbot: Any, hall: LiveHub) -> Iterator[QtHubClient]:
+    """The dispatch console, with staff-001 signed in at it (a console acts only so)."""
     c = QtHubClient(hall.url, "console", "CONSOLE-1", sample_token("CONSOLE-1"), **FAST)
     c.start()
     qtbot.waitUntil(lambda: c.connected and c.view.loaded, timeout=10000)
+    run(qtbot, c, "staff_sign_in", STAFF)
     yield c
     c.close(timeout=2)
 
@@ -39,7 +40,7 @@ def console(qtbot: Any, hall: LiveHub) -> Iterator[QtHubClient]:
 @pytest.fixture
 def panel(qtbot: Any, hall: LiveHub) -> Iterator[CallerPanel]:
     hub = QtHubClient(hall.url, "caller", "C-B03", sample_token("C-B03"), **FAST)
-    p = CallerPanel(hub, "B03", CLERKS)
+    p = CallerPanel(hub, "B03")
     qtbot.addWidget(p)
     hub.start()
     qtbot.waitUntil(lambda: p.connected, timeout=10000)
@@ -72,18 +73,31 @@ def settle(qtbot: Any, p: CallerPanel) -> None:
     qtbot.waitUntil(lambda: p.pending is None, timeout=15000)
 
 
-def sign_in(qtbot: Any, p: CallerPanel) -> None:
+def type_and_sign_in(qtbot: Any, p: CallerPanel, clerk: str, pin: str) -> None:
+    """Type the clerk id and PIN and press Enter in the PIN field; wait for the hub."""
+    p.clerk_edit.setText(clerk)
+    p.pin_edit.setText(pin)
+    qtbot.keyClick(p.pin_edit, Qt.Key.Key_Return)
+    assert p.pin_edit.text() == ""                       # the PIN is not kept on screen
+    qtbot.waitUntil(lambda: not p.signing_in, timeout=10000)
+
+
+def sign_in(qtbot: Any, p: CallerPanel, clerk: str = "clerk-017") -> None:
     p.show()                              # shown and active, so F-keys reach it
     qtbot.waitExposed(p)
     p.activateWindow()
-    p.clerk_edit.setText("clerk-017")
-    p.pin_edit.setText("0000")
-    qtbot.mouseClick(p.sign_in_button, Qt.MouseButton.LeftButton)
-    assert p.clerk is None and "Wrong" in p.sign_in_error.text()
-    p.clerk_edit.setText("clerk-017")
-    p.pin_edit.setText("1701")
-    qtbot.mouseClick(p.sign_in_button, Qt.MouseButton.LeftButton)
-    assert p.clerk is not None and p.clerk.id == "clerk-017"
+    type_and_sign_in(qtbot, p, clerk, SAMPLE_PINS[clerk])
+    assert p.clerk is not None and p.clerk.id == clerk, said(p)
+    assert p.stack.currentIndex() == 1
+
+
+def said(p: CallerPanel) -> str:
+    """The sign-in screen's message, its Chinese and English lines as "中文 / English"."""
+    return p.sign_in_error.text().replace("\n", " / ")
+
+
+def on_sign_in_screen(p: CallerPanel) -> bool:
+    return p.stack.currentIndex() == 0 and p.clerk is None
 
 
 def open_window(qtbot: Any, p: CallerPanel) -> None:
@@ -91,6 +105,99 @@ def open_window(qtbot: Any, p: CallerPanel) -> None:
         click(qtbot, p, "open")
         settle(qtbot, p)
     assert p.state().state == "idle"
+
+
+def spy_commands(p: CallerPanel) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Every command the panel hands its hub client from now on: name, args, options."""
+    seen: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    original = p.hub.send_command
+
+    def send_command(name: str, args: dict[str, Any] | None = None, **options: Any) -> str:
+        seen.append((name, dict(args or {}), options))
+        return original(name, args, **options)
+
+    p.hub.send_command = send_command  # type: ignore[method-assign]
+    return seen
+
+
+def test_the_hub_checks_the_pin_and_names_the_clerk(qtbot: Any, panel: CallerPanel,
+                                                    console: QtHubClient) -> None:
+    p = panel
+    seen = spy_commands(p)
+    sign_in(qtbot, p)
+    name, args, _ = seen[0]
+    assert (name, args) == ("sign_in", {"window": "B03", "clerk": "clerk-017", "pin": "1701"})
+    assert p.who.text() == "王芳 (clerk-017)"            # the name is the hub's
+    assert console.view.window("B03")["clerk"] == "clerk-017"
+    assert all("1701" not in repr(v) for v in vars(p).values())   # the PIN is not kept
+    open_window(qtbot, p)
+    assert [name for name, _, _ in seen] == ["sign_in", "open_window"][:len(seen)]
+    assert all("actor" not in options for _, _, options in seen)  # the hub knows who
+
+
+@pytest.mark.parametrize("clerk, pin", [("clerk-017", "0000"), ("clerk-099", "1701"),
+                                        ("staff-001", "9001")],
+                         ids=["wrong_pin", "unknown_clerk", "staff_not_a_clerk"])
+def test_a_wrong_pin_or_id_is_said_and_the_panel_stays_shut(
+        qtbot: Any, panel: CallerPanel, console: QtHubClient, clerk: str, pin: str) -> None:
+    p = panel
+    type_and_sign_in(qtbot, p, clerk, pin)
+    assert on_sign_in_screen(p)
+    assert said(p) == "工号或密码不对 / Wrong clerk id or PIN"
+    assert not any(b.isEnabled() for b in p.buttons.values())
+    assert console.view.window("B03").get("clerk") is None
+    sign_in(qtbot, p)                                    # the right one still works
+    assert said(p) == ""
+
+
+def test_after_three_wrong_pins_the_hub_locks_and_the_panel_counts_down(
+        qtbot: Any, panel: CallerPanel) -> None:
+    p = panel
+    for _ in range(FREE_TRIES):
+        type_and_sign_in(qtbot, p, "clerk-017", "0000")
+        assert said(p) == "工号或密码不对 / Wrong clerk id or PIN"
+    # locked for 1 s after the third, 2 s after a fourth...: a slow machine may see one
+    # more wrong_pin before a try lands inside the lock
+    for _ in range(3):
+        type_and_sign_in(qtbot, p, "clerk-017", "0000")
+        if "Wrong" not in said(p):
+            break
+    assert on_sign_in_screen(p)
+    locked = re.fullmatch(r"密码错误次数过多，请 (\d+) 秒后再试 / "
+                          r"Too many wrong PINs: try again in (\d+) s", said(p))
+    assert locked and locked[1] == locked[2] and 1 <= int(locked[1]) <= 4, locked
+    qtbot.waitUntil(lambda: "try again now" in said(p), timeout=6000)
+    sign_in(qtbot, p)
+
+
+def test_not_connected_sends_no_sign_in(qtbot: Any, hall: LiveHub,
+                                        panel: CallerPanel) -> None:
+    p = panel
+    hall.hub.kill()
+    qtbot.waitUntil(lambda: not p.connected, timeout=10000)
+    seen = spy_commands(p)
+    p.clerk_edit.setText("clerk-017")
+    p.pin_edit.setText("1701")
+    qtbot.mouseClick(p.sign_in_button, Qt.MouseButton.LeftButton)
+    assert seen == [] and on_sign_in_screen(p) and p.pin_edit.text() == ""
+    assert "Not connected to the hub" in said(p)
+    assert not p.sign_in("clerk-017", "")                # nothing to send either
+    assert "Enter your clerk id and PIN" in said(p)
+
+
+def test_signed_out_or_replaced_at_the_hub_goes_back_to_sign_in(
+        qtbot: Any, panel: CallerPanel, console: QtHubClient) -> None:
+    p = panel
+    sign_in(qtbot, p)
+    run(qtbot, console, "sign_in", {"window": "B03", "clerk": "clerk-018",
+                                    "pin": SAMPLE_PINS["clerk-018"]})
+    qtbot.waitUntil(lambda: on_sign_in_screen(p), timeout=5000)
+    assert "clerk-018 signed in at this window" in said(p)
+    assert not any(b.isEnabled() for b in p.buttons.values())
+    sign_in(qtbot, p)                                    # clerk-017 takes the window back
+    run(qtbot, console, "sign_in", {"window": "B03", "clerk": ""})   # the console signs out
+    qtbot.waitUntil(lambda: on_sign_in_screen(p), timeout=5000)
+    assert "You were signed out" in said(p)
 
 
 def test_sign_in_open_call_recall_start_finish(qtbot: Any, panel: CallerPanel,
@@ -174,6 +281,8 @@ def test_dropped_reply_calls_once(qtbot: Any, hall: LiveHub, panel: CallerPanel,
     settle(qtbot, p)                      # the client resent the same id
     qtbot.waitUntil(lambda: p.connected, timeout=15000)
     assert p.number.text() == first["number"]
+    # the hub kept the clerk through its restart (today's events): still signed in
+    assert p.state().clerk == "clerk-017" and p.stack.currentIndex() == 1
     called = [t for t in p.hub.view.tickets.values() if t["state"] == "called"]
     assert [t["id"] for t in called] == [first["id"]]
     assert [name for name, _ in p.sent].count("call_next") == 1
@@ -204,7 +313,7 @@ CLI = ("import argparse, sys; from caller.cli import register; p = argparse.Argu
        "register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))")
 
 
-def test_cli_screenshot_and_bad_clerks_file(hall: LiveHub, tmp_path: Path) -> None:
+def test_cli_screenshots_and_no_clerks_file(hall: LiveHub, tmp_path: Path) -> None:
     import subprocess
     import sys
     base = [sys.executable, "-c", CLI, "caller", "--window", "B03", "--server", hall.url,
@@ -213,14 +322,14 @@ def test_cli_screenshot_and_bad_clerks_file(hall: LiveHub, tmp_path: Path) -> No
     done = subprocess.run([*base, "--screenshot", str(tmp_path / "shot")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "shot-sign-in.png").stat().st_size > 1000
-    assert (tmp_path / "shot-panel.png").stat().st_size > 1000
-    bad = tmp_path / "bad.toml"
-    bad.write_text("x = 1", encoding="utf-8")
-    done = subprocess.run([*base, "--clerks", str(bad)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert done.stderr.strip() == f"error: {bad}: clerks: missing: add [clerks.<id>] tables"
+    names = ["shot-sign-in.png", "shot-sign-in-wrong-pin.png", "shot-sign-in-locked.png",
+             "shot-panel.png"]
+    assert sorted(x.name for x in tmp_path.glob("shot-*.png")) == sorted(names)
+    assert all((tmp_path / name).stat().st_size > 1000 for name in names)
+    # the hub checks PINs: the panel takes no clerks file
+    done = subprocess.run([*base, "--clerks", "assets/halls/sample-clerks.toml"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unrecognized arguments: --clerks" in done.stderr
 
 
 def answer_next_dialog(qtbot: Any, answer: Any) -> list[str]:

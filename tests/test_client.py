@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hub_process import HubProcess, sample_token
+from hub_process import STAFF, HubProcess, sample_token
 
 from dispatcher.client import HallView, HubClient, HubError, HubRefused, HubUnavailable, SeqGap
 
@@ -90,6 +90,8 @@ class Recorder:
     async def __aenter__(self) -> HubClient:
         self.task = self.client.start()
         await self.client.wait_connected()
+        if self.client.role == "console":
+            await self.client.command("staff_sign_in", STAFF)
         return self.client
 
     async def __aexit__(self, *exc: object) -> None:
@@ -129,17 +131,18 @@ def test_kiosk_caller_display_console_views_equal_fresh_snapshots(hall: Hall) ->
         kiosk, caller = Recorder(hall.url, "kiosk", "K-B1"), Recorder(hall.url, "caller", "C-B03")
         display = Recorder(hall.url, "display", "D-B")
         console = Recorder(hall.url, "console", "CONSOLE-1")
-        async with kiosk as k, caller as c, display, console as con:
+        rater = Recorder(hall.url, "evaluator", "E-B03")
+        async with kiosk as k, caller as c, display, console as con, rater as e:
             first, second = await issue(k), await issue(k)
             await c.command("open_window", {"window": "B03"})
-            called = await c.command("call_next", {"window": "B03"}, actor="clerk-017")
+            called = await c.command("call_next", {"window": "B03"})
             assert called["ticket"]["id"] == first["id"]
             assert c.view.window("B03")["number"] == first["number"]  # already in the view
             await c.command("recall", {"window": "B03"})
             await c.command("start_service", {"window": "B03"})
             await c.command("finish_service", {"window": "B03"})
-            await c.command("evaluate", {"ticket": first["id"], "level": 5})
-            assert c.view.ticket(first["id"])["rating"] == 5
+            await e.command("evaluate", {"ticket": first["id"], "level": 5})
+            await until(lambda: c.view.ticket(first["id"])["rating"] == 5)
             assert c.view.waiting["quick_b"] == 1 and second["id"] in c.view.tickets
             await con.command("notice", {"text": "过号请到咨询台重新排队"})
             await con.command("report_device", {"device": "CONSOLE-1", "status": "ok"})
@@ -334,9 +337,9 @@ def test_a_lost_event_frame_is_a_gap_and_the_client_resyncs(hall: Hall) -> None:
 
 
 REFUSALS = [
-    ("caller", "C-B03", "not-the-token", "bad_token"),
-    ("kiosk", "K-Z9", "sample-K-Z9", "unknown_device"),
-    ("display", "C-B03", "sample-C-B03", "wrong_role"),
+    ("caller", "C-B03", "not-the-token", "bad_credentials"),   # the wrong token,
+    ("kiosk", "K-Z9", "sample-K-Z9", "bad_credentials"),       # no such device,
+    ("display", "C-B03", "sample-C-B03", "bad_credentials"),   # the wrong role: alike
 ]
 
 

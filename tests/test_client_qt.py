@@ -140,8 +140,8 @@ def test_qt_client_refused_and_not_started(qtbot, hall: LiveHub) -> None:
     with qtbot.waitSignal(bad.statusChanged, timeout=5000,
                           check_params_cb=lambda status: status == "refused"):
         bad.start()
-    assert bad.refused is not None and bad.refused.code == "bad_token"
+    assert bad.refused is not None and bad.refused.code == "bad_credentials"
     bad.send_command("open_window", {"window": "B03"}, on_reply=replies.callback("late"))
     qtbot.waitUntil(lambda: "late" in replies.got, timeout=2000)
-    assert replies.got["late"][1]["code"] in ("bad_token", "unavailable")
+    assert replies.got["late"][1]["code"] in ("bad_credentials", "unavailable")
     bad.close(timeout=5)

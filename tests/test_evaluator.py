@@ -269,7 +269,7 @@ CLI = ("import argparse, sys; from caller.cli import register; p = argparse.Argu
 
 def test_cli_screenshots(hall: LiveHub, tmp_path: Path) -> None:
     base = [sys.executable, "-c", CLI, "evaluator", "--window", WINDOW, "--server", hall.url,
-            "--role", EVALUATOR_ROLE, "--device", EVALUATOR_DEVICE,
+            "--device", EVALUATOR_DEVICE,
             "--token", sample_token(EVALUATOR_DEVICE)]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([*base, "--screenshot", str(tmp_path / "ev")], cwd=ROOT, env=env,
@@ -282,3 +282,7 @@ def test_cli_screenshots(hall: LiveHub, tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --timeout must be more than 0 seconds"
+    # only the evaluator device rates: a caller's device may not drive this screen
+    done = subprocess.run([*base, "--role", "caller"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unrecognized arguments: --role caller" in done.stderr

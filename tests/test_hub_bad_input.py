@@ -28,7 +28,7 @@ import uuid
 from typing import Any, get_type_hints
 
 import pytest
-from hub_process import HubProcess, RawClient, live_hub, sample_token
+from hub_process import SAMPLE_PINS, HubProcess, RawClient, live_hub, sample_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
@@ -102,6 +102,10 @@ async def hello(url: str, role: str, device: str) -> RawClient:
                        "token": sample_token(device)})
     client.welcome = await client.recv()
     assert client.welcome["type"] == "welcome", client.welcome
+    if role == "console":
+        signed = await client.command("staff_sign_in", staff="staff-001",
+                                      pin=SAMPLE_PINS["staff-001"])
+        assert signed["ok"], signed
     return client
 
 

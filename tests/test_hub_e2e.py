@@ -66,7 +66,8 @@ def test_a_ticket_from_kiosk_to_rating_as_every_device_sees_it(tmp_path) -> None
         assert (await caller.command("start_service", window="B03"))["ok"]
         finished = await caller.command("finish_service", window="B03")
         assert finished["result"]["ticket"]["state"] == "done"
-        rated = await caller.command("evaluate", ticket=ticket["id"], level=5)
+        evaluator = await RawClient.hello(url, "evaluator", "E-B03")
+        rated = await evaluator.command("evaluate", ticket=ticket["id"], level=5)
         assert rated["result"]["ticket"]["rating"] == 5
         await drain_until(display, "ticket_evaluated")
         assert_contiguous(display.events, display.welcome["seq"])
@@ -76,7 +77,7 @@ def test_a_ticket_from_kiosk_to_rating_as_every_device_sees_it(tmp_path) -> None
                          "ticket_evaluated"]
         assert display.events[-1]["changes"]["windows"] == {"B03": display.events[-2][
             "changes"]["windows"]["B03"]}  # rating leaves the window idle as it was
-        for c in (display, kiosk, caller):
+        for c in (display, kiosk, caller, evaluator):
             await c.close()
 
     with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import FAST, HubProcess, LiveHub, sample_token
+from hub_process import FAST, STAFF, HubProcess, LiveHub, sample_token
 from PySide6.QtWidgets import QLabel
 
 from dispatcher.client.qt import QtHubClient
@@ -187,6 +187,10 @@ def test_appointment_check_in_on_the_keypad(kiosk_factory: Any, hall: LiveHub) -
     console.start()
     k = kiosk_factory()
     try:
+        signed: list[bool] = []
+        console.send_command("staff_sign_in", STAFF, on_reply=lambda ok, _p: signed.append(ok))
+        k.qtbot.waitUntil(lambda: bool(signed), timeout=10000)
+        assert signed == [True]
         console.send_command("book_appointment", {"code": "4815", "queue": "quick_b",
                                                   "slot_start": start,
                                                   "slot_end": start + 1800},
@@ -321,6 +325,7 @@ class Console:
         self.hub = QtHubClient(url, "console", "CONSOLE-1", sample_token("CONSOLE-1"), **FAST)
         self.hub.start()
         qtbot.waitUntil(lambda: self.hub.connected, timeout=10000)
+        self.command("staff_sign_in", STAFF)
 
     def command(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         replies: list[tuple[bool, dict[str, Any]]] = []
@@ -569,7 +574,7 @@ def test_in_the_evening_the_kiosk_is_closed_from_the_start(qtbot: Any, tmp_path:
 # ---------------------------------------------------------------------- a refused hello
 
 
-@pytest.mark.parametrize(("token", "code"), [("wrong-token", "bad_token"),
+@pytest.mark.parametrize(("token", "code"), [("wrong-token", "bad_credentials"),
                                            ("", "bad_message")])     # no token at all
 def test_a_refused_hello_shows_the_staff_screen(qtbot: Any, hall: LiveHub, token: str,
                                                 code: str) -> None:

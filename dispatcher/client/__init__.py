@@ -16,9 +16,10 @@ from .client import (
     HubRefused,
     HubUnavailable,
 )
+from .tls import ConnectionSettingsError
 from .view import HallView, SeqGap
 
 __all__ = [
-    "CONNECTED", "CONNECTING", "DISCONNECTED", "REFUSED", "HallView", "HubClient",
-    "HubError", "HubRefused", "HubUnavailable", "SeqGap",
+    "CONNECTED", "CONNECTING", "DISCONNECTED", "REFUSED", "ConnectionSettingsError",
+    "HallView", "HubClient", "HubError", "HubRefused", "HubUnavailable", "SeqGap",
 ]

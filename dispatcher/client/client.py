@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import random
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.uri import parse_uri
 
 from .. import protocol as p
+from .tls import client_context
 from .view import HallView, SeqGap
 
 log = logging.getLogger("onewindow.client")
@@ -91,15 +93,20 @@ class HubClient:
                  on_event: Callback | None = None, on_status: Callback | None = None,
                  on_snapshot: Callback | None = None,
                  backoff_min: float = 0.2, backoff_max: float = 5.0,
-                 timeout: float = 10.0, open_timeout: float = 5.0) -> None:
+                 timeout: float = 10.0, open_timeout: float = 5.0,
+                 ca: str | None = None) -> None:
         """``on_event(frame)`` runs after the view applied the frame; ``on_status(status)``
         on each change; ``on_snapshot(view)`` after a snapshot replaced the picture.
 
         ``last_seq`` is the seq of ``view``'s picture: it only makes sense with a loaded
         view (events cannot be applied to nothing). ``state_file`` keeps the picture
         and its seq across app restarts, so a restarted device resyncs by events.
-        ``timeout`` is the default for commands and queries."""
-        parse_uri(url)   # a malformed url is a configuration error, not a retry
+        ``timeout`` is the default for commands and queries. ``ca``: the hall CA's
+        PEM file that a wss:// hub's certificate must chain to (default: the system's
+        CAs). A bad url, plain ws:// to another machine or an unreadable ``ca`` raise
+        ConnectionSettingsError (a ValueError) here: configuration, not a retry."""
+        self._ssl = client_context(url, ca)
+        parse_uri(url)
         if role not in p.ROLES:
             raise ValueError(f"role {role!r}: expected one of {', '.join(p.ROLES)}")
         self.url, self.role, self.device, self._token = url, role, device, token
@@ -126,6 +133,10 @@ class HubClient:
         self._conn_task: asyncio.Future[None] | None = None
         self._welcomed = False
         self._save_handle: asyncio.TimerHandle | None = None
+        self._untrusted = False           # said once: the hub's certificate failed
+        # A console's staff sign-in, resumed in the hello after a reconnect: the token
+        # the hub gave in the staff_sign_in reply (never the PIN).
+        self.session: str | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -221,6 +232,11 @@ class HubClient:
             self._refuse(exc)
         except SeqGap as exc:
             log.warning("resync: %s", exc)
+        except ssl.SSLCertVerificationError as exc:
+            level = logging.INFO if self._untrusted else logging.WARNING
+            self._untrusted = True
+            log.log(level, "the hub at %s is not trusted: certificate verify failed: %s "
+                    "(give the hall's CA with --ca)", self.url, exc.verify_message or exc)
         except (OSError, TimeoutError, WebSocketException, ValueError, _Resync) as exc:
             log.info("connection to %s lost: %r", self.url, exc)
         except asyncio.CancelledError:
@@ -233,9 +249,10 @@ class HubClient:
         return self._welcomed
 
     async def _connection(self) -> None:
+        tls = {"ssl": self._ssl} if self._ssl is not None else {}
         async with connect(self.url, open_timeout=self.open_timeout, proxy=None,
                            max_size=p.HARD_FRAME_LIMIT, compression=None,
-                           close_timeout=2) as ws:
+                           close_timeout=2, **tls) as ws:
             await self._hello(ws)
             self._welcomed = True
             await self._resend(ws)
@@ -249,6 +266,8 @@ class HubClient:
         hello = {"type": "hello", "role": self.role, "device": self.device,
                  "token": self._token, "last_seq": self.view.seq,
                  "protocol": p.PROTOCOL_VERSION}
+        if self.session:
+            hello["session"] = self.session
         await ws.send(p.encode(hello))
         welcome = json.loads(await asyncio.wait_for(ws.recv(), self.open_timeout))
         if welcome.get("type") == "error":
@@ -292,6 +311,9 @@ class HubClient:
             self._on_event(frame)
         elif kind == "reply":
             pending = self._pending.get(str(frame.get("id")))
+            result = frame.get("result")
+            if frame.get("ok") and isinstance(result, dict) and "session" in result:
+                self.session = result["session"]
             if pending is not None and not pending.future.done():
                 pending.future.set_result(frame)
         elif kind == "error":

@@ -35,6 +35,7 @@ import PySide6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from .client import DISCONNECTED, REFUSED, HubClient, HubError, HubRefused, HubUnavailable
+from .tls import client_context
 from .view import HallView
 
 log = logging.getLogger("onewindow.client.qt")
@@ -70,15 +71,18 @@ class QtHubClient(QObject):
     _deliver = Signal(object)        # network thread -> GUI thread, queued, in order
 
     def __init__(self, url: str, role: str, device: str, token: str, *,
-                 state_file: str | os.PathLike[str] | None = None,
+                 state_file: str | os.PathLike[str] | None = None, ca: str | None = None,
                  parent: QObject | None = None, **options: Any) -> None:
-        """``options`` go to HubClient (backoff_min, backoff_max, timeout, ...)."""
+        """``ca``: the hall CA's PEM file for a wss:// hub. ``options`` go to HubClient
+        (backoff_min, backoff_max, timeout, ...). A bad url or ``ca`` raises
+        ConnectionSettingsError here, as HubClient does."""
         super().__init__(parent)
+        client_context(url, ca)
         self.view = HallView()           # GUI thread only
         self.status = DISCONNECTED
         self.refused: HubRefused | None = None
         self._args = (url, role, device, token)
-        self._options = {"state_file": state_file, **options}
+        self._options = {"state_file": state_file, "ca": ca, **options}
         self._replies: dict[str, OnReply] = {}
         self._client: HubClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -16,11 +16,13 @@ _WINDOW_COMMANDS = {
     "call_next", "call_ticket", "recall", "start_service", "finish_service", "no_show",
     "pause", "resume", "open_window", "close_window", "hold", "call_back", "sign_in",
 }
-_CALLER_TICKET_COMMANDS = {"requeue", "transfer", "cancel", "evaluate"}
+_CALLER_TICKET_COMMANDS = {"requeue", "transfer", "cancel"}
+MAX_PARTS = 16   # parts a device may report on (a kiosk's printer, a bridge's strips)
 ROLE_COMMANDS: dict[str, frozenset[str] | None] = {   # None: every command
     "kiosk": frozenset({"issue_ticket", "check_in", "report_device"}),
     "caller": frozenset(_WINDOW_COMMANDS | _CALLER_TICKET_COMMANDS | {"report_device"}),
-    "evaluator": frozenset({"evaluate", "report_device"}),  # 好差评 screen at a window
+    # 好差评 is the citizen's: only the rater at the window (never the clerk's panel)
+    "evaluator": frozenset({"evaluate", "report_device"}),
     "display": frozenset({"report_device"}),
     "led": frozenset({"report_device"}),
     "console": None,
@@ -40,7 +42,7 @@ def authorize(device: Device, command: Command, state: HallState) -> Command:
     if command.NAME not in allowed:
         raise forbidden(f"a {device.role} may not {command.NAME} (device {device.id})")
     if command.NAME == "report_device":
-        return _own_report(device, command)
+        return _own_report(device, command, state)
     if device.role == "kiosk":
         return _kiosk(device, command)
     if command.NAME in _WINDOW_COMMANDS:
@@ -53,11 +55,15 @@ def authorize(device: Device, command: Command, state: HallState) -> Command:
     return command
 
 
-def _own_report(device: Device, command: Command) -> Command:
+def _own_report(device: Device, command: Command, state: HallState) -> Command:
     reported = command.device  # type: ignore[attr-defined]
     if reported != device.id and not reported.startswith(device.id + "/"):
         raise forbidden(f"device {device.id} may report only itself or its parts "
                         f"({device.id}/...), not {reported}")
+    parts = {d for d in state.devices if d.startswith(device.id + "/")}
+    if reported not in state.devices and len(parts) >= MAX_PARTS:
+        raise forbidden(f"device {device.id} already reports on {MAX_PARTS} parts; "
+                        f"{reported} would be one too many")
     return command
 
 

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from ..core import events as ev
 from ..core.state import HallState
 from ..hall import Hall, hall_layout
 from .devices import Device
+from .privacy import public_ticket, public_window
 
 RECENT_CALLS = 20
+RECENT_OWN = 20           # a caller's own finished tickets in its snapshot
+RECENT_CONSOLE = 200      # the console's
+LOOK_BACK = 2_000         # tickets looked through for them, newest first
 _WINDOW_FIELDS = ("window", "from_window", "to_window")
 _QUEUE_FIELDS = ("queue", "from_queue", "to_queue")
 _DAY_EVENTS = (ev.DayOpened.NAME, ev.DayClosed.NAME)
@@ -104,10 +109,15 @@ def _extra_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
 
 def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
              ) -> dict[str, Any]:
-    """The picture a device starts from: what its role needs and nothing more."""
+    """The picture a device starts from: what its role needs and nothing more. Its
+    size follows what is live (windows, tickets waiting or at a window), not the
+    day's ticket count."""
+    full = device.role == "console"
+    mine = set(device.windows)
     snap: dict[str, Any] = {
         "day": state.day, "day_closed": state.day_closed, "hall": hall_layout(hall),
-        "windows": {w: window_view(state, w) for w in state.windows},
+        "windows": {w: (window_view(state, w) if full or w in mine
+                        else public_window(window_view(state, w))) for w in state.windows},
         "waiting": {q: len(line) for q, line in state.queue_lines.items()},
         "recent_calls": list(recent.calls),
         "notices": dict(getattr(state, "notices", {})),
@@ -117,9 +127,39 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
     if device.role in ("caller", "evaluator"):
         snap["my_windows"] = list(device.windows)
     if device.role in ("caller", "console"):
-        snap["tickets"] = {t: ticket_view(state, t) for t in state.tickets}
+        snap["tickets"] = _snapshot_tickets(state, device)
     if device.role == "console":
         snap["devices"] = {k: _plain(v) for k, v in getattr(state, "devices", {}).items()}
         snap["appointments"] = {k: _plain(v)
                                 for k, v in getattr(state, "appointments", {}).items()}
     return snap
+
+
+def live_tickets(state: HallState) -> set[str]:
+    """Tickets waiting, held aside or at a window, found from the lines (no day scan)."""
+    live = {t for line in state.queue_lines.values() for _, _, t in line}
+    live |= {t for line in state.window_lines.values() for _, _, t in line}
+    live |= {t for held in state.held.values() for t in held}
+    live |= {w.ticket for w in state.windows.values() if w.ticket}
+    return live
+
+
+def _snapshot_tickets(state: HallState, device: Device) -> dict[str, dict[str, Any]]:
+    """Live tickets, and the latest finished ones the device may look back on: a
+    caller its own windows' last RECENT_OWN, the console the hall's last
+    RECENT_CONSOLE."""
+    full, mine = device.role == "console", set(device.windows)
+    wanted = live_tickets(state)
+    keep = RECENT_CONSOLE if full else RECENT_OWN
+    for ticket in islice(reversed(state.tickets.values()), LOOK_BACK):
+        if keep <= 0:
+            break
+        if ticket.id not in wanted and (full or ticket.served_by in mine):
+            wanted.add(ticket.id)
+            keep -= 1
+    out = {}
+    for t in sorted(wanted, key=lambda t: state.tickets[t].serial):
+        view = ticket_view(state, t)
+        own = full or view.get("window") in mine or view.get("served_by") in mine
+        out[t] = view if own else public_ticket(view)
+    return out

@@ -23,6 +23,9 @@ events = sa.Table(
     sa.Column("device", sa.String(64)),
     sa.Column("actor", sa.String(64)),
     sa.Column("command_id", sa.String(64)),
+    # A digest of the command's name and arguments: a reused id with other arguments
+    # is told apart from a retry, also after a restart (added to older stores on open).
+    sa.Column("command_hash", sa.String(32)),
     sa.Column("recorded_at", sa.Float, nullable=False),  # wall clock of the write
     sa.Index("ix_events_name_seq", "name", "seq"),
     sa.Index("ix_events_command_id", "command_id"),

@@ -37,6 +37,13 @@ class StoreError(Exception):
     """An append that did not commit; nothing of it was written. ``__cause__`` says why."""
 
 
+class StoreOpenError(Exception):
+    """The store could not be opened; the message is one line for the operator."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"database {url}: {reason}")
+
+
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +60,28 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
     return engine
 
 
+def _engine(url: sa.URL) -> sa.Engine:
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return sa.create_engine(url)
+
+
+def _open_failure(url: sa.URL, exc: Exception) -> str:
+    """Why the store at ``url`` did not open, in one line."""
+    if isinstance(exc, sa.exc.NoSuchModuleError):
+        return (f"unknown database kind {url.drivername!r}; expected sqlite:///FILE or "
+                "postgresql+psycopg://USER@HOST:PORT/DATABASE")
+    if isinstance(exc, ImportError):
+        return f"the driver for {url.drivername!r} is not installed ({exc.name or exc})"
+    if isinstance(exc, OSError):
+        folder = Path(url.database or ".").expanduser().parent
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        return f"cannot create the folder {folder}: {why or exc}"
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return f"cannot open it: {lines[0] if lines else type(cause).__name__}"
+
+
 class EventStore:
     def __init__(self, engine: sa.Engine, planned: Planned | None = None) -> None:
         self.engine = engine
@@ -61,6 +90,7 @@ class EventStore:
         self._lock = threading.Lock()  # one append at a time on the writer connection
         self._sqlite = engine.dialect.name == "sqlite"
         metadata.create_all(engine)
+        _add_missing_columns(engine)
         self._last_seq, self._day = self._read_position()
 
     @classmethod
@@ -70,17 +100,25 @@ class EventStore:
         With ``hall`` the ``windows`` table lists every window of the hall and puts
         each back on its planned profile when a day opens, as the core does.
         """
-        parsed = sa.make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            engine = _sqlite_engine(parsed)
-        else:
-            engine = sa.create_engine(parsed)
         planned = None
         if hall is not None:
             planned = {w.id: (w.profile.main, w.profile.side, w.profile.side_when_overdue)
                        for w in hall.windows.values()}
         try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError:
+            raise StoreOpenError(url, "not a database URL; expected sqlite:///FILE or "
+                                 "postgresql+psycopg://USER@HOST:PORT/DATABASE") from None
+        shown = parsed.render_as_string(hide_password=True)
+        try:
+            engine = _engine(parsed)
+        except (sa.exc.ArgumentError, ImportError, OSError) as exc:
+            raise StoreOpenError(shown, _open_failure(parsed, exc)) from exc
+        try:
             return cls(engine, planned)
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreOpenError(shown, _open_failure(parsed, exc)) from exc
         except Exception:
             engine.dispose()
             raise
@@ -98,7 +136,8 @@ class EventStore:
     # ------------------------------------------------------------ writing
 
     def append(self, batch: Sequence[Event], *, device: str | None = None,
-               actor: str | None = None, command_id: str | None = None) -> list[int]:
+               actor: str | None = None, command_id: str | None = None,
+               command_hash: str | None = None) -> list[int]:
         """Write the events and their projections in one transaction; return their seqs.
 
         On any failure nothing is written and StoreError is raised."""
@@ -114,6 +153,7 @@ class EventStore:
                     "seq": seq, "day": event.day if isinstance(event, ev.DayClosed) else day,
                     "at": event.at, "name": event.NAME, "data": _dumps(event),
                     "device": device, "actor": actor, "command_id": command_id,
+                    "command_hash": command_hash,
                     "recorded_at": recorded_at,
                 })
             self._write(rows, batch)
@@ -190,15 +230,17 @@ class EventStore:
         return self._select(sa.and_(events.c.seq >= start, events.c.command_id == command_id,
                                     events.c.device == device))
 
-    def command_keys_today(self) -> set[tuple[str | None, str]]:
-        """(device, command id) of every command recorded since the last DayOpened."""
+    def command_keys_today(self) -> dict[tuple[str | None, str], str | None]:
+        """(device, command id) → command hash of every command recorded since the
+        last DayOpened."""
         with self.engine.connect() as conn:
             start = conn.scalar(self._last_day_opened())
             if start is None:
-                return set()
-            query = (sa.select(events.c.device, events.c.command_id).distinct()
+                return {}
+            query = (sa.select(events.c.device, events.c.command_id, events.c.command_hash)
+                     .distinct()
                      .where(events.c.seq >= start, events.c.command_id.is_not(None)))
-            return {(device, cid) for device, cid in conn.execute(query)}
+            return {(device, cid): digest for device, cid, digest in conn.execute(query)}
 
     def _select(self, where: sa.ColumnElement[bool]) -> list[tuple[int, Event]]:
         query = sa.select(events.c.seq, events.c.data).where(where).order_by(events.c.seq)
@@ -221,3 +263,14 @@ class EventStore:
 
 def _dumps(event: Event) -> str:
     return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Columns added since a store was created (create_all adds only tables)."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns(events.name)}
+    with engine.begin() as conn:
+        for column in events.columns:
+            if column.name not in present:
+                kind = column.type.compile(engine.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {events.name} ADD COLUMN "
+                                     f"{column.name} {kind}"))
