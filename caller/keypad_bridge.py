@@ -1,6 +1,6 @@
 """`onewindow keypad-bridge`: caller keypads on an RS-485 bus → the hub's caller commands.
 
-    onewindow keypad-bridge --port /dev/ttyUSB1 --server ws://hub:8765 \\
+    onewindow keypad-bridge --port /dev/ttyUSB1 --server wss://hub:8765 --ca hall-ca.pem \\
         --map 1=B03,2=B04:TOKEN --open
 
 Each keypad address is mapped to a window; for each window the bridge connects one

@@ -1,7 +1,7 @@
 """`onewindow led-bridge`: the hub's window views → the LED strips on an RS-485 bus.
 
-    onewindow led-bridge --port /dev/ttyUSB0 --server ws://hub:8765 --device LED-1 \\
-        --token … --map B01=1,B02=2,B03=3
+    onewindow led-bridge --port /dev/ttyUSB0 --server wss://hub:8765 --ca hall-ca.pem \\
+        --device LED-1 --token … --map B01=1,B02=2,B03=3
 
 An asyncio ``HubClient`` (role ``led``) keeps the hall's picture; whenever an event
 changes a mapped window's view (and after every snapshot) that window's strip is

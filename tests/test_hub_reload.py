@@ -247,6 +247,11 @@ def test_the_clerks_file_is_reread_too(tmp_path: Path) -> None:
         assert reply["ok"] is True and reply["result"]["person"] == {"id": "clerk-099",
                                                                      "name": "新人"}
         await still_served(caller)                         # a clerks change closes no device
+        h.clerks.write_text(one, encoding="utf-8")         # clerk-099 is let go
+        assert (await asyncio.to_thread(h.hup))["event"] == "reloaded"
+        status = await caller.query("window_status", window="B03")
+        assert status["result"]["windows"]["B03"]["clerk"] is None   # signed out at once
+        assert (await sign_in(caller, "clerk-099", "9999"))["error"]["code"] == "wrong_pin"
 
     try:
         asyncio.run(scenario())

@@ -120,6 +120,10 @@ def test_the_store_records_the_person_the_hub_signed_in_never_a_name_sent(tmp_pa
                                    " 'clerk_signed_in')"))
     assert actors == {"clerk_signed_in": "clerk-017", "ticket_called": "clerk-017",
                       "notice_posted": "staff-001", "ticket_issued": None}
+    with sqlite3.connect(db) as conn:
+        stored = [json.loads(data) for (data,) in conn.execute("select data from events")]
+    signed = [d for d in stored if d["name"] == "clerk_signed_in"]
+    assert signed and all("pin" not in d for d in stored)           # no PIN stored
 
 
 def test_a_rating_comes_only_from_the_windows_evaluator(tmp_path) -> None:

@@ -82,6 +82,16 @@ def test_every_command_has_an_argument_schema_matching_its_parser() -> None:
             command_from_dict(name, {"no_such_argument": 1})
 
 
+def test_the_hubs_own_commands_are_in_the_schema_and_a_sign_in_takes_a_pin() -> None:
+    from dispatcher.hub.signin import STAFF_COMMANDS
+
+    schema = protocol_schema()
+    assert set(schema["hub_commands"]) == set(STAFF_COMMANDS)
+    assert schema["hub_commands"]["staff_sign_in"]["required"] == ["staff", "pin"]
+    assert "pin" in schema["commands"]["sign_in"]["properties"]
+    assert "pin" not in schema["commands"]["sign_in"]["required"]
+
+
 def test_the_envelope_schema_names_the_three_message_types() -> None:
     schema = protocol_schema()["messages"]
     assert {"Hello", "CommandMessage", "QueryMessage"} <= set(schema["$defs"])

@@ -9,6 +9,7 @@ from typing import Any, get_type_hints
 
 from ..core.commands import COMMANDS
 from ..protocol import client_message_schema
+from .signin import MAX_PIN
 
 _JSON_TYPES: dict[Any, dict[str, Any]] = {
     str: {"type": "string", "minLength": 1},
@@ -35,6 +36,21 @@ def command_args_schema(name: str) -> dict[str, Any]:
             "additionalProperties": False}
 
 
+_PIN = {"type": "string", "minLength": 1, "maxLength": MAX_PIN,
+        "description": "the person's PIN, checked by the hub and never stored"}
+HUB_COMMANDS: dict[str, dict[str, Any]] = {
+    "staff_sign_in": {"type": "object", "properties": {
+        "staff": {"type": "string", "minLength": 1, "maxLength": 64}, "pin": _PIN},
+        "required": ["staff", "pin"], "additionalProperties": False},
+    "staff_sign_out": {"type": "object", "properties": {}, "required": [],
+                       "additionalProperties": False},
+}
+
+
 def protocol_schema() -> dict[str, Any]:
-    return {"messages": client_message_schema(),
-            "commands": {name: command_args_schema(name) for name in sorted(COMMANDS)}}
+    commands = {name: command_args_schema(name) for name in sorted(COMMANDS)}
+    commands["sign_in"]["properties"]["pin"] = {
+        **_PIN, "description": "required to sign a clerk in; left out to sign out"}
+    return {"messages": client_message_schema(), "commands": commands,
+            "hub_commands": HUB_COMMANDS}
+

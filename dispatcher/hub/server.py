@@ -31,7 +31,7 @@ from websockets.protocol import State
 
 from .. import protocol as p
 from ..core import events as ev
-from ..core.commands import command_from_dict
+from ..core.commands import Command, SignIn, command_from_dict
 from ..core.dispatcher import Dispatcher
 from ..core.errors import DispatchError
 from ..hall import HallConfigError
@@ -200,15 +200,38 @@ class Hub:
             return False
         self.devices = devices
         if people is not None:
-            self.people.people = people   # the same People: wrong-PIN backoff carries on
+            before, self.people.people = self.people.people, people  # backoff carries on
+            self._sign_out_changed({pid for pid, p in before.items() if people.get(pid) != p})
         closed = self.close_stale()
         log_json("reloaded", devices=len(devices), people=len(self.people.people),
                  closed=closed)
         return True
 
+    def _sign_out_changed(self, gone: set[str]) -> None:
+        """People removed from the clerks file, or whose PIN changed (a leaked PIN is
+        the usual reason), are signed out wherever they are signed in."""
+        for client in self.live.values():
+            if client.staff is not None and client.staff.id in gone:
+                client.staff = None
+                self.sessions.end(client.device.id)
+        for window, status in self.service.core.state.windows.items():
+            if status.clerk in gone:
+                self._system_command(SignIn(window=window, clerk=""))
+        if gone:
+            log_json("signed_out", people=sorted(gone))
+
+    def _system_command(self, command: Command) -> None:
+        """A command of the hub itself (no device, no actor), told to everyone."""
+        try:
+            committed = self.service.execute(command, self.clock(), device=None, actor=None)
+        except (DispatchError, StoreError) as exc:
+            log_json("system_command_failed", name=command.NAME, error=str(exc))
+            return
+        self._publish([seq for seq, _ in committed])
+
     def close_stale(self) -> list[str]:
         """Close (1008) each live device removed from the list, changed or expired."""
-        now, closed = time.time(), []
+        now, closed = time.time(), list[str]()
         for ws, client in list(self.live.items()):
             why = why_closed(client.device, self.devices.get(client.device.id), now)
             if why is None:
