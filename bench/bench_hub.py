@@ -136,7 +136,9 @@ class Server:
     async def hub(cls, db: Path, profile: Path | None = None) -> Server:
         argv = ["-m", "dispatcher.cli", "serve", "--db", f"sqlite:///{db}", "--port", "0",
                 "--start-at", START_AT, "--devices", "assets/halls/sample-devices.toml",
-                "--clerks", "assets/halls/sample-clerks.toml"]
+                "--clerks", "assets/halls/sample-clerks.toml",
+                # every load process connects from 127.0.0.1: lift the per-address cap
+                "--max-per-address", "5000", "--max-connections", "5000"]
         if profile is not None:
             argv = ["-m", "cProfile", "-o", str(profile), *argv]
         return await cls.start(argv, db.with_suffix(".log"))

@@ -11,8 +11,13 @@ A device's token is the one given in the map (``ADDR=WINDOW:TOKEN``), else
 
 Keys (default profile): call next → ``call_next``; recall → ``recall``; 6 + confirm →
 ``no_show``; confirm alone → ``finish_service``; pause → ``pause`` (reason
-"keypad"), or ``resume`` when the window is paused; an evaluator's rating (FUNC
-0x11) → ``evaluate`` the last ticket finished at that window; 0 + confirm → ``hold``
+"keypad"), or ``resume`` when the window is paused; the citizen's rating key (FUNC
+0x11) → ``evaluate`` the last ticket finished at that window, sent by the bridge's
+own evaluator device (``--rater DEVICE[:TOKEN]``, whose ``windows`` in the devices
+file list the keypads' windows; its token otherwise from
+``$ONEWINDOW_TOKEN_<DEVICE>``): 好差评 is the citizen's, so the hub never takes a
+rating from a caller device, and without ``--rater`` the rating key beeps and
+nothing is rated; 0 + confirm → ``hold``
 (挂起: the citizen fetches a document); 3 + confirm → ``call_back`` (回呼: the ticket
 held longest, ahead of new work). Transfer needs a target the keypad cannot name, and
 the clerk's evaluate key has nothing to ask of the hub (the evaluator pad offers the
@@ -102,7 +107,7 @@ def resolve_token(mapping: KeypadMapping, env: dict[str, str] | None = None) -> 
 class KeypadBridge:
     def __init__(self, bus: KeypadBus, url: str, mappings: dict[int, KeypadMapping], *,
                  open_windows: bool = False, timeout: float = 10.0,
-                 ca: str | None = None) -> None:
+                 ca: str | None = None, rater: tuple[str, str] | None = None) -> None:
         self.bus, self.url = bus, url
         self.mappings = dict(mappings)
         self.open_windows, self.timeout = open_windows, timeout
@@ -116,6 +121,9 @@ class KeypadBridge:
                 url, "caller", m.device, token, timeout=timeout, ca=ca,
                 on_event=lambda f, m=m: self._on_event(m, f),
                 on_snapshot=lambda _v, m=m: self._update(m, force=True))
+        # the rating keys' own evaluator credential: (device id, token)
+        self.rater = (HubClient(url, "evaluator", rater[0], rater[1], timeout=timeout, ca=ca)
+                      if rater else None)
         self.shown: dict[int, tuple[int | None, str | None]] = {}
         self.last_finished: dict[str, str] = {}       # window → ticket id
         self.handled: list[tuple[int, str, str]] = []  # (address, action, outcome), tests
@@ -231,6 +239,11 @@ class KeypadBridge:
             name, args["reason"] = "pause", PAUSE_REASON
         elif action == "evaluate_rating":
             assert isinstance(event, Rating)
+            if self.rater is None:
+                log.info("keypad %d (%s): a rating needs the bridge's evaluator device "
+                         "(--rater): nothing rated", m.address, window)
+                return "no_rater"
+            client = self.rater
             ticket = self.last_finished.get(window) or self.finished_from_view(window)
             if not ticket:
                 log.info("keypad %d (%s): rating %d but no finished ticket to rate",
@@ -263,7 +276,7 @@ class KeypadBridge:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.bus.start()
-        tasks = [c.start() for c in self.clients.values()]
+        tasks = [c.start() for c in self._hub_clients()]
         if self.open_windows:
             for window, client in self.clients.items():
                 self._spawn(asyncio.ensure_future(self._open(window, client)))
@@ -281,8 +294,11 @@ class KeypadBridge:
         except HubError as exc:
             log.warning("keypad bridge: could not open %s: %s", window, exc)
 
+    def _hub_clients(self) -> list[HubClient]:
+        return [*self.clients.values(), *([self.rater] if self.rater else [])]
+
     async def wait_connected(self, timeout: float = 10.0) -> None:
-        for client in self.clients.values():
+        for client in self._hub_clients():
             await client.wait_connected(timeout)
 
     async def idle(self, timeout: float = 10.0) -> None:
@@ -294,7 +310,7 @@ class KeypadBridge:
     async def close(self) -> None:
         with contextlib.suppress(TimeoutError):
             await self.idle(5)
-        for client in self.clients.values():
+        for client in self._hub_clients():
             await client.close()
         self.bus.close()
 
@@ -316,6 +332,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "$ONEWINDOW_TOKEN")
     kp.add_argument("--profile", default=DEFAULT_PROFILE, help="framing profile: a name in "
                     "assets/keypad/ or a TOML path (default %(default)s)")
+    kp.add_argument("--rater", metavar="DEVICE[:TOKEN]",
+                    help="the evaluator device the rating keys rate through (its windows: "
+                    "the keypads'); token from $ONEWINDOW_TOKEN_<DEVICE> if not given. "
+                    "Without it a rating key beeps and rates nothing")
     kp.add_argument("--open", action="store_true",
                     help="open each mapped window when the bridge starts")
     kp.set_defaults(handler=_keypad_bridge)
@@ -341,10 +361,25 @@ def _keypad_bridge(args: argparse.Namespace) -> int:
             raise KeypadError(f"no token for {missing[0].device}: give "
                               f"{missing[0].address}={missing[0].window}:TOKEN in --map or "
                               f"set ${token_env(missing[0].device)}")
+        rater = parse_rater(args.rater) if args.rater else None
         bus = KeypadBus(args.port, profile)
     except KeypadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
     return run_bridge(lambda: KeypadBridge(bus, args.server, args.map,
-                                           open_windows=args.open, ca=args.ca))
+                                           open_windows=args.open, ca=args.ca, rater=rater))
+
+
+def parse_rater(text: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """``E-K1`` or ``E-K1:TOKEN`` → (device, token), the token from the environment
+    when not given."""
+    env = os.environ if env is None else env
+    device, _, token = text.partition(":")
+    device, token = device.strip(), token.strip() or env.get(token_env(device.strip()), "")
+    if not device:
+        raise KeypadError(f"--rater {text!r}: expected DEVICE or DEVICE:TOKEN")
+    if not token:
+        raise KeypadError(f"no token for the rater {device}: give --rater {device}:TOKEN "
+                          f"or set ${token_env(device)}")
+    return device, token

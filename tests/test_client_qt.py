@@ -94,7 +94,7 @@ def test_qt_client_signals_replies_and_restart(qtbot, hall: LiveHub) -> None:
         seen_on_reply: list[Any] = []
         with qtbot.waitSignal(caller.eventReceived, timeout=5000,
                               check_params_cb=lambda name, data: name == "ticket_called"):
-            caller.send_command("call_next", {"window": "B03"}, actor="clerk-017",
+            caller.send_command("call_next", {"window": "B03"},
                                 on_reply=replies.callback("call", lambda: seen_on_reply.append(
                                     caller.view.window("B03")["state"])))
         qtbot.waitUntil(lambda: "call" in replies.got, timeout=5000)

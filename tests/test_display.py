@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import FAST, ROOT, LiveHub, sample_token
+from hub_process import FAST, ROOT, STAFF, LiveHub, sample_token
 from PySide6.QtGui import QImage
 
 from dispatcher.client import HallView
@@ -215,6 +215,7 @@ def test_wall_follows_a_live_hub_and_survives_its_restart(qtbot, hall: LiveHub) 
         for qc in clients:
             qc.start()
         qtbot.waitUntil(lambda: all(qc.connected for qc in clients), timeout=10000)
+        cmd.run(console, "staff_sign_in", STAFF)      # a console acts with a dispatcher in
         qtbot.waitUntil(lambda: wall.board.loaded and not wall.lost, timeout=5000)
         assert wall.board.zone_name == "自然人综合服务区"
         assert abs(wall.now() - 1795397400.0) < 120     # the hub's clock: 09:30 in the hall

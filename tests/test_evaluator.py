@@ -180,8 +180,8 @@ def test_low_rating_takes_a_reason_or_skips(qtbot: Any, kiosk: QtHubClient,
     assert screen.model.sent[-1].args == {"ticket": second["id"], "level": 1}
 
 
-def test_second_rating_is_shown_as_already_rated(qtbot: Any, kiosk: QtHubClient,
-                                                 clerk: QtHubClient,
+def test_second_rating_is_shown_as_already_rated(qtbot: Any, hall: LiveHub,
+                                                 kiosk: QtHubClient, clerk: QtHubClient,
                                                  make_screen: Callable[..., Any]) -> None:
     screen = make_screen()
     ticket = serve(qtbot, kiosk, clerk)
@@ -197,9 +197,18 @@ def test_second_rating_is_shown_as_already_rated(qtbot: Any, kiosk: QtHubClient,
     assert shows(screen, "本次服务已经评价过了") and not shows(screen, "无法")
     assert rating_of(clerk, ticket) == 4 and len(clerk.evaluated) == 1
 
-    rated = serve(qtbot, kiosk, clerk)              # rated by the clerk's panel meanwhile
+    rated = serve(qtbot, kiosk, clerk)
     wait_rating(qtbot, screen, rated)
-    run(qtbot, clerk, "evaluate", {"ticket": rated["id"], "level": 5})
+    refused: list[tuple[bool, dict[str, Any]]] = []  # the clerk's panel may not rate
+    clerk.send_command("evaluate", {"ticket": rated["id"], "level": 5},
+                       on_reply=lambda ok, payload: refused.append((ok, payload)))
+    qtbot.waitUntil(lambda: bool(refused), timeout=LONG)
+    assert refused[0][0] is False and refused[0][1]["code"] == "forbidden"
+    other = client(qtbot, hall, EVALUATOR_ROLE, EVALUATOR_DEVICE)   # a second rater there
+    try:
+        run(qtbot, other, "evaluate", {"ticket": rated["id"], "level": 5})
+    finally:
+        other.close(timeout=2)
     qtbot.waitUntil(lambda: screen.model.shown == "already", timeout=LONG)
     assert len(screen.model.sent) == 2 and rating_of(clerk, rated) == 5
 

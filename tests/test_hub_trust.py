@@ -136,6 +136,9 @@ def test_a_rating_comes_only_from_the_windows_evaluator(tmp_path) -> None:
             assert (await caller.command(step, window="B03"))["ok"]
         by_clerk = await caller.command("evaluate", ticket=ticket["id"], level=5)
         assert by_clerk["error"]["code"] == "forbidden", by_clerk
+        console = await RawClient.hello(url, "console", "CONSOLE-1")
+        by_staff = await console.command("evaluate", ticket=ticket["id"], level=5)
+        assert by_staff["error"]["code"] == "forbidden", by_staff
         other = await RawClient.hello(url, "evaluator", "E-B02")
         assert (await other.command("evaluate", ticket=ticket["id"], level=5)
                 )["error"]["code"] == "forbidden"

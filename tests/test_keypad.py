@@ -26,7 +26,13 @@ from caller.keypad import (
     Rating,
     load_profile,
 )
-from caller.keypad_bridge import KeypadBridge, parse_map, register, resolve_token
+from caller.keypad_bridge import (
+    KeypadBridge,
+    parse_map,
+    parse_rater,
+    register,
+    resolve_token,
+)
 
 # Call next on keypad 1, worked out by hand:
 #   FF 68 | L = 2 + 1 DATA byte = 03, twice | 68 | ADDR 01 | FUNC 01 | key 0C |
@@ -185,7 +191,7 @@ def test_end_to_end_keypad_drives_window_b03(tmp_path) -> None:
     async def scenario(url: str, pad: FakeKeypad) -> None:
         bus = KeypadBus(pad.path, load_profile())
         bridge = KeypadBridge(bus, url, parse_map(f"1=B03:{sample_token('C-B03')}"),
-                              open_windows=True)
+                              open_windows=True, rater=("E-B03", sample_token("E-B03")))
         bridge.start()
         await bridge.wait_connected(10)
         assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")   # opened, idle
@@ -199,7 +205,8 @@ def test_end_to_end_keypad_drives_window_b03(tmp_path) -> None:
                     await asyncio.sleep(0.01)
 
         async def window() -> dict:
-            return (await console.query("snapshot"))["result"]["snapshot"]["windows"]["B03"]
+            reply = await console.query("window_status", window="B03")
+            return reply["result"]["windows"]["B03"]
 
         assert (await kiosk.command("issue_ticket", queue="quick_b"))["ok"]
         assert await asyncio.to_thread(pad.wait_for_show, 1, "1", "")
@@ -312,6 +319,42 @@ def test_the_keypad_bridge_command_needs_a_token(capsys, monkeypatch) -> None:
     assert "no keypad profile 'nope'" in capsys.readouterr().err
 
 
+def test_without_a_rater_credential_a_rating_key_rates_nothing(tmp_path) -> None:
+    """The clerk's caller device may not rate: a bridge given no evaluator device
+    (--rater) beeps on the rating key and the ticket stays unrated."""
+    async def scenario(url: str, pad: FakeKeypad) -> None:
+        bridge = KeypadBridge(KeypadBus(pad.path, load_profile()), url,
+                              parse_map(f"1=B03:{sample_token('C-B03')}"), open_windows=True)
+        bridge.start()
+        await bridge.wait_connected(10)
+        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
+        ticket = (await kiosk.command("issue_ticket", queue="quick_b"))["result"]["ticket"]
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "1", "")
+        pad.press(1, "call_next")
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "001")
+        pad.press(1, "confirm")                                    # finish
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")
+        pad.rate(1, 5)
+        assert await asyncio.to_thread(pad.wait_for_beeps, 1, 1)
+        await bridge.idle()
+        assert bridge.handled[-1] == (1, "evaluate_rating", "no_rater")
+        seen = bridge.clients["B03"].view.ticket(ticket["id"])   # B03's own: the full view
+        assert seen["state"] == "done" and seen["rating"] is None
+        await kiosk.close()
+        await bridge.close()
+
+    with HubProcess(f"sqlite:///{tmp_path / 'hub.db'}") as hub, FakeKeypad() as pad:
+        asyncio.run(scenario(hub.url, pad))
+
+
+def test_the_rater_credential_reads_device_and_token() -> None:
+    assert parse_rater("E-K1:tok") == ("E-K1", "tok")
+    assert parse_rater("E-K1", {"ONEWINDOW_TOKEN_E_K1": "env"}) == ("E-K1", "env")
+    for bad in ("", ":tok", "E-K1"):
+        with pytest.raises(KeypadError):
+            parse_rater(bad, {})
+
+
 @pytest.mark.slow
 def test_a_pulled_out_bus_is_reported_offline_and_ok_once_it_is_back(tmp_path) -> None:
     """The bridge opens the bus by a stable name (as udev gives /dev/ttyUSB1); the adapter
@@ -319,12 +362,13 @@ def test_a_pulled_out_bus_is_reported_offline_and_ok_once_it_is_back(tmp_path) -
     link = tmp_path / "ttyUSB1"
 
     async def until_reported(console: RawClient, status: str) -> None:
+        """The console sees the report as it happens (a device_reported event)."""
         async with asyncio.timeout(15):
             while True:
-                devices = (await console.query("snapshot"))["result"]["snapshot"]["devices"]
+                frame = await console.recv(15)
+                devices = (frame.get("changes") or {}).get("devices") or {}
                 if (devices.get("C-B03/keypad") or {}).get("status") == status:
                     return
-                await asyncio.sleep(0.1)
 
     async def scenario(url: str, first: FakeKeypad) -> None:
         console = await RawClient.hello(url, "console", "CONSOLE-1")

@@ -229,8 +229,7 @@ def test_an_unusable_ca_file_is_named(tmp_path: Path, certs: Certs) -> None:
                         (junk, "no PEM certificate in it")):
         with pytest.raises(ConnectionSettingsError) as refused:
             client_context("wss://127.0.0.1:1", str(ca))
-        assert refused.value.line() == f"--ca {ca}: {problem}" or \
-            refused.value.line().startswith(f"--ca {ca}: {problem}")
+        assert refused.value.line().startswith(f"--ca {ca}: {problem}")
     assert client_context("wss://127.0.0.1:1", str(certs.ca)) is not None
     assert client_context("ws://127.0.0.1:1", str(certs.ca)) is None
 

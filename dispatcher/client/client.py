@@ -339,16 +339,14 @@ class HubClient:
     # ------------------------------------------------------------ commands
 
     async def command(self, name: str, args: dict[str, Any] | None = None, *,
-                      actor: str | None = None, timeout: float | None = None,
-                      command_id: str | None = None) -> dict[str, Any]:
+                      timeout: float | None = None, command_id: str | None = None
+                      ) -> dict[str, Any]:
         """Run a command; return its result or raise HubError / HubUnavailable.
 
         Safe to retry: the same id is resent after a reconnect until a reply comes or
         ``timeout`` passes. Pass ``command_id`` to choose the id (unique per device)."""
         message: dict[str, Any] = {"type": "command", "id": command_id or uuid.uuid4().hex,
                                    "name": name, "args": args or {}}
-        if actor is not None:
-            message["actor"] = actor
         return await self._request(message, timeout)
 
     async def query(self, name: str, args: dict[str, Any] | None = None, *,

@@ -160,14 +160,13 @@ class QtHubClient(QObject):
 
     # ------------------------------------------------------------ requests
 
-    def send_command(self, name: str, args: dict[str, Any] | None = None,
-                     actor: str | None = None, on_reply: OnReply | None = None,
-                     timeout: float | None = None) -> str:
+    def send_command(self, name: str, args: dict[str, Any] | None = None, *,
+                     on_reply: OnReply | None = None, timeout: float | None = None) -> str:
         """Send a command; return its id at once. ``on_reply(ok, payload)`` runs later
         in the GUI thread: payload is the result, or the error (code, message, ...)."""
         command_id = uuid.uuid4().hex
         self._submit(command_id, on_reply, lambda c: c.command(
-            name, args, actor=actor, timeout=timeout, command_id=command_id))
+            name, args, timeout=timeout, command_id=command_id))
         return command_id
 
     def send_query(self, name: str, args: dict[str, Any] | None = None,

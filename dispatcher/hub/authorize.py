@@ -25,7 +25,7 @@ ROLE_COMMANDS: dict[str, frozenset[str] | None] = {   # None: every command
     "evaluator": frozenset({"evaluate", "report_device"}),
     "display": frozenset({"report_device"}),
     "led": frozenset({"report_device"}),
-    "console": None,
+    "console": None,   # everything but evaluate
 }
 
 
@@ -37,6 +37,9 @@ def authorize(device: Device, command: Command, state: HallState) -> Command:
     """Return the command as this device may send it (a kiosk's zone filled in), or
     raise ProtocolError("forbidden") saying why not."""
     allowed = ROLE_COMMANDS[device.role]
+    if command.NAME == "evaluate" and device.role != "evaluator":
+        raise forbidden(f"a {device.role} may not evaluate: 好差评 is the citizen's, at the "
+                        f"window's evaluator (device {device.id})")
     if allowed is None:
         return command
     if command.NAME not in allowed:
