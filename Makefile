@@ -51,6 +51,7 @@ test: install-test postgres lint
 bench: install
 	$(PY) -m bench.bench_store
 	$(PY) -m bench.bench_hub
+	$(PY) -m bench.bench_abuse
 	$(PY) -m bench.bench_kiosk
 	$(PY) -m bench.bench_simulate
 

@@ -36,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 
 from dispatcher.core.commands import COMMANDS
 from dispatcher.core.errors import ERROR_CODES
+from dispatcher.hub.ratelimit import COSTS, reply_cost
 from dispatcher.hub.server import HELLO_TIMEOUT
 from dispatcher.protocol import (
     CLOSE_POLICY,
@@ -54,8 +55,9 @@ DAY = "20261123"
 
 
 class Paced:
-    """A client with a token bucket a little slower than the hub's, so the fuzz and
-    the witness never trip the rate limit by accident."""
+    """A client with a token bucket a little slower than the hub's, charged by the
+    hub's own costs (dispatcher/hub/ratelimit.py), so the fuzz and the witness never
+    trip the rate limit by accident."""
 
     RATE, BURST = 15.0, 40.0
 
@@ -63,17 +65,22 @@ class Paced:
         self.client = client
         self.tokens, self.stamp = self.BURST, time.monotonic()
 
-    async def pace(self) -> None:
+    async def pace(self, cost: float = 1.0) -> None:
         now = time.monotonic()
         self.tokens = min(self.BURST, self.tokens + (now - self.stamp) * self.RATE)
         self.stamp = now
-        if self.tokens < 1.0:
-            await asyncio.sleep((1.0 - self.tokens) / self.RATE)
-            self.tokens, self.stamp = 1.0, time.monotonic()
-        self.tokens -= 1.0
+        if self.tokens < cost:
+            await asyncio.sleep((cost - self.tokens) / self.RATE)
+            self.tokens, self.stamp = cost, time.monotonic()
+        self.tokens -= cost
+
+    def paid(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The hub charges a reply's size too (a token per 16 K characters)."""
+        self.tokens -= reply_cost(len(json.dumps(answer, ensure_ascii=False)))
+        return answer
 
     async def send(self, frame: str | bytes | dict[str, Any]) -> None:
-        await self.pace()
+        await self.pace(frame_cost(frame))
         if isinstance(frame, bytes):
             await self.client.ws.send(frame)
         else:
@@ -82,15 +89,30 @@ class Paced:
     async def answer(self, frame: str | bytes | dict[str, Any]) -> dict[str, Any]:
         """Send one frame and return the hub's answer to it (events are skipped)."""
         await self.send(frame)
-        return await next_answer(self.client)
+        return self.paid(await next_answer(self.client))
 
     async def command(self, name: str, **args: Any) -> dict[str, Any]:
-        await self.pace()
-        return await self.client.command(name, **args)
+        await self.pace(frame_cost({"type": "command", "name": name}))
+        return self.paid(await self.client.command(name, **args))
 
     async def query(self, name: str, **args: Any) -> dict[str, Any]:
-        await self.pace()
-        return await self.client.query(name, **args)
+        await self.pace(frame_cost({"type": "query", "name": name}))
+        return self.paid(await self.client.query(name, **args))
+
+
+def frame_cost(frame: str | bytes | dict[str, Any]) -> float:
+    """What the hub charges for ``frame`` at most (a frame it cannot read costs 1)."""
+    raw: Any = frame
+    if isinstance(frame, str):
+        try:
+            raw = json.loads(frame)
+        except (ValueError, RecursionError):
+            return 1.0
+    if not isinstance(raw, dict) or raw.get("type") not in ("command", "query"):
+        return 1.0
+    kind, name = raw["type"], raw.get("name")
+    return max(COSTS.get((kind, name), COSTS[(kind, "*")]) if isinstance(name, str)
+               else 1.0, 1.0)
 
 
 async def hello(url: str, role: str, device: str) -> RawClient:
@@ -534,7 +556,8 @@ def test_a_flood_is_rate_limited_then_closed_and_others_are_unaffected(
     codes = [f["error"]["code"] if not f.get("ok") else "ok" for f in answers]
     assert code == CLOSE_POLICY
     assert set(codes) == {"ok", "rate_limited"}, codes
-    assert codes[:60] == ["ok"] * 60  # the burst
+    burst = codes.index("rate_limited")   # 60 tokens, 2 a query (and its reply's size)
+    assert 25 <= burst <= 30 and codes[:burst] == ["ok"] * burst, codes
     assert codes.count("rate_limited") >= 200
     assert latency < 1.0
     hall.assert_unhurt()

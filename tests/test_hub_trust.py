@@ -1,4 +1,5 @@
-"""Who may see and do what, from real clients against a real `onewindow serve`.
+"""Who may see and do what, from real clients against a real `onewindow serve`, all
+over wss:// with a hall CA and hub certificate made for the test.
 
 Lobby devices see no clerk, rating, reason or appointment code; a rating comes only
 from the window's evaluator; a clerk or a dispatcher is who the hub checked by PIN,
@@ -11,15 +12,39 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import SAMPLE_PINS, HubProcess, LiveHub, RawClient
+from certs import Certs, make_certs
+from hub_process import SAMPLE_PINS, HubProcess, RawClient
 
 from dispatcher.core.events import EVENTS
 from dispatcher.hub.privacy import PUBLIC_EVENT_FIELDS
 
 SECRETS = ("clerk-017", "王芳", "YY-0042", "等太久了", "取错号了")
+TRUST: dict[str, ssl.SSLContext] = {}   # the hall CA the clients check the hub against
+
+
+@pytest.fixture(scope="module", autouse=True)
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Certs]:
+    """Everything here runs over wss://, with a certificate made for the test."""
+    made = make_certs(tmp_path_factory.mktemp("certs"))
+    TRUST["ca"] = ssl.create_default_context(cafile=str(made.ca))
+    yield made
+    TRUST.clear()
+
+
+def tls_hub(folder: Path, certs: Certs, *extra: str) -> HubProcess:
+    return HubProcess(f"sqlite:///{folder / 'hall.db'}", tls=(certs.cert, certs.key),
+                      extra=list(extra))
+
+
+async def hello(url: str, role: str, device: str, **options: Any) -> RawClient:
+    assert url.startswith("wss://"), url
+    return await RawClient.hello(url, role, device, ssl=TRUST["ca"], **options)
 
 
 def run(coro: Any) -> Any:
@@ -49,13 +74,13 @@ async def clerk_signs_in(caller: RawClient, window: str, clerk: str = "clerk-017
 async def a_day_with_secrets(url: str) -> dict[str, RawClient]:
     """A ticket's whole life with a clerk, an appointment, a low rating and its reason,
     and a cancel with its reason, while a display, a kiosk and two callers watch."""
-    c = {"display": await RawClient.hello(url, "display", "D-B"),
-         "kiosk": await RawClient.hello(url, "kiosk", "K-B1"),
-         "led": await RawClient.hello(url, "led", "LED-1"),
-         "b03": await RawClient.hello(url, "caller", "C-B03"),
-         "b04": await RawClient.hello(url, "caller", "C-B04"),
-         "rater": await RawClient.hello(url, "evaluator", "E-B03"),
-         "console": await RawClient.hello(url, "console", "CONSOLE-1")}
+    c = {"display": await hello(url, "display", "D-B"),
+         "kiosk": await hello(url, "kiosk", "K-B1"),
+         "led": await hello(url, "led", "LED-1"),
+         "b03": await hello(url, "caller", "C-B03"),
+         "b04": await hello(url, "caller", "C-B04"),
+         "rater": await hello(url, "evaluator", "E-B03"),
+         "console": await hello(url, "console", "CONSOLE-1")}
     now = c["console"].welcome["server_time"]
     booked = await c["console"].command("book_appointment", code="YY-0042", queue="quick_b",
                                         slot_start=now - 600, slot_end=now + 1200)
@@ -76,7 +101,8 @@ async def a_day_with_secrets(url: str) -> dict[str, RawClient]:
     return c
 
 
-def test_lobby_devices_never_see_a_clerk_a_rating_or_an_appointment_code(tmp_path) -> None:
+def test_lobby_devices_never_see_a_clerk_a_rating_or_an_appointment_code(
+        tmp_path: Path, certs: Certs) -> None:
     async def scenario(url: str) -> None:
         c = await a_day_with_secrets(url)
         console = frames_text(c["console"])
@@ -88,21 +114,22 @@ def test_lobby_devices_never_see_a_clerk_a_rating_or_an_appointment_code(tmp_pat
             names = [f["name"] for f in c[lobby].events]
             assert "ticket_evaluated" in names and "appointment_checked_in" in names
         assert [s for s in SECRETS[:4] if s in frames_text(c["b04"])] == []
-        late = await RawClient.hello(url, "display", "D-B")      # a fresh snapshot too
+        late = await hello(url, "display", "D-B")      # a fresh snapshot too
         assert [s for s in SECRETS if s in frames_text(late)] == []
         assert "tickets" not in late.welcome["snapshot"]
         seen = (await c["kiosk"].query("window_status", window="B03"))["result"]
         assert seen["windows"]["B03"]["clerk"] is None
 
-    with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:
+    with tls_hub(tmp_path, certs) as hub:
         run(scenario(hub.url))
 
 
-def test_the_store_records_the_person_the_hub_signed_in_never_a_name_sent(tmp_path) -> None:
+def test_the_store_records_the_person_the_hub_signed_in_never_a_name_sent(
+        tmp_path: Path, certs: Certs) -> None:
     async def scenario(url: str) -> None:
-        caller = await RawClient.hello(url, "caller", "C-B03")
-        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
-        console = await RawClient.hello(url, "console", "CONSOLE-1")
+        caller = await hello(url, "caller", "C-B03")
+        kiosk = await hello(url, "kiosk", "K-B1")
+        console = await hello(url, "console", "CONSOLE-1")
         assert (await clerk_signs_in(caller, "B03"))["result"]["person"]["name"] == "王芳"
         await caller.command("open_window", window="B03")
         await kiosk.command("issue_ticket", queue="quick_b")
@@ -112,7 +139,7 @@ def test_the_store_records_the_person_the_hub_signed_in_never_a_name_sent(tmp_pa
         assert (await console.command("notice", text="午休时间 12:00", zone="B"))["ok"]
 
     db = tmp_path / "hall.db"
-    with HubProcess(f"sqlite:///{db}") as hub:
+    with tls_hub(tmp_path, certs) as hub:
         run(scenario(hub.url))
     with sqlite3.connect(db) as conn:
         actors = dict(conn.execute("select name, actor from events where name in "
@@ -126,37 +153,37 @@ def test_the_store_records_the_person_the_hub_signed_in_never_a_name_sent(tmp_pa
     assert signed and all("pin" not in d for d in stored)           # no PIN stored
 
 
-def test_a_rating_comes_only_from_the_windows_evaluator(tmp_path) -> None:
+def test_a_rating_comes_only_from_the_windows_evaluator(tmp_path: Path, certs: Certs) -> None:
     async def scenario(url: str) -> None:
-        caller = await RawClient.hello(url, "caller", "C-B03")
-        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
+        caller = await hello(url, "caller", "C-B03")
+        kiosk = await hello(url, "kiosk", "K-B1")
         await caller.command("open_window", window="B03")
         ticket = (await kiosk.command("issue_ticket", queue="quick_b"))["result"]["ticket"]
         for step in ("call_next", "start_service", "finish_service"):
             assert (await caller.command(step, window="B03"))["ok"]
         by_clerk = await caller.command("evaluate", ticket=ticket["id"], level=5)
         assert by_clerk["error"]["code"] == "forbidden", by_clerk
-        console = await RawClient.hello(url, "console", "CONSOLE-1")
+        console = await hello(url, "console", "CONSOLE-1")
         by_staff = await console.command("evaluate", ticket=ticket["id"], level=5)
         assert by_staff["error"]["code"] == "forbidden", by_staff
-        other = await RawClient.hello(url, "evaluator", "E-B02")
+        other = await hello(url, "evaluator", "E-B02")
         assert (await other.command("evaluate", ticket=ticket["id"], level=5)
                 )["error"]["code"] == "forbidden"
-        rater = await RawClient.hello(url, "evaluator", "E-B03")
+        rater = await hello(url, "evaluator", "E-B03")
         rated = await rater.command("evaluate", ticket=ticket["id"], level=4)
         assert rated["ok"] and rated["result"]["ticket"]["rating"] == 4
 
-    with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:
+    with tls_hub(tmp_path, certs) as hub:
         run(scenario(hub.url))
 
 
-def test_sign_in_needs_the_right_pin_and_backs_off(tmp_path) -> None:
+def test_sign_in_needs_the_right_pin_and_backs_off(tmp_path: Path, certs: Certs) -> None:
     async def status(client: RawClient) -> Any:
         return (await client.query("window_status", window="B03"))["result"]["windows"][
             "B03"]["clerk"]
 
     async def scenario(url: str) -> None:
-        caller = await RawClient.hello(url, "caller", "C-B03")
+        caller = await hello(url, "caller", "C-B03")
         no_pin = await caller.command("sign_in", window="B03", clerk="clerk-017")
         assert no_pin["error"]["code"] == "bad_argument" and no_pin["error"]["field"] == "pin"
         for pin in ("0000", "1702"):
@@ -178,13 +205,13 @@ def test_sign_in_needs_the_right_pin_and_backs_off(tmp_path) -> None:
         staff = await caller.command("sign_in", window="B03", clerk="staff-001", pin="9001")
         assert staff["error"]["code"] == "wrong_pin"             # staff are not clerks
 
-    with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:
+    with tls_hub(tmp_path, certs) as hub:
         run(scenario(hub.url))
 
 
-def test_a_console_acts_only_while_a_dispatcher_is_signed_in(tmp_path) -> None:
+def test_a_console_acts_only_while_a_dispatcher_is_signed_in(tmp_path: Path, certs: Certs) -> None:
     async def scenario(url: str) -> None:
-        console = await RawClient.hello(url, "console", "CONSOLE-1", staff=None)
+        console = await hello(url, "console", "CONSOLE-1", staff=None)
         assert console.welcome["staff"] is None
         refused = await console.command("open_window", window="B03")
         assert refused["error"]["code"] == "not_signed_in"
@@ -198,7 +225,7 @@ def test_a_console_acts_only_while_a_dispatcher_is_signed_in(tmp_path) -> None:
         assert len(session) >= 32
         assert (await console.command("open_window", window="B03"))["ok"]
         await console.close()
-        back = await RawClient.hello(url, "console", "CONSOLE-1", staff=None)
+        back = await hello(url, "console", "CONSOLE-1", staff=None)
         assert back.welcome["staff"] is None                     # no session given
         assert (await back.command("close_window", window="B03"))["error"]["code"] == \
             "not_signed_in"
@@ -209,27 +236,28 @@ def test_a_console_acts_only_while_a_dispatcher_is_signed_in(tmp_path) -> None:
         assert (await again.command("staff_sign_out"))["ok"]
         assert (await again.command("open_window", window="B03"))["error"]["code"] == \
             "not_signed_in"
-        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
+        kiosk = await hello(url, "kiosk", "K-B1")
         assert (await kiosk.command("staff_sign_in", staff="staff-001", pin="9001")
                 )["error"]["code"] == "forbidden"
 
-    with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:
+    with tls_hub(tmp_path, certs) as hub:
         run(scenario(hub.url))
 
 
 async def hello_with_session(url: str, session: str) -> RawClient:
     from websockets.asyncio.client import connect
 
-    client = RawClient(await connect(url))
+    client = RawClient(await connect(url, ssl=TRUST["ca"]))
     await client.send({"type": "hello", "role": "console", "device": "CONSOLE-1",
                        "token": "sample-CONSOLE-1", "session": session})
     client.welcome = await client.recv()
     return client
 
 
-def test_a_reused_command_id_with_other_arguments_is_id_conflict(hall: LiveHub) -> None:
-    async def first() -> None:
-        caller = await RawClient.hello(hall.url, "caller", "C-B03")
+def test_a_reused_command_id_with_other_arguments_is_id_conflict(tmp_path: Path,
+                                                                certs: Certs) -> None:
+    async def first(url: str) -> None:
+        caller = await hello(url, "caller", "C-B03")
         assert (await caller.command("open_window", "w-1", window="B03"))["ok"]
         same = await caller.command("open_window", "w-1", window="B03")
         assert same["ok"]                                        # a retry: the first reply
@@ -239,8 +267,8 @@ def test_a_reused_command_id_with_other_arguments_is_id_conflict(hall: LiveHub) 
             "code"] in ("id_conflict",)
         await caller.close()
 
-    async def after_restart() -> None:
-        caller = await RawClient.hello(hall.url, "caller", "C-B03")
+    async def after_restart(url: str) -> None:
+        caller = await hello(url, "caller", "C-B03")
         assert (await caller.command("open_window", "w-1", window="B03"))["ok"]
         other = await caller.command("close_window", "w-1", window="B03")
         assert other["error"]["code"] == "id_conflict", other
@@ -248,30 +276,33 @@ def test_a_reused_command_id_with_other_arguments_is_id_conflict(hall: LiveHub) 
         assert window["B03"]["state"] == "idle"
         await caller.close()
 
-    run(first())
-    hall.hub.kill()
-    hall.restart()
-    run(after_restart())
+    with tls_hub(tmp_path, certs) as hub:
+        run(first(hub.url))
+        hub.kill()
+    with tls_hub(tmp_path, certs) as again:                # the same store, restarted
+        run(after_restart(again.url))
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
-def test_non_standard_json_numbers_are_bad_json(hall: LiveHub, constant: str) -> None:
-    async def scenario() -> None:
-        kiosk = await RawClient.hello(hall.url, "kiosk", "K-B1")
+def test_non_standard_json_numbers_are_bad_json(tmp_path: Path, certs: Certs,
+                                                constant: str) -> None:
+    async def scenario(url: str) -> None:
+        kiosk = await hello(url, "kiosk", "K-B1")
         await kiosk.send('{"type":"command","id":"n1","name":"issue_ticket",'
                          f'"args":{{"queue":"quick_b","x":{constant}}}}}')
         got = await kiosk.reply_to("n1")
         assert got["ok"] is False and got["error"]["code"] == "bad_json", got
         assert constant in got["error"]["message"]
 
-    run(scenario())
+    with tls_hub(tmp_path, certs) as hub:
+        run(scenario(hub.url))
 
 
-def test_snapshots_follow_what_is_live_not_the_days_count(tmp_path) -> None:
+def test_snapshots_follow_what_is_live_not_the_days_count(tmp_path: Path, certs: Certs) -> None:
     async def scenario(url: str) -> tuple[int, int, dict[str, dict[str, Any]]]:
-        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
-        caller = await RawClient.hello(url, "caller", "C-B03")
-        display = await RawClient.hello(url, "display", "D-B")
+        kiosk = await hello(url, "kiosk", "K-B1")
+        caller = await hello(url, "caller", "C-B03")
+        display = await hello(url, "display", "D-B")
         await caller.command("open_window", window="B03")
         small = len(json.dumps(display.welcome))
         for _ in range(120):
@@ -279,13 +310,13 @@ def test_snapshots_follow_what_is_live_not_the_days_count(tmp_path) -> None:
         for _ in range(60):
             assert (await caller.command("call_next", window="B03"))["ok"]
         await caller.command("finish_service", window="B03")
-        late_display = await RawClient.hello(url, "display", "D-B")
-        own = await RawClient.hello(url, "caller", "C-B03")
-        other = await RawClient.hello(url, "caller", "C-B04")
+        late_display = await hello(url, "display", "D-B")
+        own = await hello(url, "caller", "C-B03")
+        other = await hello(url, "caller", "C-B04")
         return (small, len(json.dumps(late_display.welcome)),
                 {"own": own.welcome["snapshot"], "other": other.welcome["snapshot"]})
 
-    with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}", extra=["--rate-limit", "0"]) as hub:
+    with tls_hub(tmp_path, certs, "--rate-limit", "0") as hub:
         small, big, snaps = run(scenario(hub.url))
     assert big < small + 3_000         # the last 20 calls and the counts; no ticket listed
     own = [t["state"] for t in snaps["own"]["tickets"].values()]
@@ -295,21 +326,23 @@ def test_snapshots_follow_what_is_live_not_the_days_count(tmp_path) -> None:
     assert all("clerk" not in t for t in other)     # C-B04 sees B03's tickets as the lobby
 
 
-def test_a_listening_device_cannot_fill_the_device_list(hall: LiveHub) -> None:
-    async def scenario() -> list[str]:
-        led = await RawClient.hello(hall.url, "led", "LED-1")
+def test_a_listening_device_cannot_fill_the_device_list(tmp_path: Path,
+                                                        certs: Certs) -> None:
+    async def scenario(url: str) -> list[str]:
+        led = await hello(url, "led", "LED-1")
         codes = []
         for i in range(20):
             reply = await led.command("report_device", device=f"LED-1/strip-{i}",
                                       status="offline")
             codes.append("ok" if reply["ok"] else reply["error"]["code"])
             await asyncio.sleep(0.05)
-        console = await RawClient.hello(hall.url, "console", "CONSOLE-1")
+        console = await hello(url, "console", "CONSOLE-1")
         parts = [d for d in console.welcome["snapshot"]["devices"] if d.startswith("LED-1/")]
         assert len(parts) == 16
         return codes
 
-    assert run(scenario()) == ["ok"] * 16 + ["forbidden"] * 4
+    with tls_hub(tmp_path, certs) as hub:
+        assert run(scenario(hub.url)) == ["ok"] * 16 + ["forbidden"] * 4
 
 
 def test_every_event_names_what_the_lobby_may_see() -> None:
