@@ -9,8 +9,9 @@ connection). Then rounds; each round has a quiet phase and an abused phase, in
 alternating order, and in each kiosk K-B3 issues --issues tickets one by one (send,
 await the reply, then 50 ms: under 20 a second), timed from just before the send to
 the reply with time.perf_counter(). Abused: bench/hub_abusers.py in its own process
-holds four callers (C-B01..C-B04) asking snapshots as fast as the hub allows and
-one caller (C-B05) that reads nothing. The quiet phase is the floor: the same hub,
+holds four callers (C-B01..C-B04), each sending a snapshot query every 50 ms
+whatever the answers (what the hub allowed before it charged by cost), and one
+caller (C-B05) that reads nothing. The quiet phase is the floor: the same hub,
 the same day, the same kiosk, in the same run. p50/p99 per phase and round,
 medians over rounds; the ratio abused / quiet is what to compare between runs. The
 hub's VmRSS is sampled every 50 ms in the abused phases; VmHWM is its peak.

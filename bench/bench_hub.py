@@ -138,7 +138,8 @@ class Server:
                 "--start-at", START_AT, "--devices", "assets/halls/sample-devices.toml",
                 "--clerks", "assets/halls/sample-clerks.toml",
                 # every load process connects from 127.0.0.1: lift the per-address cap
-                "--max-per-address", "5000", "--max-connections", "5000"]
+                "--max-per-address", "5000", "--max-connections", "5000",
+                "--welcome-rate", "0"]
         if profile is not None:
             argv = ["-m", "cProfile", "-o", str(profile), *argv]
         return await cls.start(argv, db.with_suffix(".log"))

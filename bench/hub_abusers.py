@@ -2,11 +2,13 @@
 ask snapshots as fast as the hub lets them, and a client that never reads.
 
     python -m bench.hub_abusers URL [--callers C-B01,C-B02,C-B03,C-B04]
-                                    [--non-reader C-B05] [--ca FILE]
+                                    [--non-reader C-B05] [--rate 20] [--ca FILE]
 
-Each caller says hello with its sample token and asks a snapshot as soon as it has
-the reply to the last; when refused with rate_limited it waits the reply's
-``retry_after``, then asks again: as fast as it is allowed. The non-reader says hello
+Each caller says hello with its sample token, then sends a snapshot query every
+1/--rate s whatever the answers, which it reads meanwhile: 20 a second is what the
+hub allowed any message before it charged by cost, the pattern of issue 14. With
+``--rate 0`` it asks one at a time instead, each as soon as it has the answer to the
+last, waiting what a rate_limited answer's ``retry_after`` says. The non-reader says hello
 (as a caller, whose snapshot is the biggest) on a socket with a 4 KiB receive buffer
 and a websockets queue of one message, reads nothing, not even its welcome, and asks
 a snapshot every 0.25 s until its socket fails.
@@ -77,7 +79,7 @@ async def open_ws(url: str, context: ssl.SSLContext | None, **kwargs: Any
                          compression=None, **tls, **kwargs)
 
 
-async def caller(url: str, device: str, context: ssl.SSLContext | None,
+async def caller(url: str, device: str, context: ssl.SSLContext | None, rate: float,
                  ready: asyncio.Event, stop: asyncio.Event) -> CallerTally:
     tally = CallerTally(device)
     ws = await open_ws(url, context)
@@ -86,14 +88,36 @@ async def caller(url: str, device: str, context: ssl.SSLContext | None,
     assert welcome.get("type") == "welcome", welcome
     ready.set()
     try:
-        while not stop.is_set():
-            await ws.send(snapshot_query())
-            text, reply = await answer(ws)
-            await note(tally, reply, len(text))
+        if rate > 0:
+            await pipelined(ws, tally, rate, stop)
+        else:
+            while not stop.is_set():
+                await ws.send(snapshot_query())
+                text, reply = await answer(ws)
+                await note(tally, reply, len(text), wait=True)
     except ConnectionClosed:
         tally.close_code = ws.close_code
     await ws.close()
     return tally
+
+
+async def pipelined(ws: ClientConnection, tally: CallerTally, rate: float,
+                    stop: asyncio.Event) -> None:
+    """A snapshot query every 1/rate s whatever the answers, which are read meanwhile."""
+    async def read() -> None:
+        while True:
+            text, reply = await answer(ws)
+            await note(tally, reply, len(text), wait=False)
+
+    reader = asyncio.ensure_future(read())
+    try:
+        while not stop.is_set() and not reader.done():
+            await ws.send(snapshot_query())
+            await asyncio.sleep(1 / rate)
+    finally:
+        reader.cancel()
+    if reader.done() and not reader.cancelled() and reader.exception() is not None:
+        raise reader.exception()  # type: ignore[misc]
 
 
 async def answer(ws: ClientConnection) -> tuple[str, dict[str, Any]]:
@@ -106,8 +130,8 @@ async def answer(ws: ClientConnection) -> tuple[str, dict[str, Any]]:
             return text, reply
 
 
-async def note(tally: CallerTally, reply: dict[str, Any], chars: int) -> None:
-    """Count one answer; after a rate_limited one, wait as long as it says."""
+async def note(tally: CallerTally, reply: dict[str, Any], chars: int, wait: bool) -> None:
+    """Count one answer; after a rate_limited one, wait as long as it says (``wait``)."""
     if reply.get("ok"):
         tally.snapshots += 1
         tally.chars += chars
@@ -115,7 +139,8 @@ async def note(tally: CallerTally, reply: dict[str, Any], chars: int) -> None:
     error = reply.get("error", {})
     if error.get("code") == "rate_limited":
         tally.limited += 1
-        await asyncio.sleep(float(error.get("retry_after", 0.05)) + 0.001)
+        if wait:
+            await asyncio.sleep(float(error.get("retry_after", 0.05)) + 0.001)
     else:
         tally.other += 1
 
@@ -158,7 +183,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stop = asyncio.Event()
     callers = [d for d in args.callers.split(",") if d]
     readies = [asyncio.Event() for _ in range(len(callers) + bool(args.non_reader))]
-    tasks = [asyncio.ensure_future(caller(args.url, d, context, r, stop))
+    tasks = [asyncio.ensure_future(caller(args.url, d, context, args.rate, r, stop))
              for d, r in zip(callers, readies, strict=False)]
     if args.non_reader:
         tasks.append(asyncio.ensure_future(non_reader(args.url, args.non_reader, context,
@@ -178,6 +203,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("url")
     parser.add_argument("--callers", default="C-B01,C-B02,C-B03,C-B04")
     parser.add_argument("--non-reader", default="C-B05", help="'' for none")
+    parser.add_argument("--rate", type=float, default=20.0,
+                        help="snapshot queries a second per caller, sent whatever the "
+                        "answers (default 20, what the hub allowed before it charged by "
+                        "cost); 0: one at a time, each after the last answer, waiting "
+                        "what rate_limited's retry_after says")
     parser.add_argument("--ca", help="the CA to trust for a wss:// URL")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import ssl
 import sys
@@ -102,7 +103,8 @@ def _serve(args: argparse.Namespace) -> int:
     return run_hub(hall, devices, url, args.host, args.port, HallClock(start_at, args.speed),
                    rate_limit=args.rate_limit, people=people,
                    files=CredentialFiles(args.devices, args.clerks), tls=tls,
-                   limits=Limits(args.max_per_address, args.max_connections))
+                   limits=Limits(args.max_per_address, args.max_connections,
+                                 args.welcome_rate))
 
 
 def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
@@ -134,7 +136,7 @@ def _rate_limit(text: str) -> tuple[float, float] | None:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected RATE or RATE:BURST, "
                                          "like 20:60") from None
-    if values[0] < 0 or values[1] < 1:
+    if not all(map(math.isfinite, values)) or values[0] < 0 or values[1] < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: the rate must be >= 0, the burst >= 1")
     return None if values[0] == 0 else values
 
@@ -213,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "get HTTP 503")
     serve.add_argument("--max-connections", type=_count, default=2500, metavar="N",
                        help="open websockets in all (default 2500); more get HTTP 503")
+    serve.add_argument("--welcome-rate", type=_rate_limit, default=(10.0, 60.0),
+                       metavar="RATE[:BURST]", help="welcomes a second per remote address, "
+                       "and the burst (default 10:60); beyond it a hello waits its turn, so "
+                       "a client reconnecting in a loop cannot have snapshots for free; 0 "
+                       "turns it off, for benchmarks")
     serve.set_defaults(handler=_serve)
 
     schema = sub.add_parser("protocol-schema", help="print the JSON Schema of the messages "

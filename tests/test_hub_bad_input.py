@@ -658,8 +658,8 @@ def test_refused_commands_change_nothing(hall: LiveHall) -> None:
             (con, "issue_ticket", {"queue": "quick_b", "ticket_class": "vip"}, "unknown_class"),
             (con, "transfer", {"ticket": f"{DAY}-Z999", "to_queue": "tax"}, "unknown_ticket"),
             (con, "set_profile", {"window": "B24", "main": ["tax"]}, "queue_unserved"),
-            (con, "evaluate", {"ticket": waiting, "level": 5}, "wrong_state"),
-            (con, "evaluate", {"ticket": waiting, "level": 6}, "bad_argument"),
+            (con, "evaluate", {"ticket": waiting, "level": 5}, "forbidden"),  # the citizen's
+            (caller, "evaluate", {"ticket": waiting, "level": 5}, "forbidden"),
             (con, "requeue", {"ticket": waiting}, "wrong_state"),
             (con, "pause", {"window": "B11", "reason": "   "}, "bad_argument"),
             (con, "notice", {"text": "字" * 201}, "bad_argument"),

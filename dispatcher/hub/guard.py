@@ -14,6 +14,12 @@
   MESSAGE_TIMEOUT of its first is failed with 1008 (``GuardedConnection``). A single
   frame cannot be dribbled forever either: no pong can cross it, so the keepalive
   ping (20 s, 20 s) closes the connection.
+* Welcomes: each remote address has a budget of welcomes (``Limits.welcomes``, 10 a
+  second, bursts of 60: a hall's devices behind one address may all start at once).
+  A reconnecting client gets a fresh rate-limit bucket and a free snapshot, so a
+  client reconnecting in a loop is held back here instead: a welcome beyond the
+  budget waits (``Guard.welcome_delay``) without holding back the loop or another
+  address.
 * Refused hellos: the k-th ``bad_credentials`` in a row from one address is answered
   only after 0.1 * 2^(k-1) s, at most 10 s (``Guard.failed``); a welcome from that
   address starts it again, and so do 15 quiet minutes. The delay holds back only
@@ -53,6 +59,7 @@ BACKOFF_ADDRESSES = 10_000    # addresses remembered, the least recent forgotten
 class Limits:
     max_per_address: int = 32     # open websockets from one remote address
     max_connections: int = 2500   # open websockets in all
+    welcomes: tuple[float, float] | None = (10.0, 60.0)   # per address: a second, burst
 
 
 def _log(event: str, **fields: Any) -> None:
@@ -110,6 +117,7 @@ class Guard:
         self.open: dict[str, int] = {}
         self.total = 0
         self.failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self.welcomes: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     # ------------------------------------------------------------ connections
 
@@ -156,6 +164,22 @@ class Guard:
 
     def succeeded(self, host: str) -> None:
         self.failures.pop(host, None)
+
+    # ------------------------------------------------------------ welcomes
+
+    def welcome_delay(self, host: str) -> float:
+        """Take one welcome from ``host``'s budget; the seconds to wait before it (the
+        budget goes into debt, so each welcome beyond it waits one interval longer)."""
+        if self.limits.welcomes is None:
+            return 0.0
+        rate, burst = self.limits.welcomes
+        now = time.monotonic()
+        tokens, stamp = self.welcomes.pop(host, (burst, now))
+        tokens = min(burst, tokens + (now - stamp) * rate) - 1.0
+        self.welcomes[host] = (tokens, now)
+        while len(self.welcomes) > BACKOFF_ADDRESSES:
+            self.welcomes.popitem(last=False)
+        return 0.0 if tokens >= 0 else -tokens / rate
 
 
 class GuardedConnection(ServerConnection):

@@ -285,7 +285,13 @@ class Hub:
             return None
         except (TimeoutError, ConnectionClosed):
             return None
-        self.guard.succeeded(remote_host(ws))
+        host = remote_host(ws)
+        self.guard.succeeded(host)
+        wait = self.guard.welcome_delay(host)
+        if wait > 0:
+            log_json("welcome_delayed", device=device.id, remote=remote(ws),
+                     delay_s=round(wait, 2))
+            await asyncio.sleep(wait)
         rate = self.rate_limit
         client = Client(ws, device, TokenBucket(*rate, tokens=rate[1]) if rate else None)
         self._welcome(client, hello.last_seq, hello.session)
@@ -387,7 +393,9 @@ class Hub:
             "than a call: docs/protocol.md)", retry_after=round(bucket.wait_s(cost), 2)))
         if bucket.flooding:
             client.closing = True
-            self._close_later(client.ws, p.CLOSE_POLICY, "flood")
+            self.live.pop(client.ws, None)
+            log_json("flood", device=client.device.id, remote=remote(client.ws))
+            hang_up(client.ws, p.CLOSE_POLICY, "flood")
         return False
 
     def _send_error(self, client: Client, frame: str | bytes, exc: p.ProtocolError) -> None:
@@ -463,7 +471,7 @@ class Hub:
                                             time.monotonic())
             except p.ProtocolError as exc:
                 log_json("sign_in_refused", device=client.device.id, person=person_id,
-                         code=exc.code, remote=str(client.ws.remote_address))
+                         code=exc.code, remote=remote(client.ws))
                 reply = p.reply_error(msg.id, exc.to_dict())
             else:
                 reply = self._execute(client, msg, digest, person)
@@ -477,7 +485,7 @@ class Hub:
         staff_id(client.device, msg)
         before, client.staff = client.staff, person
         log_json(msg.name, device=client.device.id, staff=(person or before or _NOBODY).id,
-                 remote=str(client.ws.remote_address))
+                 remote=remote(client.ws))
         self.sessions.end(client.device.id)
         session = (self.sessions.start(client.device.id, person, time.monotonic())
                    if person else None)
