@@ -47,6 +47,7 @@ from ..protocol import CLOSE_POLICY, PROTOCOL_ERRORS, ProtocolError
 log = logging.getLogger("onewindow.hub")
 
 SEND_BUFFER_LIMIT = 1024**2   # bytes a client may leave unread before it is dropped
+FRAME_HEADER = 14             # the most a websocket frame header adds to its payload
 MESSAGE_TIMEOUT = 10.0        # s from a message's first fragment to its last
 DROP_GRACE = 5.0              # s a dropped client has to take its close frame
 BACKOFF_FIRST = 0.1           # s: the first refused hello from an address
@@ -86,10 +87,13 @@ def buffered(ws: ServerConnection) -> int:
     return transport.get_write_buffer_size() if transport is not None else 0
 
 
-def fell_behind(ws: ServerConnection, before: int) -> bool:
-    """After a write: over the limit, and not merely one frame in an empty buffer (a
-    connection no longer open is being closed already)."""
-    return before > 0 and ws.state is State.OPEN and buffered(ws) > SEND_BUFFER_LIMIT
+def fell_behind(ws: ServerConnection, frame_size: int) -> bool:
+    """After writing a frame of ``frame_size`` bytes: over the limit, and more than
+    that one frame waiting (one frame into an empty buffer is not falling behind,
+    however big); a connection no longer open is being closed already."""
+    waiting = buffered(ws)
+    return (waiting > SEND_BUFFER_LIMIT and waiting > frame_size + FRAME_HEADER
+            and ws.state is State.OPEN)
 
 
 

@@ -152,23 +152,24 @@ class Hub:
 
     def _publish(self, seqs: list[int]) -> None:
         for seq in seqs:
-            conns = list(self.live)   # less any client dropped for lagging
             frames = self.ring[seq]
-            full = [ws for ws in conns if sees_in_full(self.live[ws].device, frames.windows)]
+            full: list[ServerConnection] = []
+            public: list[ServerConnection] = []   # (less any client dropped for lagging)
+            for ws, client in self.live.items():
+                (full if sees_in_full(client.device, frames.windows) else public).append(ws)
             if full:
                 self._send(full, frames.full)
-            if len(full) < len(conns):
-                seen = set(full)
-                self._send([ws for ws in conns if ws not in seen], frames.public)
+            if public:
+                self._send(public, frames.public)
 
     def _send(self, conns: list[ServerConnection], frame: str) -> None:
         """Every write to a client goes through here: the frame into each transport at
         once, then any client over the send-buffer limit is dropped (guard.py)."""
-        before = [buffered(ws) for ws in conns]
         broadcast(conns, frame)
         self.sent_chars += len(frame)
-        for ws, was in zip(conns, before, strict=True):
-            if fell_behind(ws, was):
+        size = len(frame.encode())
+        for ws in conns:
+            if fell_behind(ws, size):
                 self._drop_lagging(ws)
 
     def _drop_lagging(self, ws: ServerConnection) -> None:
