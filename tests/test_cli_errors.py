@@ -62,6 +62,16 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 Case = Callable[[Spot], list[str]]
 
 CASES: dict[str, tuple[Case, str]] = {
+    # serve: no published secret by default
+    "serve: no --devices": (
+        lambda s: ["serve", "--data", str(s.tmp / "data")],
+        "serve needs --devices FILE, the hall's devices and their token hashes; make each "
+        "device's line with: onewindow token --device ID"),
+    "serve: --clerks missing": (
+        lambda s: s.serve("--clerks", str(s.tmp / "no-clerks.toml")),
+        "{tmp}/no-clerks.toml: -: cannot read the file: No such file or directory"),
+    "serve: --clerks not TOML": (
+        lambda s: s.serve("--clerks", str(s.a_file)), "{file}: -: not valid TOML"),
     # serve: the store, the address, the certificate
     "serve: port in use": (
         lambda s: s.serve("--port", str(s.busy_port)),

@@ -31,14 +31,11 @@ from websockets.protocol import State
 
 from .. import protocol as p
 from ..core import events as ev
-from ..core.commands import Command, SignIn, command_from_dict
 from ..core.dispatcher import Dispatcher
 from ..core.errors import DispatchError
-from ..hall import HallConfigError
 from ..service import HallService
-from ..store import StoreError
-from .authorize import authorize
-from .credentials import CLOSE_REASON, CredentialFiles, load_credentials, why_closed
+from .commands import CommandPath
+from .credentials import CredentialReload
 from .devices import Device
 from .guard import (
     SEND_BUFFER_LIMIT,
@@ -52,37 +49,25 @@ from .guard import (
     remote,
     remote_host,
 )
-from .people import Kind, People, Person, pin_matches
+from .logs import log_json
+from .people import People, Person
 from .privacy import (
     concerned_windows,
     public_changes,
     public_data,
-    public_ticket,
     sees_in_full,
 )
 from .queries import run_query
 from .ratelimit import TokenBucket, message_cost, reply_cost
 from .signin import (
-    STAFF_COMMANDS,
     StaffSessions,
-    actor_of,
-    command_digest,
-    core_args,
     person_view,
-    pin_of,
-    signs_someone_in,
-    staff_id,
 )
-from .views import RecentCalls, changes_for, snapshot, ticket_view
+from .views import RecentCalls, changes_for, snapshot
 
 log = logging.getLogger("onewindow.hub")
 HELLO_TIMEOUT = 10.0
 RING_SIZE = 10_000          # event frames kept for resync by events
-REPLY_CACHE = 20_000        # replies kept for repeated command ids
-
-
-def log_json(event: str, **fields: Any) -> None:
-    log.info(json.dumps({"event": event, **fields}, ensure_ascii=False))
 
 
 @dataclass(frozen=True)
@@ -104,7 +89,7 @@ class Client:
     staff: Person | None = None   # the dispatch staff member signed in at a console
 
 
-class Hub:
+class Hub(CommandPath, CredentialReload):
     def __init__(self, service_factory: Callable[[Any], HallService],
                  devices: dict[str, Device], clock: Callable[[], float] = time.time,
                  rate_limit: tuple[float, float] | None = (20.0, 60.0),
@@ -187,69 +172,6 @@ class Hub:
         task = asyncio.ensure_future(ws.close(code, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
-
-    # ------------------------------------------------------------ credentials
-
-    def reload_credentials(self, files: CredentialFiles) -> bool:
-        """SIGHUP: reread the devices (and clerks) file, then close each live device
-        whose entry is gone, changed or expired. A file that fails to load changes
-        nothing and logs one line."""
-        try:
-            devices, people = load_credentials(files, self.hall)
-        except HallConfigError as exc:
-            log_json("reload_failed", error=str(exc))
-            return False
-        self.devices = devices
-        if people is not None:
-            before, self.people.people = self.people.people, people  # backoff carries on
-            self._sign_out_changed({pid for pid, p in before.items() if people.get(pid) != p})
-        closed = self.close_stale()
-        log_json("reloaded", devices=len(devices), people=len(self.people.people),
-                 closed=closed)
-        return True
-
-    def _sign_out_changed(self, gone: set[str]) -> None:
-        """People removed from the clerks file, or whose PIN changed (a leaked PIN is
-        the usual reason), are signed out wherever they are signed in."""
-        for client in self.live.values():
-            if client.staff is not None and client.staff.id in gone:
-                client.staff = None
-                self.sessions.end(client.device.id)
-        for window, status in self.service.core.state.windows.items():
-            if status.clerk in gone:
-                self._system_command(SignIn(window=window, clerk=""))
-        if gone:
-            log_json("signed_out", people=sorted(gone))
-
-    def _system_command(self, command: Command) -> None:
-        """A command of the hub itself (no device, no actor), told to everyone."""
-        try:
-            committed = self.service.execute(command, self.clock(), device=None, actor=None)
-        except (DispatchError, StoreError) as exc:
-            log_json("system_command_failed", name=command.NAME, error=str(exc))
-            return
-        self._publish([seq for seq, _ in committed])
-
-    def close_stale(self) -> list[str]:
-        """Close (1008) each live device removed from the list, changed or expired."""
-        now, closed = time.time(), list[str]()
-        for ws, client in list(self.live.items()):
-            why = why_closed(client.device, self.devices.get(client.device.id), now)
-            if why is None:
-                continue
-            self.live.pop(ws, None)
-            client.closing = True           # what it sends meanwhile is dropped unread
-            log_json(CLOSE_REASON, device=client.device.id, why=why)
-            self._close_later(ws, p.CLOSE_POLICY, CLOSE_REASON)
-            closed.append(client.device.id)
-        return closed
-
-    def _expired(self, device: Device) -> bool:
-        """Refused at hello like a wrong token; only the log says why."""
-        if not device.expired(time.time()):
-            return False
-        log_json("expired", device=device.id, expires_at=device.expires_at)
-        return True
 
     # ------------------------------------------------------------ connections
 
@@ -405,178 +327,6 @@ class Hub:
                else p.error_frame(exc.to_dict()))
         self._send([client.ws], out)
 
-    def _command(self, client: Client, msg: p.CommandMessage) -> None:
-        key, digest = (client.device.id, msg.id), command_digest(msg)
-        reply = self._known_reply(key, digest)
-        if reply is None:
-            if key in self.pending:
-                return   # the same sign-in is being checked: its reply answers both
-            if signs_someone_in(msg):
-                self._sign_in_later(client, msg, digest)
-                return
-            reply = self._execute(client, msg, digest)
-        self._send([client.ws], reply)
-
-    def _known_reply(self, key: tuple[str, str], digest: str) -> str | None:
-        """The first reply to a repeated id; id_conflict when its arguments differ."""
-        known = self.replies.get(key)
-        stored = key in self.stored_ids
-        if known is None and stored and self.stored_ids[key] not in (None, digest):
-            known = (self.stored_ids[key] or "", "")
-        if known is None and stored:
-            reply = self._reply_from_store(key, digest)
-            known = (digest, reply) if reply is not None else None
-        if known is None:
-            return None
-        if known[0] != digest:
-            return p.reply_error(key[1], p.ProtocolError(
-                "id_conflict", f"command id {key[1]!r} was already used for another "
-                "command or other arguments; use a new id for a new command").to_dict())
-        return known[1]
-
-    # ------------------------------------------------------------ sign-in
-
-    def _sign_in_later(self, client: Client, msg: p.CommandMessage, digest: str) -> None:
-        """Check what can be checked at once, then the PIN off the event loop."""
-        try:
-            person_id, kind = self._who(client, msg)
-            pin = pin_of(msg)
-            locked = self.people.locked(client.device.id, person_id, time.monotonic())
-            if locked is not None:
-                raise locked
-        except (DispatchError, p.ProtocolError) as exc:
-            self._send([client.ws], p.reply_error(msg.id, exc.to_dict()))
-            return
-        key = (client.device.id, msg.id)
-        self.pending.add(key)
-        task = asyncio.ensure_future(self._check_pin(client, msg, digest, pin, person_id,
-                                                     kind))
-        self._checks.add(task)
-        task.add_done_callback(self._checks.discard)
-
-    def _who(self, client: Client, msg: p.CommandMessage) -> tuple[str, Kind]:
-        """Who is signing in, once the device is known to be allowed to ask."""
-        if msg.name in STAFF_COMMANDS:
-            return staff_id(client.device, msg), "staff"
-        command = command_from_dict(msg.name, core_args(msg))
-        authorize(client.device, command, self.service.core.state)
-        return command.clerk, "clerks"  # type: ignore[attr-defined]
-
-    async def _check_pin(self, client: Client, msg: p.CommandMessage, digest: str,
-                         pin: str, person_id: str, kind: Kind) -> None:
-        key = (client.device.id, msg.id)
-        try:
-            ok = await asyncio.to_thread(pin_matches, self.people.get(person_id, kind), pin)
-            try:
-                person = self.people.settle(client.device.id, person_id, kind, ok,
-                                            time.monotonic())
-            except p.ProtocolError as exc:
-                log_json("sign_in_refused", device=client.device.id, person=person_id,
-                         code=exc.code, remote=remote(client.ws))
-                reply = p.reply_error(msg.id, exc.to_dict())
-            else:
-                reply = self._execute(client, msg, digest, person)
-        finally:
-            self.pending.discard(key)
-        if client.ws in self.live:
-            self._send([client.ws], reply)
-
-    def _staff(self, client: Client, msg: p.CommandMessage, person: Person | None
-               ) -> dict[str, Any]:
-        staff_id(client.device, msg)
-        before, client.staff = client.staff, person
-        log_json(msg.name, device=client.device.id, staff=(person or before or _NOBODY).id,
-                 remote=remote(client.ws))
-        self.sessions.end(client.device.id)
-        session = (self.sessions.start(client.device.id, person, time.monotonic())
-                   if person else None)
-        return {"seq": self.seq, "events": [], "session": session,
-                "person": person_view(person) if person else None}
-
-    # ------------------------------------------------------------ commands
-
-    def _execute(self, client: Client, msg: p.CommandMessage, digest: str,
-                 person: Person | None = None) -> str:
-        key, before = (client.device.id, msg.id), self.seq
-        try:
-            if msg.name in STAFF_COMMANDS:
-                reply = p.reply_ok(msg.id, self._staff(client, msg, person))
-                self._remember(key, digest, reply)
-                return reply
-            command = authorize(client.device, _parse_command(msg), self.service.core.state)
-            actor = person.id if person else actor_of(
-                client.device, command, self.service.core.state, client.staff)
-            committed = self.service.execute(command, self.clock(), device=client.device.id,
-                                             actor=actor, command_id=msg.id,
-                                             command_hash=digest)
-        except (DispatchError, p.ProtocolError) as exc:
-            reply = p.reply_error(msg.id, exc.to_dict())
-        except StoreError as exc:
-            return self._store_failed(client, msg, before, exc, digest)
-        else:
-            self.stored_ids[key] = digest
-            self._publish([seq for seq, _ in committed])
-            result = self._result(committed, client.device)
-            if person is not None:
-                result["person"] = person_view(person)
-            reply = p.reply_ok(msg.id, result)
-            log_json("command", device=client.device.id, name=msg.name, id=msg.id,
-                     actor=actor, seqs=[seq for seq, _ in committed])
-        self._remember(key, digest, reply)
-        return reply
-
-    def _store_failed(self, client: Client, msg: p.CommandMessage, before: int,
-                      exc: StoreError, digest: str) -> str:
-        """The database refused the write, or lost the connection after committing it.
-        In the second case the service has rebuilt from the store: tell everyone what
-        was committed and answer from it. In the first, nothing was done: do not
-        remember the reply, so a retry of the same id may act."""
-        log_json("store_failed", device=client.device.id, error=str(exc))
-        if self.seq > before:
-            self._publish(list(range(before + 1, self.seq + 1)))
-            key = (client.device.id, msg.id)
-            self.stored_ids[key] = digest
-            reply = self._reply_from_store(key, digest)
-            if reply is not None:
-                return reply
-        return p.reply_error(msg.id, p.ProtocolError(
-            "store_failed", "the hall could not save it; nothing was done, try again"
-        ).to_dict())
-
-    def _reply_from_store(self, key: tuple[str, str], digest: str) -> str | None:
-        """A retry of a command that committed before a restart: answer from its events."""
-        committed = self.service.store.command_events(*key)
-        if not committed:
-            return None
-        reply = p.reply_ok(key[1], self._result(committed, self.devices.get(key[0])))
-        self._remember(key, digest, reply)
-        return reply
-
-    def _remember(self, key: tuple[str, str], digest: str, reply: str) -> None:
-        self.replies[key] = (digest, reply)
-        while len(self.replies) > REPLY_CACHE:
-            self.replies.popitem(last=False)
-
-    def _result(self, committed: list[tuple[int, ev.Event]], device: Device | None
-                ) -> dict[str, Any]:
-        state = self.service.core.state
-        result: dict[str, Any] = {
-            "seq": committed[-1][0] if committed else self.seq,
-            "events": [{"seq": s, "name": e.NAME} for s, e in committed],
-        }
-        tickets = [e.ticket for _, e in committed  # type: ignore[attr-defined]
-                   if getattr(e, "ticket", None) in state.tickets]
-        if tickets:
-            view = ticket_view(state, tickets[-1])
-            own = device is not None and sees_in_full(
-                device, frozenset(w for w in (view["window"], view["served_by"]) if w))
-            result["ticket"] = view if own else public_ticket(view)
-        issued = [e for _, e in committed if isinstance(e, ev.TicketIssued)]
-        if issued:
-            result["status"] = run_query(self, None, "ticket_status",
-                                         {"ticket": issued[-1].ticket})
-        return result
-
     def _query(self, client: Client, msg: p.QueryMessage) -> None:
         try:
             result = run_query(self, client.device, msg.name, msg.args)
@@ -611,16 +361,3 @@ class Hub:
             await stop
             await asyncio.gather(*(ws.close(1001, "shutting_down") for ws in self.live),
                                  return_exceptions=True)
-
-
-_NOBODY = Person("", "", "staff", b"", b"")
-
-
-def _parse_command(msg: p.CommandMessage):
-    try:
-        return command_from_dict(msg.name, core_args(msg))
-    except DispatchError as exc:
-        if exc.details.get("field") == "name":
-            raise p.ProtocolError("unknown_command", f"no command {msg.name!r}",
-                                  field="name") from None
-        raise

@@ -1,0 +1,249 @@
+"""The command path of the hub: a command from a device to its reply.
+
+Decide → commit → tell → reply, with no await in between (server.py says why). A
+repeated id gets its first reply (``id_conflict`` if its arguments differ); a
+sign-in first has its PIN checked off the event loop, then takes the same path; the
+actor stored with the events is the person the hub signed in (signin.py), and the
+reply shows a ticket as the device's role may see it (privacy.py).
+
+A mixin of ``Hub``: it uses the hub's service, people, sessions and reply cache,
+and its ``_send`` and ``_publish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import protocol as p
+from ..core import events as ev
+from ..core.commands import command_from_dict
+from ..core.errors import DispatchError
+from ..service import HallService
+from ..store import StoreError
+from .authorize import authorize
+from .devices import Device
+from .guard import remote
+from .logs import log_json
+from .people import Kind, People, Person, pin_matches
+from .privacy import public_ticket, sees_in_full
+from .queries import run_query
+from .signin import (
+    STAFF_COMMANDS,
+    StaffSessions,
+    actor_of,
+    command_digest,
+    core_args,
+    person_view,
+    pin_of,
+    signs_someone_in,
+    staff_id,
+)
+from .views import ticket_view
+
+if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
+
+    from .server import Client
+
+REPLY_CACHE = 20_000        # replies kept for repeated command ids
+_NOBODY = Person("", "", "staff", b"", b"")
+
+
+class CommandPath:
+    service: HallService
+    devices: dict[str, Device]
+    people: People
+    sessions: StaffSessions
+    live: dict[ServerConnection, Client]
+    replies: OrderedDict[tuple[str, str], tuple[str, str]]   # key → (digest, reply)
+    pending: set[tuple[str, str]]      # sign-ins whose PIN is being checked
+    stored_ids: dict[tuple[str | None, str], str | None]
+    _checks: set[asyncio.Task[None]]
+    clock: Callable[[], float]
+    # and from Hub: the ``seq`` property, ``_send`` and ``_publish``
+
+    def _command(self, client: Client, msg: p.CommandMessage) -> None:
+        key, digest = (client.device.id, msg.id), command_digest(msg)
+        reply = self._known_reply(key, digest)
+        if reply is None:
+            if key in self.pending:
+                return   # the same sign-in is being checked: its reply answers both
+            if signs_someone_in(msg):
+                self._sign_in_later(client, msg, digest)
+                return
+            reply = self._execute(client, msg, digest)
+        self._send([client.ws], reply)
+
+    def _known_reply(self, key: tuple[str, str], digest: str) -> str | None:
+        """The first reply to a repeated id; id_conflict when its arguments differ."""
+        known = self.replies.get(key)
+        stored = key in self.stored_ids
+        if known is None and stored and self.stored_ids[key] not in (None, digest):
+            known = (self.stored_ids[key] or "", "")
+        if known is None and stored:
+            reply = self._reply_from_store(key, digest)
+            known = (digest, reply) if reply is not None else None
+        if known is None:
+            return None
+        if known[0] != digest:
+            return p.reply_error(key[1], p.ProtocolError(
+                "id_conflict", f"command id {key[1]!r} was already used for another "
+                "command or other arguments; use a new id for a new command").to_dict())
+        return known[1]
+
+    # ------------------------------------------------------------ sign-in
+
+    def _sign_in_later(self, client: Client, msg: p.CommandMessage, digest: str) -> None:
+        """Check what can be checked at once, then the PIN off the event loop."""
+        try:
+            person_id, kind = self._who(client, msg)
+            pin = pin_of(msg)
+            locked = self.people.locked(client.device.id, person_id, time.monotonic())
+            if locked is not None:
+                raise locked
+        except (DispatchError, p.ProtocolError) as exc:
+            self._send([client.ws], p.reply_error(msg.id, exc.to_dict()))
+            return
+        key = (client.device.id, msg.id)
+        self.pending.add(key)
+        task = asyncio.ensure_future(self._check_pin(client, msg, digest, pin, person_id,
+                                                     kind))
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    def _who(self, client: Client, msg: p.CommandMessage) -> tuple[str, Kind]:
+        """Who is signing in, once the device is known to be allowed to ask."""
+        if msg.name in STAFF_COMMANDS:
+            return staff_id(client.device, msg), "staff"
+        command = command_from_dict(msg.name, core_args(msg))
+        authorize(client.device, command, self.service.core.state)
+        return command.clerk, "clerks"  # type: ignore[attr-defined]
+
+    async def _check_pin(self, client: Client, msg: p.CommandMessage, digest: str,
+                         pin: str, person_id: str, kind: Kind) -> None:
+        key = (client.device.id, msg.id)
+        try:
+            ok = await asyncio.to_thread(pin_matches, self.people.get(person_id, kind), pin)
+            try:
+                person = self.people.settle(client.device.id, person_id, kind, ok,
+                                            time.monotonic())
+            except p.ProtocolError as exc:
+                log_json("sign_in_refused", device=client.device.id, person=person_id,
+                         code=exc.code, remote=remote(client.ws))
+                reply = p.reply_error(msg.id, exc.to_dict())
+            else:
+                reply = self._execute(client, msg, digest, person)
+        finally:
+            self.pending.discard(key)
+        if client.ws in self.live:
+            self._send([client.ws], reply)
+
+    def _staff(self, client: Client, msg: p.CommandMessage, person: Person | None
+               ) -> dict[str, Any]:
+        staff_id(client.device, msg)
+        before, client.staff = client.staff, person
+        log_json(msg.name, device=client.device.id, staff=(person or before or _NOBODY).id,
+                 remote=remote(client.ws))
+        self.sessions.end(client.device.id)
+        session = (self.sessions.start(client.device.id, person, time.monotonic())
+                   if person else None)
+        return {"seq": self.seq, "events": [], "session": session,
+                "person": person_view(person) if person else None}
+
+    # ------------------------------------------------------------ commands
+
+    def _execute(self, client: Client, msg: p.CommandMessage, digest: str,
+                 person: Person | None = None) -> str:
+        key, before = (client.device.id, msg.id), self.seq
+        try:
+            if msg.name in STAFF_COMMANDS:
+                reply = p.reply_ok(msg.id, self._staff(client, msg, person))
+                self._remember(key, digest, reply)
+                return reply
+            command = authorize(client.device, _parse_command(msg), self.service.core.state)
+            actor = person.id if person else actor_of(
+                client.device, command, self.service.core.state, client.staff)
+            committed = self.service.execute(command, self.clock(), device=client.device.id,
+                                             actor=actor, command_id=msg.id,
+                                             command_hash=digest)
+        except (DispatchError, p.ProtocolError) as exc:
+            reply = p.reply_error(msg.id, exc.to_dict())
+        except StoreError as exc:
+            return self._store_failed(client, msg, before, exc, digest)
+        else:
+            self.stored_ids[key] = digest
+            self._publish([seq for seq, _ in committed])
+            result = self._result(committed, client.device)
+            if person is not None:
+                result["person"] = person_view(person)
+            reply = p.reply_ok(msg.id, result)
+            log_json("command", device=client.device.id, name=msg.name, id=msg.id,
+                     actor=actor, seqs=[seq for seq, _ in committed])
+        self._remember(key, digest, reply)
+        return reply
+
+    def _store_failed(self, client: Client, msg: p.CommandMessage, before: int,
+                      exc: StoreError, digest: str) -> str:
+        """The database refused the write, or lost the connection after committing it.
+        In the second case the service has rebuilt from the store: tell everyone what
+        was committed and answer from it. In the first, nothing was done: do not
+        remember the reply, so a retry of the same id may act."""
+        log_json("store_failed", device=client.device.id, error=str(exc))
+        if self.seq > before:
+            self._publish(list(range(before + 1, self.seq + 1)))
+            key = (client.device.id, msg.id)
+            self.stored_ids[key] = digest
+            reply = self._reply_from_store(key, digest)
+            if reply is not None:
+                return reply
+        return p.reply_error(msg.id, p.ProtocolError(
+            "store_failed", "the hall could not save it; nothing was done, try again"
+        ).to_dict())
+
+    def _reply_from_store(self, key: tuple[str, str], digest: str) -> str | None:
+        """A retry of a command that committed before a restart: answer from its events."""
+        committed = self.service.store.command_events(*key)
+        if not committed:
+            return None
+        reply = p.reply_ok(key[1], self._result(committed, self.devices.get(key[0])))
+        self._remember(key, digest, reply)
+        return reply
+
+    def _remember(self, key: tuple[str, str], digest: str, reply: str) -> None:
+        self.replies[key] = (digest, reply)
+        while len(self.replies) > REPLY_CACHE:
+            self.replies.popitem(last=False)
+
+    def _result(self, committed: list[tuple[int, ev.Event]], device: Device | None
+                ) -> dict[str, Any]:
+        state = self.service.core.state
+        result: dict[str, Any] = {
+            "seq": committed[-1][0] if committed else self.seq,
+            "events": [{"seq": s, "name": e.NAME} for s, e in committed],
+        }
+        tickets = [e.ticket for _, e in committed  # type: ignore[attr-defined]
+                   if getattr(e, "ticket", None) in state.tickets]
+        if tickets:
+            view = ticket_view(state, tickets[-1])
+            own = device is not None and sees_in_full(
+                device, frozenset(w for w in (view["window"], view["served_by"]) if w))
+            result["ticket"] = view if own else public_ticket(view)
+        issued = [e for _, e in committed if isinstance(e, ev.TicketIssued)]
+        if issued:
+            result["status"] = run_query(self, None, "ticket_status",
+                                         {"ticket": issued[-1].ticket})
+        return result
+
+
+def _parse_command(msg: p.CommandMessage):
+    try:
+        return command_from_dict(msg.name, core_args(msg))
+    except DispatchError as exc:
+        if exc.details.get("field") == "name":
+            raise p.ProtocolError("unknown_command", f"no command {msg.name!r}",
+                                  field="name") from None
+        raise
