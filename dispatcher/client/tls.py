@@ -7,9 +7,10 @@ other hub is reached with wss://, verifying its certificate against ``ca``."""
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from urllib.parse import urlsplit
+
+from ..addresses import is_loopback
 
 EXPECTED = "expected ws://HOST:PORT or wss://HOST:PORT"
 CA_HELP = ("the hall's CA certificate (PEM) to trust the hub's wss:// certificate with "
@@ -26,17 +27,6 @@ class ConnectionSettingsError(ValueError):
 
     def line(self) -> str:
         return f"{self.flag} {self}"
-
-
-def is_loopback(host: str) -> bool:
-    """Only this machine can be reached at ``host``."""
-    name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def check_server(url: str) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ..addresses import is_loopback
 from ..hall import Hall
 from ..service import HallService
 from ..store import StoreOpenError
@@ -24,7 +25,6 @@ from .devices import Device
 from .guard import Limits
 from .people import People
 from .server import Hub
-from .tls import is_loopback
 
 EXPIRY_CHECK_S = 30.0
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 
 
@@ -59,14 +58,3 @@ def _why(cert: str, key: str, exc: ssl.SSLError) -> str:
     if not _is_certificate(cert):
         return f"--tls-cert {cert}: no PEM certificate in it"
     return f"--tls-key {key}: no PEM private key in it"
-
-
-def is_loopback(host: str) -> bool:
-    """Only this machine can reach a listener on ``host``."""
-    name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
