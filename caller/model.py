@@ -204,8 +204,10 @@ def panel_state(view: Any, window: str, now: float, *, connected: bool = True,
             waiting = _waiting_in(view, q)
             longest = max((now - x["issued_at"] for x in waiting if x.get("issued_at")),
                           default=None)
+            count = view.waiting.get(q)    # whole, where a snapshot lists a line's head
             lines.append(QueueLine(queue=q, name=view.queue_name(q), tier=tier,
-                                   waiting=len(waiting), longest_wait_s=longest))
+                                   waiting=int(count if count is not None else len(waiting)),
+                                   longest_wait_s=longest))
     by_name = int(w.get("waiting") or 0)
     held = tuple(h["number"] for h in w.get("held") or ())
     enabled = enabled_actions(state, holds_ticket=ticket_id is not None,

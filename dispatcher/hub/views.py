@@ -25,6 +25,7 @@ RECENT_CALLS = 20
 RECENT_OWN = 20           # a caller's own finished tickets in its snapshot
 RECENT_CONSOLE = 200      # the console's
 LOOK_BACK = 2_000         # tickets looked through for them, newest first
+LINE_HEAD = 50            # the first tickets of a queue's line a snapshot lists
 _WINDOW_FIELDS = ("window", "from_window", "to_window")
 _QUEUE_FIELDS = ("queue", "from_queue", "to_queue")
 _DAY_EVENTS = (ev.DayOpened.NAME, ev.DayClosed.NAME)
@@ -135,21 +136,30 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
     return snap
 
 
-def live_tickets(state: HallState) -> set[str]:
-    """Tickets waiting, held aside or at a window, found from the lines (no day scan)."""
-    live = {t for line in state.queue_lines.values() for _, _, t in line}
-    live |= {t for line in state.window_lines.values() for _, _, t in line}
-    live |= {t for held in state.held.values() for t in held}
-    live |= {w.ticket for w in state.windows.values() if w.ticket}
+def live_tickets(state: HallState, device: Device) -> set[str]:
+    """The tickets live now that the device needs, found from the lines (no day
+    scan): the first LINE_HEAD of each queue it may call from (every queue for the
+    console; the queues of its windows' profiles for a caller), every ticket waiting
+    for, held aside at or called to its windows. The counts in ``waiting`` are whole;
+    a line longer than its head is cut, so no snapshot outgrows a frame."""
+    full = device.role == "console"
+    mine = set(state.windows) if full else set(device.windows)
+    queues = set(state.queue_lines) if full else {
+        q for w in mine if w in state.windows for q in state.windows[w].profile.queues}
+    live = {t for q in queues for _, _, t in state.queue_lines.get(q, ())[:LINE_HEAD]}
+    live |= {t for w in mine for _, _, t in state.window_lines.get(w, ())}
+    live |= {t for w in mine for t in state.held.get(w, ())}
+    live |= {state.windows[w].ticket for w in mine if w in state.windows
+             and state.windows[w].ticket}
     return live
 
 
 def _snapshot_tickets(state: HallState, device: Device) -> dict[str, dict[str, Any]]:
-    """Live tickets, and the latest finished ones the device may look back on: a
-    caller its own windows' last RECENT_OWN, the console the hall's last
+    """The live tickets it needs, and the latest finished ones it may look back on:
+    a caller its own windows' last RECENT_OWN, the console the hall's last
     RECENT_CONSOLE."""
     full, mine = device.role == "console", set(device.windows)
-    wanted = live_tickets(state)
+    wanted = live_tickets(state, device)
     keep = RECENT_CONSOLE if full else RECENT_OWN
     for ticket in islice(reversed(state.tickets.values()), LOOK_BACK):
         if keep <= 0:
