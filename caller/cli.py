@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -74,8 +75,9 @@ def _connection_problem(args: argparse.Namespace) -> bool:
 def _evaluator(args: argparse.Namespace) -> int:
     if _connection_problem(args):
         return 2
-    if args.timeout <= 0:
-        print("error: --timeout must be more than 0 seconds", file=sys.stderr)
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        print(f"error: --timeout {args.timeout}: must be a number of seconds, more than 0",
+              file=sys.stderr)
         return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -138,6 +138,14 @@ CASES: dict[str, tuple[Case, str]] = {
     "display: --server without ws://": (
         lambda s: ["display", "--server", "127.0.0.1:8765", "--token", "t"],
         f"--server 127.0.0.1:8765: {EXPECTED_URL}"),
+    "evaluator: --timeout nan": (
+        lambda s: ["evaluator", "--window", "B03", "--server", "ws://127.0.0.1:1",
+                   "--timeout", "nan"],
+        "--timeout nan: must be a number of seconds, more than 0"),
+    "evaluator: --timeout 0": (
+        lambda s: ["evaluator", "--window", "B03", "--server", "ws://127.0.0.1:1",
+                   "--timeout", "0"],
+        "--timeout 0.0: must be a number of seconds, more than 0"),
     "evaluator: --server without ws://": (
         lambda s: ["evaluator", "--window", "B03", "--server", "127.0.0.1:8765"],
         f"--server 127.0.0.1:8765: {EXPECTED_URL}"),

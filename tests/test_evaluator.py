@@ -290,7 +290,8 @@ def test_cli_screenshots(hall: LiveHub, tmp_path: Path) -> None:
     done = subprocess.run([*base, "--timeout", "0"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: --timeout must be more than 0 seconds"
+    assert done.stderr.strip() == \
+        "error: --timeout 0.0: must be a number of seconds, more than 0"
     # only the evaluator device rates: a caller's device may not drive this screen
     done = subprocess.run([*base, "--role", "caller"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
