@@ -13,7 +13,7 @@ from dispatcher.client.tls import CA_HELP, settings_problem
 
 def register(sub: argparse._SubParsersAction) -> None:
     caller = sub.add_parser("caller", help="the window clerk's caller panel: call, recall, "
-                            "start, finish, no-show, transfer, pause (F1–F8)")
+                            "start, finish, no-show, transfer, pause, hold, call back (F1–F10)")
     caller.add_argument("--window", required=True, help="the window, B03")
     caller.add_argument("--server", required=True,
                         help="the hub, wss://host:8765 (ws:// only to this machine)")
