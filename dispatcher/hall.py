@@ -117,6 +117,30 @@ class RulesFile(_Model):
     check_in_late_minutes: int = Field(15, ge=0)
 
 
+class BalancingFile(_Model):
+    max_moves_per_window_hour: int = Field(1, ge=1)
+    lend_at: float = Field(0.05, gt=0)
+    recall_at: float = Field(0.5, gt=0)
+
+
+AlertKind = Literal["ticket_overdue", "queue_wait", "service_long", "pause_long",
+                    "window_unstaffed", "printer", "device_offline"]
+ALERT_LEVELS = ("warning", "critical")
+PRINTER_STATUSES = ("paper_near_end", "paper_out", "cover_open", "offline", "error")
+
+
+class AlertRuleFile(_Model):
+    kind: AlertKind
+    name: str | None = Field(None, pattern=_ID)
+    level: Literal["warning", "critical"] = "warning"
+    threshold: float | None = Field(None, gt=0)
+    hysteresis: float | None = Field(None, ge=0)
+    queues: list[str] = []
+    zones: list[str] = []
+    statuses: list[Literal["paper_near_end", "paper_out", "cover_open", "offline",
+                           "error"]] = []
+
+
 class HallFile(_Model):
     hall: HallSection
     zones: dict[str, ZoneFile] = Field(min_length=1)
@@ -125,6 +149,8 @@ class HallFile(_Model):
     windows: list[WindowGroupFile] = Field(min_length=1)
     classes: ClassesFile = ClassesFile()
     rules: RulesFile = RulesFile()
+    balancing: BalancingFile = BalancingFile()
+    alerts: list[AlertRuleFile] = []
 
 
 # ------------------------------------------------------------ runtime model
@@ -179,6 +205,32 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Balancing:
+    """``[balancing]``: how the ``capped`` policy may move windows (docs/hall-config.md)."""
+
+    max_moves_per_window_hour: int = 1  # in any 60 minutes, lends and returns alike
+    lend_at: float = 0.05               # lend to a line past this share of its overdue time
+    recall_at: float = 0.5              # send a lent window home past this on its own line
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One ``[[alerts]]`` rule. ``threshold``: seconds (a count of waiting tickets for
+    window_unstaffed, 1 for printer); None for ticket_overdue and queue_wait means
+    each queue's overdue threshold. ``hysteresis`` in the same unit; None: a tenth of
+    the threshold. Empty ``queues``/``zones``: no filter."""
+
+    name: str
+    kind: str
+    level: str
+    threshold: float | None
+    hysteresis: float | None
+    queues: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = PRINTER_STATUSES
+
+
+@dataclass(frozen=True)
 class Hours:
     days: tuple[str, ...]
     periods: tuple[tuple[int, int], ...]  # minutes after midnight, [start, end)
@@ -207,6 +259,8 @@ class Hall:
     call_next_finishes_current: bool
     check_in_early_minutes: int  # 预约签到 opens this long before the slot starts
     check_in_late_minutes: int   # ... and closes this long after it started
+    balancing: Balancing = Balancing()
+    alerts: tuple[AlertRule, ...] = ()  # [[alerts]]: evaluated by dispatcher/core/alerts.py
 
     @property
     def max_credit(self) -> float:
@@ -395,6 +449,8 @@ def _build(f: HallFile, source: str) -> Hall:
         call_next_finishes_current=f.rules.call_next_finishes_current,
         check_in_early_minutes=f.rules.check_in_early_minutes,
         check_in_late_minutes=f.rules.check_in_late_minutes,
+        balancing=Balancing(**f.balancing.model_dump()),
+        alerts=_build_alerts(f, queues, check),
     )
 
 
@@ -539,6 +595,68 @@ def _check_every_queue_served(
     for qid in queues:
         if qid not in served:
             check.fail(f"queues.{qid}", "no window has this queue as main work (主业)")
+
+
+_ALERT_UNITS = {  # kind -> the threshold's unit in the file, seconds per unit (None: none)
+    "ticket_overdue": ("minutes", 60.0), "queue_wait": ("minutes", 60.0),
+    "service_long": ("minutes", 60.0), "pause_long": ("minutes", 60.0),
+    "window_unstaffed": ("waiting tickets", 1.0), "device_offline": ("seconds", 1.0),
+    "printer": None,
+}
+_ALERT_DEFAULTS = {"window_unstaffed": 1.0}  # else None: required, or the queue's overdue
+_QUEUE_FILTERED = ("ticket_overdue", "queue_wait", "service_long", "pause_long",
+                   "window_unstaffed")
+
+
+def _build_alerts(f: HallFile, queues: dict[str, Queue], check: _Checker) -> tuple[AlertRule, ...]:
+    names: dict[str, int] = {}
+    rules = []
+    for i, a in enumerate(f.alerts):
+        key = f"alerts[{i}]"
+        name = a.name or a.kind
+        if name in names:
+            check.fail(f"{key}.name", f"rule {name!r} is already alerts[{names[name]}]; give "
+                       "each rule of one kind its own name")
+        names[name] = i
+        _check_alert_filters(a, key, f, queues, check)
+        threshold, hysteresis = _alert_threshold(a, key, check)
+        rules.append(AlertRule(name, a.kind, a.level, threshold, hysteresis, tuple(a.queues),
+                               tuple(a.zones), tuple(a.statuses) or PRINTER_STATUSES))
+    return tuple(rules)
+
+
+def _check_alert_filters(a: AlertRuleFile, key: str, f: HallFile, queues: dict[str, Queue],
+                         check: _Checker) -> None:
+    if a.queues and a.kind not in _QUEUE_FILTERED:
+        check.fail(f"{key}.queues", f"a {a.kind} rule has no queue filter")
+    for j, qid in enumerate(a.queues):
+        if qid not in queues:
+            check.fail(f"{key}.queues[{j}]", f"unknown queue {qid!r}")
+    for j, zone in enumerate(a.zones):
+        if zone not in f.zones:
+            check.fail(f"{key}.zones[{j}]", f"unknown zone {zone!r}")
+    if a.statuses and a.kind != "printer":
+        check.fail(f"{key}.statuses", "only a printer rule has statuses")
+
+
+def _alert_threshold(a: AlertRuleFile, key: str,
+                     check: _Checker) -> tuple[float | None, float | None]:
+    """(threshold, hysteresis) in seconds (or tickets); None: the default."""
+    unit = _ALERT_UNITS[a.kind]
+    if unit is None:
+        if a.threshold is not None or a.hysteresis is not None:
+            check.fail(f"{key}.threshold" if a.threshold is not None else f"{key}.hysteresis",
+                       f"a {a.kind} rule has no threshold: it alerts on the statuses")
+        return 1.0, 0.0
+    threshold = a.threshold if a.threshold is not None else _ALERT_DEFAULTS.get(a.kind)
+    if threshold is None and a.kind not in ("ticket_overdue", "queue_wait"):
+        check.fail(f"{key}.threshold", f"required key is missing ({unit[0]})")
+    if a.hysteresis is not None and threshold is not None and a.hysteresis >= threshold:
+        check.fail(f"{key}.hysteresis", f"must be less than the threshold ({threshold:g} "
+                   f"{unit[0]}), got {a.hysteresis:g}")
+    scale = unit[1]
+    return (None if threshold is None else threshold * scale,
+            None if a.hysteresis is None else a.hysteresis * scale)
 
 
 def check_profile(hall: Hall, window: str, main: list[str], side: list[str]) -> None:

@@ -357,6 +357,8 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "hold": {"window": "B03"},
     "call_back": {"window": "B03"},
     "sign_in": {"window": "B03", "clerk": "clerk-017"},
+    "check_alerts": {},
+    "acknowledge_alert": {"id": "printer:K-B1/printer"},
 }
 
 

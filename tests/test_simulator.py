@@ -4,6 +4,7 @@ engine on the sample hall, the report and the `onewindow simulate` command."""
 from __future__ import annotations
 
 import json
+import tomllib
 from collections import Counter
 from dataclasses import replace
 
@@ -11,9 +12,17 @@ import pytest
 from tiny_hall import tiny_hall
 
 from dispatcher.cli import main
-from dispatcher.hall import SAMPLE_HALL, WEEKDAYS, Hours
+from dispatcher.hall import (
+    ASSETS,
+    SAMPLE_HALL,
+    WEEKDAYS,
+    Balancing,
+    HallConfigError,
+    Hours,
+    parse_hall,
+)
 from dispatcher.simulator import Arrival, SimOptions, simulate
-from dispatcher.simulator.arrivals import ArrivalError, parse_arrivals
+from dispatcher.simulator.arrivals import ArrivalError, parse_arrivals, read_arrivals
 from dispatcher.simulator.generate import GenOptions, generate, offered_load
 from dispatcher.simulator.report import summary
 from dispatcher.simulator.theory import pooled_hall
@@ -185,3 +194,86 @@ def test_the_command_says_what_is_wrong_with_an_arrival_file(tmp_path, capsys) -
     csv.write_text("time,zone,queue\n09:00,B,quick_b\n")
     assert main(["simulate", "--arrivals", str(csv)]) == 2
     assert "missing column(s) class" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- capped balancing
+
+
+def _most_moves_in_an_hour(moved: dict[str, list[float]]) -> int:
+    """The most moves of one window in any 60 minutes (each window's times, sorted)."""
+    return max((sum(1 for u in times if t <= u < t + HOUR) for times in moved.values()
+                for t in times), default=0)
+
+
+@pytest.fixture(scope="module")
+def busy_file(sample_hall) -> list[Arrival]:
+    return read_arrivals(ASSETS / "arrivals" / "busy-day.csv", sample_hall)
+
+
+def _capped(hall, arrivals: list[Arrival], rules: Balancing):
+    return simulate(replace(hall, balancing=rules), arrivals,
+                    SimOptions(policy="capped", estimates=False))
+
+
+def test_without_the_cap_a_window_moves_3_times_in_an_hour(sample_hall, busy_file) -> None:
+    uncapped = _capped(sample_hall, busy_file, Balancing(1000, 0.02, 0.25))
+    assert _most_moves_in_an_hour(uncapped.moved) == 3  # so a cap of 1 or 2 binds
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_capped_moves_no_window_more_than_the_cap_in_any_hour(sample_hall, busy_file,
+                                                              cap: int) -> None:
+    capped = _capped(sample_hall, busy_file, Balancing(cap, 0.02, 0.25))
+    assert capped.moves == sum(map(len, capped.moved.values())) > 0
+    assert _most_moves_in_an_hour(capped.moved) == cap
+
+
+def _mean_wait(outcome) -> float:
+    waits = [r.wait or 0.0 for r in outcome.records if r.ticket is not None]
+    return sum(waits) / len(waits)
+
+
+@pytest.fixture(scope="module")
+def busy_capped_vs_balanced(sample_hall, busy_file):
+    opts = SimOptions(policy="capped", estimates=False)
+    return (simulate(sample_hall, busy_file, opts),
+            simulate(sample_hall, busy_file, replace(opts, policy="balanced")))
+
+
+def test_capped_on_the_busy_day_moves_under_60_where_balanced_moves_756(
+        busy_capped_vs_balanced) -> None:
+    capped, balanced = busy_capped_vs_balanced
+    assert balanced.moves == 756
+    assert capped.moves < 60
+    assert _most_moves_in_an_hour(capped.moved) <= 1
+    assert all(r.called_at is not None for r in capped.records if r.ticket)
+
+
+def test_capped_mean_wait_within_1_15_of_balanced_on_the_busy_day(
+        busy_capped_vs_balanced) -> None:
+    capped, balanced = busy_capped_vs_balanced
+    assert _mean_wait(capped) <= 1.15 * _mean_wait(balanced)
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), [
+    ("max_moves_per_window_hour", 0, "must be 1 or more, got 0"),
+    ("max_moves_per_window_hour", 1.5, "expected a whole number, got 1.5"),
+    ("recall_at", -1, "must be more than 0, got -1"),
+    ("recall_at", True, "expected a number, got true"),
+    ("lend_at", 0, "must be more than 0, got 0"),
+    ("lend_at", "0.5", "expected a number, got '0.5'"),
+    ("moves", 3, "unknown key"),
+])
+def test_balancing_setting_is_checked_at_load(key: str, value: object, reason: str) -> None:
+    raw = tomllib.loads(SAMPLE_HALL.read_text(encoding="utf-8"))
+    raw["balancing"][key] = value
+    with pytest.raises(HallConfigError) as caught:
+        parse_hall(raw, "hall.toml")
+    assert str(caught.value) == f"hall.toml: balancing.{key}: {reason}"
+
+
+def test_balancing_setting_of_the_sample_hall_and_its_defaults(sample_hall) -> None:
+    assert sample_hall.balancing == Balancing(1, 0.05, 0.5)
+    raw = tomllib.loads(SAMPLE_HALL.read_text(encoding="utf-8"))
+    raw["balancing"] = {"max_moves_per_window_hour": 4}
+    assert parse_hall(raw).balancing == Balancing(4, 0.05, 0.5)

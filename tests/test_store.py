@@ -137,6 +137,10 @@ def scenario(svc: HallService, clock: Clock) -> list[ev.Event]:
     do(c.CheckIn("YY-0001", zone="B"))
     do(c.PostNotice("午休 12:00-13:00"))
     do(c.ReportDevice("K-B1/printer", "paper_near_end"))
+    do(c.CheckAlerts())                                      # the sample hall's printer rule
+    do(c.AcknowledgeAlert("printer:K-B1/printer"))
+    do(c.ReportDevice("K-B1/printer", "ok"))
+    do(c.CheckAlerts())
     return out
 
 

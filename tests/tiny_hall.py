@@ -18,7 +18,8 @@ from dispatcher.hall import Hall, parse_hall
 DAY_START = "03:00"  # the reset time: the whole business day is open
 
 
-def tiny_hall(**rules: object) -> Hall:
+def tiny_hall(alerts: list[dict] | None = None, **rules: object) -> Hall:
+    """``alerts``: the file's [[alerts]] rules; ``rules``: its [rules] table."""
     queue = {"kind": "unit", "zones": ["Z"], "overdue_minutes": 10, "service_minutes": 5}
     raw = {
         "hall": {
@@ -47,6 +48,7 @@ def tiny_hall(**rules: object) -> Hall:
         ],
         "classes": {"appointment_credit_minutes": 10, "green_credit_minutes": 30},
         "rules": {"requeue_after": 2, "max_requeues": 2, **rules},
+        "alerts": alerts or [],
     }
     return parse_hall(raw, "tiny.toml")
 

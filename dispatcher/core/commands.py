@@ -215,13 +215,26 @@ class ReportDevice(Command):
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class CheckAlerts(Command):
+    """The hub's own clock tick: raise and clear alerts (dispatcher/core/alerts.py)."""
+
+    NAME: ClassVar[str] = "check_alerts"
+
+
+@dataclass(frozen=True)
+class AcknowledgeAlert(Command):
+    NAME: ClassVar[str] = "acknowledge_alert"
+    id: str
+
+
 COMMANDS: dict[str, type[Command]] = {
     c.NAME: c
     for c in (
         IssueTicket, CallNext, CallTicket, Recall, StartService, FinishService, NoShow,
         Requeue, Transfer, Cancel, Pause, Resume, OpenWindow, CloseWindow, SetProfile,
         Evaluate, CloseDay, BookAppointment, CheckIn, PostNotice, ReportDevice, Hold, CallBack,
-        SignIn,
+        SignIn, CheckAlerts, AcknowledgeAlert,
     )
 }
 

@@ -12,8 +12,8 @@ import math
 from collections.abc import Callable, Iterable
 
 from ..hall import TICKET_CLASSES, Hall, HallConfigError, Profile, Queue, check_profile
+from . import alerts, estimate
 from . import commands as cmd
-from . import estimate
 from . import events as ev
 from .calls import call_back, call_next, call_ticket, hold, recall, sign_in
 from .errors import DispatchError
@@ -412,6 +412,16 @@ def _report(hall: Hall, state: HallState, c: cmd.ReportDevice, now: float) -> li
     return [ev.DeviceReported(at=now, device=c.device, status=c.status, detail=c.detail)]
 
 
+def _check_alerts(hall: Hall, state: HallState, c: cmd.CheckAlerts,
+                  now: float) -> list[ev.Event]:
+    return alerts.check_alerts(hall, state, now)
+
+
+def _acknowledge(hall: Hall, state: HallState, c: cmd.AcknowledgeAlert,
+                 now: float) -> list[ev.Event]:
+    return alerts.acknowledge(state, c.id, now)
+
+
 _DECIDERS: dict[type, Decider] = {
     cmd.IssueTicket: _issue,
     cmd.CallNext: call_next,
@@ -437,4 +447,6 @@ _DECIDERS: dict[type, Decider] = {
     cmd.Hold: hold,
     cmd.CallBack: call_back,
     cmd.SignIn: sign_in,
+    cmd.CheckAlerts: _check_alerts,
+    cmd.AcknowledgeAlert: _acknowledge,
 }

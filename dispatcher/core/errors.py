@@ -30,6 +30,7 @@ ERROR_CODES: dict[str, str] = {
     "too_late": "check-in for this appointment has closed",
     "hold_limit": "the window already holds as many tickets aside as allowed",
     "nothing_held": "no such ticket is held aside at this window",
+    "unknown_alert": "no such alert is active",
 }
 
 

@@ -230,6 +230,35 @@ class DeviceReported(Event):
     detail: str
 
 
+@dataclass(frozen=True)
+class AlertRaised(Event):
+    """An alert rule's condition holds (dispatcher/core/alerts.py). ``id`` is the rule
+    and the subject, "ticket_overdue:20261123-B017"; ``value`` and ``threshold`` in
+    the rule's unit (seconds, or waiting tickets), at the moment it was raised."""
+
+    NAME: ClassVar[str] = "alert_raised"
+    id: str
+    rule: str
+    level: str
+    subject: str
+    value: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class AlertAcknowledged(Event):
+    """A dispatcher saw it; who is the store's actor of this event."""
+
+    NAME: ClassVar[str] = "alert_acknowledged"
+    id: str
+
+
+@dataclass(frozen=True)
+class AlertCleared(Event):
+    NAME: ClassVar[str] = "alert_cleared"
+    id: str
+
+
 EVENTS: dict[str, type[Event]] = {
     e.NAME: e
     for e in (
@@ -237,7 +266,7 @@ EVENTS: dict[str, type[Event]] = {
         ServiceFinished, TicketNoShow, TicketRequeued, TicketTransferred, TicketCancelled,
         WindowOpened, WindowClosed, WindowPaused, WindowResumed, ProfileChanged,
         TicketEvaluated, AppointmentBooked, AppointmentCheckedIn, NoticePosted, DeviceReported,
-        TicketHeld, ClerkSignedIn,
+        TicketHeld, ClerkSignedIn, AlertRaised, AlertAcknowledged, AlertCleared,
     )
 }
 

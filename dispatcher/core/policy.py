@@ -13,6 +13,8 @@ The simulator compares them on the same arrivals (docs/dispatch.md):
 - ``balanced``: plus an over-threshold side queue first (``side_when_overdue`` on
   every window with side work), plus the moves of ``suggest_moves`` applied at a
   cadence: a window with slack is lent to a queue that runs long.
+- ``capped``: ``balanced`` under the hall's ``[balancing]`` cap on moves per window
+  per hour, a lent window opened to its whole zone in one move (``capped_moves``).
 - ``pooled``: not a policy a hall can run but the lower bound: every window may
   serve every queue, one line in order of place. ``zone-pooled``: the same within
   each zone (every window serves every queue its zone offers), the bound for a hall
@@ -23,14 +25,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
-from ..hall import Hall, Profile
+from ..hall import Balancing, Hall, Profile
 from .commands import SetProfile
 from .estimate import mean_service
 from .state import HallState, WindowState
 
-POLICIES = ("dedicated", "loops", "loops+side", "balanced", "zone-pooled", "pooled")
+POLICIES = ("dedicated", "loops", "loops+side", "balanced", "capped", "zone-pooled",
+            "pooled")
+BALANCING = ("balanced", "capped")  # the policies whose console moves windows
 _WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 
 # suggest_moves: a queue "runs long" when its waiting work, shared by the windows that
@@ -55,7 +60,7 @@ def policy_profiles(hall: Hall, policy: str) -> dict[str, Profile]:
         return {w: Profile(p.main) for w, p in planned.items()}
     if policy == "loops+side":
         return {w: Profile(p.main, p.side) for w, p in planned.items()}
-    if policy == "balanced":
+    if policy in BALANCING:
         return {w: Profile(p.main, p.side, bool(p.side)) for w, p in planned.items()}
     if policy == "pooled":
         every = tuple(hall.queues)
@@ -142,16 +147,19 @@ def _deal(shares: dict[str, float], n: int) -> list[str]:
 # ------------------------------------------------------------------ balancing
 
 
-def suggest_moves(hall: Hall, state: HallState, now: float) -> list[SetProfile]:
+def suggest_moves(hall: Hall, state: HallState, now: float, held: Collection[str] = (),
+                  lend_at: float = LEND_AT, recall_at: float = RECALL_AT) -> list[SetProfile]:
     """Profile changes that lend windows with slack to queues that run long, and send
     lent windows home when their own line needs them. Each move is a SetProfile the
-    core checks like any other; applying them all is safe in any order."""
+    core checks like any other; applying them all is safe in any order. ``held``
+    windows are neither lent nor sent home; a queue is lent windows while it runs over
+    ``lend_at``, a lent window goes home when its own line runs over ``recall_at``."""
     callers = _callers(state)
     drain = {q: _drain_ratio(hall, state, q, now, callers[q]) for q in hall.queues}
-    moves = _returns(state, drain)
-    donors = _donors(state, drain, {m.window for m in moves})
+    moves = [m for m in _returns(state, drain, recall_at) if m.window not in held]
+    donors = _donors(state, drain, {m.window for m in moves} | set(held))
     for queue in sorted(drain, key=lambda q: (-drain[q], q)):
-        while drain[queue] > LEND_AT:
+        while drain[queue] > lend_at:
             window = next((w for w in donors if _may_lend(hall, state, w, queue)), None)
             if window is None:
                 break
@@ -160,6 +168,33 @@ def suggest_moves(hall: Hall, state: HallState, now: float) -> list[SetProfile]:
             callers[queue] += 1.0
             drain[queue] = _drain_ratio(hall, state, queue, now, callers[queue])
     return moves
+
+
+def capped_moves(hall: Hall, state: HallState, now: float,
+                 moved: Mapping[str, Sequence[float]]) -> list[SetProfile]:
+    """The ``capped`` policy's moves under the hall's ``[balancing]``: ``moved`` is each
+    window's past move times. A window moved ``max_moves_per_window_hour`` times in the
+    last 60 minutes stays as it is. Otherwise as ``suggest_moves`` with the hall's
+    ``lend_at`` and ``recall_at``, except that a lent window is opened at once to every
+    queue its zone offers (one move, where ``balanced`` adds the queues one by one)."""
+    rules = hall.balancing
+    held = {w for w, times in moved.items() if _at_cap(times, now, rules)}
+    moves = suggest_moves(hall, state, now, held, rules.lend_at, rules.recall_at)
+    return [m if m.main == state.planned_profiles[m.window].main else _open_to_zone(hall, m)
+            for m in moves]
+
+
+def _at_cap(times: Sequence[float], now: float, rules: Balancing) -> bool:
+    return sum(1 for t in times if now - t < 3600.0) >= rules.max_moves_per_window_hour
+
+
+def _open_to_zone(hall: Hall, lend: SetProfile) -> SetProfile:
+    """The lend, widened to every queue of the window's zone as main work."""
+    zone = hall.windows[lend.window].zone
+    extra = tuple(q for q, queue in hall.queues.items()
+                  if zone in queue.zones and q not in lend.main)
+    side = tuple(q for q in lend.side if q not in extra)
+    return SetProfile(lend.window, (*lend.main, *extra), side, lend.side_when_overdue)
 
 
 def _callers(state: HallState) -> dict[str, float]:
@@ -188,14 +223,14 @@ def _drain_ratio(hall: Hall, state: HallState, queue: str, now: float,
     return work / callers / hall.queues[queue].overdue_seconds
 
 
-def _returns(state: HallState, drain: dict[str, float]) -> list[SetProfile]:
+def _returns(state: HallState, drain: dict[str, float], recall_at: float) -> list[SetProfile]:
     """Lent windows go back to their planned profile when their own main work runs long
-    (over RECALL_AT), so a lender's line never waits on its kindness for long."""
+    (over ``recall_at``), so a lender's line never waits on its kindness for long."""
     moves = []
     for wid, window in sorted(state.windows.items()):
         planned = state.planned_profiles[wid]
         lent = [q for q in window.profile.main if q not in planned.main]
-        if lent and max(drain[q] for q in planned.main) > RECALL_AT:
+        if lent and max(drain[q] for q in planned.main) > recall_at:
             moves.append(SetProfile(wid, planned.main, planned.side, planned.side_when_overdue))
     return moves
 

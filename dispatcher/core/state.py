@@ -69,6 +69,7 @@ class WindowStatus:
     ticket: str | None = None
     pause_reason: str | None = None
     clerk: str | None = None
+    paused_at: float | None = None     # when it was paused (pause_long alerts)
 
 
 @dataclass
@@ -88,6 +89,18 @@ class DeviceStatus:
 
 
 @dataclass
+class Alert:
+    id: str
+    rule: str
+    level: str
+    subject: str
+    value: float                       # when it was raised
+    threshold: float
+    raised_at: float
+    acknowledged_at: float | None = None
+
+
+@dataclass
 class HallState:
     day: str | None = None
     day_closed: bool = False
@@ -104,6 +117,7 @@ class HallState:
     # per queue, today's finished services as (finished_at, seconds), in finishing order
     service_times: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     held: dict[str, list[str]] = field(default_factory=dict)  # window -> tickets, oldest first
+    alerts: dict[str, Alert] = field(default_factory=dict)  # id -> the alert, while active
 
     @classmethod
     def initial(cls, hall: Hall) -> HallState:
@@ -111,8 +125,8 @@ class HallState:
                    queue_lines={q: [] for q in hall.queues}).next_day(None)
 
     def next_day(self, day: str | None) -> HallState:
-        """The state right after the day rolls over: no tickets, appointments, notices
-        or device reports, every window closed and back on the profile the hall file
+        """The state right after the day rolls over: no tickets, appointments, notices,
+        device reports or alerts, every window closed and back on the profile the hall file
         plans for it (the console's moves are for one day)."""
         return HallState(
             day=day,
@@ -163,6 +177,7 @@ class HallState:
             "notices": dict(sorted(self.notices.items())),
             "devices": {d: dict(vars(s)) for d, s in sorted(self.devices.items())},
             "service_times": {q: list(times) for q, times in sorted(self.service_times.items())},
+            "alerts": {a: dict(vars(x)) for a, x in sorted(self.alerts.items())},
         }
 
     # ----------------------------------------------------------- apply
@@ -193,6 +208,7 @@ def _day_closed(s: HallState, e: ev.DayClosed) -> None:
     for window in s.windows.values():
         window.state, window.ticket, window.pause_reason = WindowState.CLOSED, None, None
     s.held.clear()
+    s.alerts.clear()
     s.day_closed = True
 
 
@@ -288,6 +304,7 @@ def _window_state(state: WindowState, reason: bool = False):
         window = s.windows[e.window]  # type: ignore[attr-defined]
         window.state = state
         window.pause_reason = e.reason if reason else None  # type: ignore[attr-defined]
+        window.paused_at = e.at if reason else None
 
     return apply
 
@@ -320,6 +337,18 @@ def _device(s: HallState, e: ev.DeviceReported) -> None:
     s.devices[e.device] = DeviceStatus(e.status, e.detail, e.at)
 
 
+def _alert_raised(s: HallState, e: ev.AlertRaised) -> None:
+    s.alerts[e.id] = Alert(e.id, e.rule, e.level, e.subject, e.value, e.threshold, e.at)
+
+
+def _alert_acknowledged(s: HallState, e: ev.AlertAcknowledged) -> None:
+    s.alerts[e.id].acknowledged_at = e.at
+
+
+def _alert_cleared(s: HallState, e: ev.AlertCleared) -> None:
+    s.alerts.pop(e.id, None)
+
+
 _APPLY = {
     ev.DayOpened: _day_opened,
     ev.DayClosed: _day_closed,
@@ -344,4 +373,7 @@ _APPLY = {
     ev.DeviceReported: _device,
     ev.TicketHeld: _held,
     ev.ClerkSignedIn: _clerk,
+    ev.AlertRaised: _alert_raised,
+    ev.AlertAcknowledged: _alert_acknowledged,
+    ev.AlertCleared: _alert_cleared,
 }

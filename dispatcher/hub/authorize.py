@@ -25,8 +25,9 @@ ROLE_COMMANDS: dict[str, frozenset[str] | None] = {   # None: every command
     "evaluator": frozenset({"evaluate", "report_device"}),
     "display": frozenset({"report_device"}),
     "led": frozenset({"report_device"}),
-    "console": None,   # everything but evaluate
+    "console": None,   # everything but evaluate and the hub's own check_alerts
 }
+HUB_ONLY = frozenset({"check_alerts"})   # the hub runs it on its clock, no device may
 
 
 def forbidden(message: str) -> ProtocolError:
@@ -37,6 +38,9 @@ def authorize(device: Device, command: Command, state: HallState) -> Command:
     """Return the command as this device may send it (a kiosk's zone filled in), or
     raise ProtocolError("forbidden") saying why not."""
     allowed = ROLE_COMMANDS[device.role]
+    if command.NAME in HUB_ONLY:
+        raise forbidden(f"{command.NAME} is the hub's own: no device may send it "
+                        f"(device {device.id})")
     if command.NAME == "evaluate" and device.role != "evaluator":
         raise forbidden(f"a {device.role} may not evaluate: 好差评 is the citizen's, at the "
                         f"window's evaluator (device {device.id})")

@@ -44,6 +44,9 @@ PUBLIC_EVENT_FIELDS: dict[str, frozenset[str]] = {
         "appointment_checked_in": ("ticket",),
         "notice_posted": ("text", "zone"),
         "device_reported": (),
+        "alert_raised": (),           # alerts are the console's (docs/protocol.md)
+        "alert_acknowledged": (),
+        "alert_cleared": (),
     }.items()
 }
 PUBLIC_TICKET_FIELDS = frozenset({

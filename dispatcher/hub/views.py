@@ -102,6 +102,9 @@ def _extra_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
     if name == "device_reported":
         device = data["device"]
         return {"devices": {device: _plain(getattr(state, "devices", {}).get(device))}}
+    if name.startswith("alert_"):
+        alert = getattr(state, "alerts", {}).get(data["id"])
+        return {"alerts": {data["id"]: _plain(alert) if alert else None}}
     if name.startswith("appointment_"):
         code = data["code"]
         return {"appointments": {code: _plain(getattr(state, "appointments", {}).get(code))}}
@@ -133,6 +136,7 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
         snap["devices"] = {k: _plain(v) for k, v in getattr(state, "devices", {}).items()}
         snap["appointments"] = {k: _plain(v)
                                 for k, v in getattr(state, "appointments", {}).items()}
+        snap["alerts"] = {k: _plain(v) for k, v in getattr(state, "alerts", {}).items()}
     return snap
 
 

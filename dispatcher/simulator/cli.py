@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--service-cv", type=number(0), default=0.7,
                    help="coefficient of variation of the lognormal service times")
     p.add_argument("--rebalance-minutes", type=number(0, strict=True), default=1.0,
-                   help="balanced: how often the suggested moves are applied")
+                   help="balanced, capped: how often the suggested moves are applied")
     p.add_argument("--overtime-minutes", type=number(0), default=30.0,
                    help="windows keep calling this long after each period ends")
     p.add_argument("--day", default="2026-11-23",

@@ -3,9 +3,9 @@
 Events on the clock: a citizen arrives (``issue_ticket``), a window is free again
 (``call_next``, which finishes the ticket it held, as the keypad's "next" does; or
 ``no_show``, or ``finish_service`` when nothing waits), a period opens
-(``open_window``) or ends, and, under ``balanced``, the console applies the moves
-of ``suggest_moves``. Each clerk calls the next ticket as soon as the window is
-free, and the citizen comes up at once (or never: a no-show, given up after
+(``open_window``) or ends, and, under ``balanced`` (``capped``), the console applies
+the moves of ``suggest_moves`` (``capped_moves``). Each clerk calls the next ticket
+as soon as the window is free, and the citizen comes up at once (or never: a no-show, given up after
 ``no_show_grace_s``). An idle window calls as soon as a ticket it serves arrives
 (a window with the queue as main work before one with it as side work, the longest
 idle first). When a period ends the kiosks stop issuing, and windows keep calling
@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 from ..core import Dispatcher, DispatchError
 from ..core import commands as cmd
-from ..core.policy import hall_for, suggest_moves, unit_for_big_loop
+from ..core import events as ev
+from ..core.policy import BALANCING, capped_moves, hall_for, suggest_moves, unit_for_big_loop
 from ..core.state import TicketState, WindowState
 from ..hall import Hall
 from .arrivals import Arrival, open_periods
@@ -71,7 +72,8 @@ class Outcome:
     busy: dict[str, float]             # window -> seconds holding a ticket
     open_seconds: float                # the scheduled opening time of the day
     closed_at: float                   # seconds after midnight: the last overtime's end
-    moves: int = 0                     # balanced: profile changes applied
+    moves: int = 0                     # balanced, capped: profile changes applied
+    moved: dict[str, list[float]] = field(default_factory=dict)  # window -> when it moved
 
 
 def day_start(hall: Hall, day: str) -> float:
@@ -99,6 +101,7 @@ class _Run:
         self.stopped: set[str] = set()             # windows that call no more this period
         self.busy = dict.fromkeys(hall.windows, 0.0)
         self.moves = 0
+        self.moved: dict[str, list[float]] = {}
 
     def _draw(self, rng: random.Random) -> None:
         """Every random choice up front, in a fixed order, one list per purpose, so every
@@ -127,7 +130,7 @@ class _Run:
             self.push(self.midnight + start, _OPEN)
             self.push(self.midnight + end, _STOP, False)
             self.push(self.midnight + stop, _STOP, True)
-        if self.opts.policy == "balanced":
+        if self.opts.policy in BALANCING:
             self._schedule_balancing()
         handlers = (self._stop, self._free, self._open, self._arrive, self._balance)
         while self.heap:
@@ -135,7 +138,7 @@ class _Run:
             handlers[kind](now, payload)
         open_seconds = sum(end - start for start, end in self.periods)
         return Outcome(self.hall, self.opts, self.records, self.busy, open_seconds,
-                       self._overtime_ends()[-1], self.moves)
+                       self._overtime_ends()[-1], self.moves, self.moved)
 
     def _overtime_ends(self) -> list[float]:
         """When each period's overtime ends: at most when the next period opens, and
@@ -208,12 +211,18 @@ class _Run:
                 self._rest(window, now)
 
     def _balance(self, now: float, _: object) -> None:
-        for move in suggest_moves(self.core.hall, self.core.state, now):
+        hall, state = self.core.hall, self.core.state
+        moves = (capped_moves(hall, state, now, self.moved) if self.opts.policy == "capped"
+                 else suggest_moves(hall, state, now))
+        for move in moves:
             try:
-                self.core.execute(move, now)
-                self.moves += 1
+                events = self.core.execute(move, now)
             except DispatchError:
                 continue  # e.g. a move that would leave a queue unserved: skip it
+            for event in events:
+                if isinstance(event, ev.ProfileChanged):
+                    self.moves += 1
+                    self.moved.setdefault(event.window, []).append(now)
         self._sweep(now)
 
     # -------------------------------------------------------------- windows

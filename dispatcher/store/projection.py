@@ -2,10 +2,11 @@
 
 Each handler mirrors what ``HallState.apply`` does to the in-memory state, from
 the event alone, inside the transaction that appends the event. Appointments,
-notices, device reports and clerks' sign-ins have no table: they live in the event log and the
-core's state (rebuilt from today's events), so their handlers write nothing; the
-ticket a check-in issues comes as its own ``ticket_issued``. An event type with
-no handler is refused (KeyError), so the append fails and writes nothing.
+notices, device reports, clerks' sign-ins and alerts have no table: they live in
+the event log and the core's state (rebuilt from today's events), so their
+handlers write nothing; the ticket a check-in issues comes as its own
+``ticket_issued``. An event type with no handler is refused (KeyError), so the
+append fails and writes nothing.
 
 ``Projector`` keeps the two things the events do not carry: the business day a
 ticket belongs to (the last DayOpened) and, when the store knows the hall, each
@@ -185,4 +186,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[Projector, Any], None]] = {
     ev.DeviceReported: _log_only,
     ev.TicketHeld: _held,
     ev.ClerkSignedIn: _log_only,   # who worked where, and a rating's clerk and reason,
-}                                  # are read from the event log
+    ev.AlertRaised: _log_only,     # are read from the event log; so are alerts (and
+    ev.AlertAcknowledged: _log_only,   # the actor who acknowledged one)
+    ev.AlertCleared: _log_only,
+}
