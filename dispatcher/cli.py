@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from .argtypes import number, port
+from .argtypes import count, number, port
 from .hall import SAMPLE_HALL, HallConfigError, load_hall
 
 Handler = Callable[[argparse.Namespace], int]
@@ -118,17 +118,6 @@ def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return server_context(cert, key)
 
 
-def _count(text: str) -> int:
-    """An argparse type: a whole number, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number, 1 or more")
-    return value
-
-
 def _rate_limit(text: str) -> tuple[float, float] | None:
     rate, _, burst = text.partition(":")
     try:
@@ -210,10 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="RATE[:BURST]", help="tokens a second per connection, and "
                        "the burst (default 20:60; a call costs 1, a snapshot 10 and more: "
                        "docs/protocol.md); 0 turns it off, for benchmarks")
-    serve.add_argument("--max-per-address", type=_count, default=32, metavar="N",
+    serve.add_argument("--max-per-address", type=count(1), default=32, metavar="N",
                        help="open websockets from one remote address (default 32); more "
                        "get HTTP 503")
-    serve.add_argument("--max-connections", type=_count, default=2500, metavar="N",
+    serve.add_argument("--max-connections", type=count(1), default=2500, metavar="N",
                        help="open websockets in all (default 2500); more get HTTP 503")
     serve.add_argument("--welcome-rate", type=_rate_limit, default=(10.0, 60.0),
                        metavar="RATE[:BURST]", help="welcomes a second per remote address, "

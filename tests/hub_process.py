@@ -165,11 +165,12 @@ class RawClient:
     @classmethod
     async def hello(cls, url: str, role: str, device: str, *, token: str | None = None,
                     last_seq: int | None = None, staff: str | None = "staff-001",
-                    ssl: ssl_module.SSLContext | None = None) -> RawClient:
+                    ssl: ssl_module.SSLContext | None = None, **options: Any) -> RawClient:
         """Say hello; a console then signs its staff member in (``staff=None``: not).
-        ``ssl``: the context a wss:// ``url`` is checked with."""
+        ``ssl``: the context a wss:// ``url`` is checked with; ``options`` go to
+        websockets' connect (``max_queue=None``: an idle client never stops reading)."""
         tls = {"ssl": ssl} if ssl is not None else {}
-        client = cls(await connect(url, max_size=2**24, **tls))
+        client = cls(await connect(url, **{"max_size": 2**24, **tls, **options}))
         await client.send({"type": "hello", "role": role, "device": device,
                            "token": token or sample_token(device), "last_seq": last_seq})
         client.welcome = await client.recv()

@@ -28,7 +28,7 @@ import uuid
 from typing import Any, get_type_hints
 
 import pytest
-from hub_process import SAMPLE_PINS, HubProcess, RawClient, live_hub, sample_token
+from hub_process import HubProcess, RawClient, live_hub
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
@@ -119,15 +119,8 @@ async def hello(url: str, role: str, device: str) -> RawClient:
     """RawClient.hello, but with no limit on frames queued unread: an idle client must
     never stop reading (websockets' default queue of 16 frames would pause the socket,
     and then neither a close nor the hub's keepalive ping would get through)."""
-    client = RawClient(await connect(url, max_size=2**24, max_queue=None))
-    await client.send({"type": "hello", "role": role, "device": device,
-                       "token": sample_token(device)})
-    client.welcome = await client.recv()
+    client = await RawClient.hello(url, role, device, max_queue=None)
     assert client.welcome["type"] == "welcome", client.welcome
-    if role == "console":
-        signed = await client.command("staff_sign_in", staff="staff-001",
-                                      pin=SAMPLE_PINS["staff-001"])
-        assert signed["ok"], signed
     return client
 
 

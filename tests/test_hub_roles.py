@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_process import ROOT, STAFF, HubProcess, RawClient, live_hub, sample_token
+from hub_process import ROOT, HubProcess, RawClient, live_hub
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -40,13 +40,7 @@ DAY = "20261123"
 async def hello(url: str, role: str, device: str, token: str | None = None) -> RawClient:
     """RawClient.hello with no limit on frames queued unread, so an idle client never
     stops reading (and can always be closed at once)."""
-    client = RawClient(await connect(url, max_size=2**24, max_queue=None))
-    await client.send({"type": "hello", "role": role, "device": device,
-                       "token": token or sample_token(device)})
-    client.welcome = await client.recv()
-    if role == "console" and client.welcome.get("type") == "welcome":
-        assert (await client.command("staff_sign_in", **STAFF))["ok"]
-    return client
+    return await RawClient.hello(url, role, device, token=token, max_queue=None)
 
 
 class LiveHall:

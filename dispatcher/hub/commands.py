@@ -29,7 +29,7 @@ from .devices import Device
 from .guard import remote
 from .logs import log_json
 from .people import Kind, People, Person, pin_matches
-from .privacy import public_ticket, sees_in_full
+from .privacy import ticket_for
 from .queries import run_query
 from .signin import (
     STAFF_COMMANDS,
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from .server import Client
 
 REPLY_CACHE = 20_000        # replies kept for repeated command ids
-_NOBODY = Person("", "", "staff", b"", b"")
 
 
 class CommandPath:
@@ -145,8 +144,9 @@ class CommandPath:
     def _staff(self, client: Client, msg: p.CommandMessage, person: Person | None
                ) -> dict[str, Any]:
         staff_id(client.device, msg)
-        before, client.staff = client.staff, person
-        log_json(msg.name, device=client.device.id, staff=(person or before or _NOBODY).id,
+        who = person or client.staff     # signing in, or the one signing out
+        client.staff = person
+        log_json(msg.name, device=client.device.id, staff=who.id if who else None,
                  remote=remote(client.ws))
         self.sessions.end(client.device.id)
         session = (self.sessions.start(client.device.id, person, time.monotonic())
@@ -228,10 +228,7 @@ class CommandPath:
         tickets = [e.ticket for _, e in committed  # type: ignore[attr-defined]
                    if getattr(e, "ticket", None) in state.tickets]
         if tickets:
-            view = ticket_view(state, tickets[-1])
-            own = device is not None and sees_in_full(
-                device, frozenset(w for w in (view["window"], view["served_by"]) if w))
-            result["ticket"] = view if own else public_ticket(view)
+            result["ticket"] = ticket_for(device, ticket_view(state, tickets[-1]))
         issued = [e for _, e in committed if isinstance(e, ev.TicketIssued)]
         if issued:
             result["status"] = run_query(self, None, "ticket_status",

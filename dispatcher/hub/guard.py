@@ -29,8 +29,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -43,8 +41,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 
 from ..protocol import CLOSE_POLICY, PROTOCOL_ERRORS, ProtocolError
-
-log = logging.getLogger("onewindow.hub")
+from .logs import log_json
 
 SEND_BUFFER_LIMIT = 1024**2   # bytes a client may leave unread before it is dropped
 FRAME_HEADER = 14             # the most a websocket frame header adds to its payload
@@ -61,10 +58,6 @@ class Limits:
     max_per_address: int = 32     # open websockets from one remote address
     max_connections: int = 2500   # open websockets in all
     welcomes: tuple[float, float] | None = (10.0, 60.0)   # per address: a second, burst
-
-
-def _log(event: str, **fields: Any) -> None:
-    log.info(json.dumps({"event": event, **fields}, ensure_ascii=False))
 
 
 def remote_host(ws: ServerConnection) -> str:
@@ -147,7 +140,7 @@ class Guard:
             del self.open[host]
 
     def _refuse(self, ws: ServerConnection, which: str, held: int, limit: int) -> Response:
-        _log("connection_refused", remote=remote(ws), limit=which, open=held, max=limit)
+        log_json("connection_refused", remote=remote(ws), limit=which, open=held, max=limit)
         text = ("too many connections from this address\n" if which == "per_address"
                 else "the hub has all the connections it can take\n")
         response = ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, text)
@@ -211,7 +204,7 @@ class GuardedConnection(ServerConnection):
 
     def _too_slow(self) -> None:
         self.unfinished = None
-        _log("message_timeout", remote=remote(self), limit_s=self.message_timeout)
+        log_json("message_timeout", remote=remote(self), limit_s=self.message_timeout)
         hang_up(self, CLOSE_POLICY, f"message not finished within {self.message_timeout:g} s")
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -96,3 +96,19 @@ def sees_in_full(device: Device, windows: frozenset[str]) -> bool:
     if device.role == "console":
         return True
     return device.role in WINDOWED_ROLES and not windows.isdisjoint(device.windows)
+
+
+def window_for(device: Device | None, window: str, view: dict[str, Any]) -> dict[str, Any]:
+    """A window's view as ``device`` may see it (None: a device not known, public)."""
+    if device is not None and sees_in_full(device, frozenset((window,))):
+        return view
+    return public_window(view)
+
+
+def ticket_for(device: Device | None, view: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's view as ``device`` may see it: in full at the console and at the
+    window that holds or served it (None: a device not known, public)."""
+    windows = frozenset(w for w in (view.get("window"), view.get("served_by")) if w)
+    if device is not None and sees_in_full(device, windows):
+        return view
+    return public_ticket(view)

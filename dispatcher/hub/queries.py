@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import DispatchError
 from ..protocol import QUERIES, ProtocolError
 from .devices import Device
-from .privacy import public_window
+from .privacy import window_for
 from .views import snapshot, window_view
 
 if TYPE_CHECKING:
@@ -60,7 +60,4 @@ def run_query(hub: Hub, device: Device | None, name: str, args: dict[str, Any]
     if window is not None and window not in state.windows:
         raise DispatchError("unknown_window", f"no window {window} in this hall", window=window)
     wanted = [window] if window else list(state.windows)
-    full = device is None or device.role == "console"
-    mine = set(device.windows) if device else set()
-    return {"windows": {w: window_view(state, w) if full or w in mine
-                        else public_window(window_view(state, w)) for w in wanted}}
+    return {"windows": {w: window_for(device, w, window_view(state, w)) for w in wanted}}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -52,7 +51,7 @@ from .guard import (
     remote,
     remote_host,
 )
-from .logs import log_json
+from .logs import log_exception, log_json
 from .people import People, Person
 from .privacy import (
     concerned_windows,
@@ -68,7 +67,6 @@ from .signin import (
 )
 from .views import RecentCalls, changes_for, snapshot
 
-log = logging.getLogger("onewindow.hub")
 HELLO_TIMEOUT = 10.0
 RING_SIZE = 10_000          # event frames kept for resync by events
 # Seconds between the hub's check_alerts. Only on this clock, never in a command's
@@ -366,7 +364,7 @@ class Hub(CommandPath, CredentialReload):
             try:
                 self.check_alerts()
             except Exception:   # a bug must not stop the clock for the rest of the day
-                log.exception("check_alerts failed")
+                log_exception("check_alerts failed")
 
     # ------------------------------------------------------------ http
 

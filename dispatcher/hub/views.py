@@ -19,7 +19,7 @@ from ..core import events as ev
 from ..core.state import HallState
 from ..hall import Hall, hall_layout
 from .devices import Device
-from .privacy import public_ticket, public_window
+from .privacy import ticket_for, window_for
 
 RECENT_CALLS = 20
 RECENT_OWN = 20           # a caller's own finished tickets in its snapshot
@@ -116,12 +116,9 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
     """The picture a device starts from: what its role needs and nothing more. Its
     size follows what is live (windows, tickets waiting or at a window), not the
     day's ticket count."""
-    full = device.role == "console"
-    mine = set(device.windows)
     snap: dict[str, Any] = {
         "day": state.day, "day_closed": state.day_closed, "hall": hall_layout(hall),
-        "windows": {w: (window_view(state, w) if full or w in mine
-                        else public_window(window_view(state, w))) for w in state.windows},
+        "windows": {w: window_for(device, w, window_view(state, w)) for w in state.windows},
         "waiting": {q: len(line) for q, line in state.queue_lines.items()},
         "recent_calls": list(recent.calls),
         "notices": dict(getattr(state, "notices", {})),
@@ -171,9 +168,5 @@ def _snapshot_tickets(state: HallState, device: Device) -> dict[str, dict[str, A
         if ticket.id not in wanted and (full or ticket.served_by in mine):
             wanted.add(ticket.id)
             keep -= 1
-    out = {}
-    for t in sorted(wanted, key=lambda t: state.tickets[t].serial):
-        view = ticket_view(state, t)
-        own = full or view.get("window") in mine or view.get("served_by") in mine
-        out[t] = view if own else public_ticket(view)
-    return out
+    return {t: ticket_for(device, ticket_view(state, t))
+            for t in sorted(wanted, key=lambda t: state.tickets[t].serial)}
