@@ -76,7 +76,11 @@ ERROR_WORDS: dict[str, tuple[str, str]] = {
     "rate_limited": ("操作过快，请稍候", "Too fast: wait a moment"),
     "wrong_pin": ("工号或密码不对", "Wrong clerk id or PIN"),
     "sign_in_locked": ("密码错误次数过多，请稍后再试", "Too many wrong PINs: try again later"),
+    "outcome_required": ("请选择办件结果（需要时填写办件编号）",
+                         "Choose the outcome (and enter the case number where needed)"),
 }
+#: actions that finish the ticket the window holds (办结, or a call that finishes it first)
+FINISHING = ("finish", "call_next", "call_ticket", "call_back")
 EMPTY_SIGN_IN = "请输入工号和密码 / Enter your clerk id and PIN"
 TRY_AGAIN = "现在可以再试 / You may try again now"
 SIGNING_IN = "… 正在登录 / Signing in"
@@ -233,8 +237,45 @@ def command_args(action: str, window: str, **extra: Any) -> tuple[str, dict[str,
             args["to_window"] = extra["to_window"]
         return name, args
     args = {"window": window}
+    if action in FINISHING and extra.get("outcome"):
+        args["outcome"] = extra["outcome"]
+        if extra.get("case_number"):
+            args["case_number"] = extra["case_number"]
     if action == "pause":
         args["reason"] = extra["reason"]
     if action == "call_ticket":
         args["ticket"] = extra["ticket"]
     return name, args
+
+
+@dataclass(frozen=True)
+class OutcomeChoice:
+    """One of the hall file's outcome codes (办件结果) as the panel offers it."""
+
+    code: str
+    name: str
+    name_en: str
+    case_number: bool       # needs the 办件编号
+
+
+def outcome_choices(view: Any) -> tuple[OutcomeChoice, ...]:
+    """The hall's outcome codes, in the hall file's order."""
+    return tuple(OutcomeChoice(code, o.get("name", code), o.get("name_en", ""),
+                               bool(o.get("case_number")))
+                 for code, o in (view.hall.get("outcomes") or {}).items())
+
+
+def outcome_needed(view: Any, window: str, action: str) -> bool:
+    """Whether ``action`` finishes a ticket whose queue requires an outcome: 办结, or a
+    call (next, a number, call back) while the window holds the ticket."""
+    w = view.window(window) if view.loaded else None
+    if action not in FINISHING or not w or not w.get("ticket"):
+        return False
+    ticket = view.ticket(w["ticket"]) or {}
+    queue = (view.hall.get("queues") or {}).get(ticket.get("queue", ""), {})
+    return bool(queue.get("outcome_required"))
+
+
+def outcome_ready(choice: OutcomeChoice | None, case_number: str) -> bool:
+    """The dialog's OK: an outcome chosen, and its case number when it needs one."""
+    return choice is not None and (not choice.case_number or bool(case_number.strip()))

@@ -48,9 +48,13 @@ from .model import (
     error_words,
     fmt_duration,
     locked_words,
+    outcome_choices,
+    outcome_needed,
     panel_state,
     signed_out_words,
 )
+from .outcome import OutcomeDialog
+from .outcome import screenshot as outcome_screenshot
 
 #: action → (label, shortcut); F7 toggles pause/resume
 BUTTONS: dict[str, tuple[str, str]] = {
@@ -402,6 +406,9 @@ class CallerPanel(QWidget):
             action = "resume" if p.state == "paused" else "pause"
         if not self._allowed(action):
             return
+        outcome = self.ask_outcome(action)
+        if outcome is None:
+            return                               # the outcome dialog was cancelled
         if action == "pause":
             reason, ok = QInputDialog.getItem(self, "暂停原因 / Pause reason",
                                               "暂停原因 / Reason:", list(PAUSE_REASONS), 0, False)
@@ -415,21 +422,33 @@ class CallerPanel(QWidget):
             number, ok = QInputDialog.getText(self, "指定呼叫 / Call a number",
                                               "号码 / Number (e.g. B018):")
             if ok and number.strip():
-                self.call_number(number.strip().upper())
+                self.call_number(number.strip().upper(), **outcome)
         else:
-            self.act(action)
+            self.act(action, **outcome)
+
+    def ask_outcome(self, action: str) -> dict[str, str] | None:
+        """The outcome (办件结果) of the ticket the action finishes, asked when its queue
+        requires one: {} when nothing needs asking, None when the clerk cancelled."""
+        if not outcome_needed(self.hub.view, self.window_id, action):
+            return {}
+        p = self.state()
+        dialog = OutcomeDialog(self, outcome_choices(self.hub.view), p.number or "",
+                               p.queue_name)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.result_args()
 
     def _allowed(self, action: str) -> bool:
         return (self.clerk is not None and self.pending is None and self.connected
                 and action in self.state().enabled)
 
-    def call_number(self, number: str) -> bool:
+    def call_number(self, number: str, **outcome: str) -> bool:
         found = [t for t in self.hub.view.tickets.values() if t.get("number") == number
                  and t.get("state") in ("waiting", "no_show")]
         if not found:
             self._say(error_words("unknown_ticket"), error=True)
             return False
-        return self.act("call_ticket", ticket=found[-1]["id"])
+        return self.act("call_ticket", ticket=found[-1]["id"], **outcome)
 
     def act(self, action: str, **extra: Any) -> bool:
         """Send the action's command; False (nothing sent) when not allowed now."""
@@ -478,7 +497,8 @@ class CallerPanel(QWidget):
 def screenshots(panel: CallerPanel, prefix: str) -> list[Path]:
     """PREFIX-sign-in.png, -sign-in-wrong-pin.png and -sign-in-locked.png (the hub's
     refusals as the panel shows them), then PREFIX-panel.png signed in as the clerk the
-    hub has at the window, or the sample hall's clerk-017. Nothing is sent."""
+    hub has at the window, or the sample hall's clerk-017, and PREFIX-outcome.png, the
+    outcome dialog of 办结 (when the hall has outcome codes). Nothing is sent."""
     shots = [panel.screenshot(f"{prefix}-sign-in.png")]
     panel.clerk_edit.setText(PREVIEW_CLERK.id)
     panel._signed_in(PREVIEW_CLERK.id, False, {"code": "wrong_pin"})
@@ -491,4 +511,7 @@ def screenshots(panel: CallerPanel, prefix: str) -> list[Path]:
     panel.clerk = Clerk(at_hub, "") if at_hub else PREVIEW_CLERK
     panel.stack.setCurrentIndex(1)
     shots.append(panel.screenshot(f"{prefix}-panel.png"))
+    choices = outcome_choices(panel.hub.view)
+    if choices:                               # the hall has outcome codes (办件结果)
+        shots.append(outcome_screenshot(panel, choices, f"{prefix}-outcome.png"))
     return shots

@@ -104,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
                    rate_limit=args.rate_limit, people=people,
                    files=CredentialFiles(args.devices, args.clerks), tls=tls,
                    limits=Limits(args.max_per_address, args.max_connections,
-                                 args.welcome_rate))
+                                 args.welcome_rate), balance_every=args.balance_every)
 
 
 def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "and the burst (default 10:60); beyond it a hello waits its turn, so "
                        "a client reconnecting in a loop cannot have snapshots for free; 0 "
                        "turns it off, for benchmarks")
+    serve.add_argument("--balance-every", type=number(1), default=30.0, metavar="SECONDS",
+                       help="seconds between the hub's balancing rounds: suggest window "
+                       "moves, make them in automatic zones (default 30; docs/dispatch.md)")
     serve.set_defaults(handler=_serve)
 
     schema = sub.add_parser("protocol-schema", help="print the JSON Schema of the messages "
@@ -242,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     from caller.cli import register as register_caller_command
 
     register_caller_command(sub)  # caller: the window clerk's 叫号 panel
+
+    from .console.cli import register as register_console_command
+
+    register_console_command(sub)  # console: the 窗口调度岗's 调度台
 
     from .simulator.cli import register as register_simulate_command
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from .core import DispatchError
 from .core import commands as c
 from .core import events as ev
+from .core.outcomes import simulated_outcome
 from .hall import Hall
 from .service import HallService
 from .store import events as events_table
@@ -154,7 +155,8 @@ class Demo:
 
     def _done(self, window: str) -> None:
         ticket = self.service.core.state.windows[window].ticket
-        self.do(c.FinishService(window))
+        self.do(c.FinishService(window, **simulated_outcome(self.hall, self.service.core.state,
+                                                            window)))
         if ticket and self.rng.random() < 0.6:
             level = self.rng.choices([5, 4, 3, 2, 1], weights=[70, 20, 6, 3, 1])[0]
             self.do(c.Evaluate(ticket, level))

@@ -11,14 +11,27 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .outcomes import (
+    CaseRules,
+    CasesFile,
+    Outcome,
+    OutcomeFile,
+    build_cases,
+    build_outcomes,
+    check_defaults,
+    check_required,
+    outcomes_layout,
+)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_HALL = ASSETS / "halls" / "sample.toml"
@@ -88,6 +101,7 @@ class QueueFile(_Model):
     overdue_minutes: float = Field(gt=0)
     service_minutes: float = Field(10, gt=0)
     requeue_after: int | None = Field(None, ge=0)
+    outcome_required: bool = False     # 办结 needs an outcome code ([outcomes])
 
 
 class ProfileFile(_Model):
@@ -102,6 +116,7 @@ class WindowGroupFile(_Model):
     name_en: str = Field("Window {id}", min_length=1)
     zone: str
     profile: str
+    default_outcome: str | None = None   # what a keypad's 办结 records
 
 
 class ClassesFile(_Model):
@@ -121,10 +136,11 @@ class BalancingFile(_Model):
     max_moves_per_window_hour: int = Field(1, ge=1)
     lend_at: float = Field(0.05, gt=0)
     recall_at: float = Field(0.5, gt=0)
+    automatic: list[str] = []          # zones the hub balances by itself from the day's start
 
 
 AlertKind = Literal["ticket_overdue", "queue_wait", "service_long", "pause_long",
-                    "window_unstaffed", "printer", "device_offline"]
+                    "window_unstaffed", "printer", "device_offline", "case_overdue"]
 ALERT_LEVELS = ("warning", "critical")
 PRINTER_STATUSES = ("paper_near_end", "paper_out", "cover_open", "offline", "error")
 
@@ -151,6 +167,8 @@ class HallFile(_Model):
     rules: RulesFile = RulesFile()
     balancing: BalancingFile = BalancingFile()
     alerts: list[AlertRuleFile] = []
+    outcomes: dict[str, OutcomeFile] = {}
+    cases: CasesFile | None = None
 
 
 # ------------------------------------------------------------ runtime model
@@ -175,6 +193,7 @@ class Queue:
     overdue_seconds: float
     service_seconds: float
     requeue_after: int
+    outcome_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,6 +221,7 @@ class Window:
     zone: str
     profile_name: str
     profile: Profile
+    default_outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +231,7 @@ class Balancing:
     max_moves_per_window_hour: int = 1  # in any 60 minutes, lends and returns alike
     lend_at: float = 0.05               # lend to a line past this share of its overdue time
     recall_at: float = 0.5              # send a lent window home past this on its own line
+    automatic: tuple[str, ...] = ()     # zones balanced by the hub itself at the day's start
 
 
 @dataclass(frozen=True)
@@ -261,6 +282,8 @@ class Hall:
     check_in_late_minutes: int   # ... and closes this long after it started
     balancing: Balancing = Balancing()
     alerts: tuple[AlertRule, ...] = ()  # [[alerts]]: evaluated by dispatcher/core/alerts.py
+    outcomes: Mapping[str, Outcome] = default(default_factory=dict)  # [outcomes.<code>]
+    cases: CaseRules = default(default_factory=CaseRules)   # [cases]: 差评 follow-up
 
     @property
     def max_credit(self) -> float:
@@ -425,9 +448,11 @@ def _build(f: HallFile, source: str) -> Hall:
     check = _Checker(source)
     _check_hall_section(f.hall, check)
     zones = _build_zones(f, check)
-    queues = _build_queues(f, check)
+    outcomes = build_outcomes(f.outcomes, check.fail)
+    queues = _build_queues(f, outcomes, check)
     profiles = _build_profiles(f, queues, check)
     windows = _build_windows(f, zones, queues, profiles, check)
+    check_defaults([w.default_outcome for w in f.windows], outcomes, check.fail)
     periods = tuple((_minutes(p[:5]), _minutes(p[6:])) for p in f.hall.hours.periods)
     return Hall(
         source=source,
@@ -449,8 +474,10 @@ def _build(f: HallFile, source: str) -> Hall:
         call_next_finishes_current=f.rules.call_next_finishes_current,
         check_in_early_minutes=f.rules.check_in_early_minutes,
         check_in_late_minutes=f.rules.check_in_late_minutes,
-        balancing=Balancing(**f.balancing.model_dump()),
+        balancing=_balancing(f, check),
         alerts=_build_alerts(f, queues, check),
+        outcomes=outcomes,
+        cases=build_cases(f.cases, check.fail),
     )
 
 
@@ -486,7 +513,8 @@ def _build_zones(f: HallFile, check: _Checker) -> dict[str, Zone]:
     return zones
 
 
-def _build_queues(f: HallFile, check: _Checker) -> dict[str, Queue]:
+def _build_queues(f: HallFile, outcomes: dict[str, Outcome],
+                  check: _Checker) -> dict[str, Queue]:
     prefixes: dict[str, str] = {}
     queues = {}
     for qid, q in f.queues.items():
@@ -499,9 +527,10 @@ def _build_queues(f: HallFile, check: _Checker) -> dict[str, Queue]:
         _check_prefix(q.prefix, prefixes, f"{key}.prefix", check)
         prefixes[q.prefix] = qid
         requeue_after = q.requeue_after if q.requeue_after is not None else f.rules.requeue_after
+        check_required(key, q.outcome_required, outcomes, check.fail)
         queues[qid] = Queue(
             qid, q.name, q.name_en, q.kind, tuple(q.zones), q.prefix,
-            q.overdue_minutes * 60, q.service_minutes * 60, requeue_after,
+            q.overdue_minutes * 60, q.service_minutes * 60, requeue_after, q.outcome_required,
         )
     return queues
 
@@ -569,7 +598,8 @@ def _build_windows(
                            f"window {wid} is already defined in windows[{defined_in[wid]}]")
             defined_in[wid] = g
             name, name_en = _window_names(group, wid, key, named, check)
-            windows[wid] = Window(wid, name, name_en, group.zone, group.profile, profile)
+            windows[wid] = Window(wid, name, name_en, group.zone, group.profile, profile,
+                                  group.default_outcome)
     _check_every_queue_served(queues, windows, check)
     return windows
 
@@ -601,11 +631,20 @@ _ALERT_UNITS = {  # kind -> the threshold's unit in the file, seconds per unit (
     "ticket_overdue": ("minutes", 60.0), "queue_wait": ("minutes", 60.0),
     "service_long": ("minutes", 60.0), "pause_long": ("minutes", 60.0),
     "window_unstaffed": ("waiting tickets", 1.0), "device_offline": ("seconds", 1.0),
+    "case_overdue": ("hours past the deadline", 3600.0),
     "printer": None,
 }
 _ALERT_DEFAULTS = {"window_unstaffed": 1.0}  # else None: required, or the queue's overdue
 _QUEUE_FILTERED = ("ticket_overdue", "queue_wait", "service_long", "pause_long",
                    "window_unstaffed")
+
+
+def _balancing(f: HallFile, check: _Checker) -> Balancing:
+    for i, zone in enumerate(f.balancing.automatic):
+        if zone not in f.zones:
+            check.fail(f"balancing.automatic[{i}]", f"unknown zone {zone!r}")
+    b = f.balancing
+    return Balancing(b.max_moves_per_window_hour, b.lend_at, b.recall_at, tuple(b.automatic))
 
 
 def _build_alerts(f: HallFile, queues: dict[str, Queue], check: _Checker) -> tuple[AlertRule, ...]:
@@ -649,7 +688,7 @@ def _alert_threshold(a: AlertRuleFile, key: str,
                        f"a {a.kind} rule has no threshold: it alerts on the statuses")
         return 1.0, 0.0
     threshold = a.threshold if a.threshold is not None else _ALERT_DEFAULTS.get(a.kind)
-    if threshold is None and a.kind not in ("ticket_overdue", "queue_wait"):
+    if threshold is None and a.kind not in ("ticket_overdue", "queue_wait", "case_overdue"):
         check.fail(f"{key}.threshold", f"required key is missing ({unit[0]})")
     if a.hysteresis is not None and threshold is not None and a.hysteresis >= threshold:
         check.fail(f"{key}.hysteresis", f"must be less than the threshold ({threshold:g} "
@@ -683,8 +722,10 @@ def hall_layout(hall: Hall) -> dict[str, Any]:
                   "periods": [f"{_hhmm(a)}-{_hhmm(b)}" for a, b in hall.hours.periods]},
         "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
         "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
-                          "kind": q.kind, "zones": list(q.zones)}
+                          "kind": q.kind, "zones": list(q.zones),
+                          "outcome_required": q.outcome_required}
                    for q in hall.queues.values()},
+        "outcomes": outcomes_layout(hall.outcomes),
         "windows": {w.id: {"name": w.name, "name_en": w.name_en, "zone": w.zone}
                     for w in hall.windows.values()},
     }

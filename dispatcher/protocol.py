@@ -18,7 +18,7 @@ PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024       # larger frames get frame_too_large and are dropped
 HARD_FRAME_LIMIT = 1024 * 1024    # larger still: the websocket closes with 1009
 ROLES = ("kiosk", "caller", "evaluator", "display", "led", "console")
-QUERIES = ("snapshot", "queue_status", "ticket_status", "window_status")
+QUERIES = ("snapshot", "queue_status", "ticket_status", "window_status", "floor")
 
 # Errors of the protocol layer (the core's own codes are in core/errors.py).
 PROTOCOL_ERRORS: dict[str, str] = {
@@ -217,3 +217,8 @@ def error_frame(error: dict[str, Any]) -> str:
 def event_frame(seq: int, name: str, data: dict[str, Any], changes: dict[str, Any]) -> str:
     return encode({"type": "event", "seq": seq, "name": name, "data": data,
                    "changes": changes})
+
+
+def presence_frame(device: str, presence: dict[str, Any]) -> str:
+    """To the consoles: a device connected or went (no seq: not an event)."""
+    return encode({"type": "presence", "device": device, "presence": presence})

@@ -323,7 +323,7 @@ def test_cli_screenshots_and_no_clerks_file(hall: LiveHub, tmp_path: Path) -> No
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     names = ["shot-sign-in.png", "shot-sign-in-wrong-pin.png", "shot-sign-in-locked.png",
-             "shot-panel.png"]
+             "shot-panel.png", "shot-outcome.png"]        # the sample hall has outcome codes
     assert sorted(x.name for x in tmp_path.glob("shot-*.png")) == sorted(names)
     assert all((tmp_path / name).stat().st_size > 1000 for name in names)
     # the hub checks PINs: the panel takes no clerks file

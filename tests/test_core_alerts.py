@@ -4,6 +4,8 @@ stays until the alert clears, and replaying the events rebuilds the same alerts.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from tiny_hall import Driver, tiny_hall
 
@@ -11,7 +13,7 @@ from dispatcher.core import Dispatcher, estimate
 from dispatcher.core import commands as c
 from dispatcher.core import events as ev
 from dispatcher.core.alerts import active_alerts
-from dispatcher.hall import Hall, HallConfigError
+from dispatcher.hall import AlertKind, Hall, HallConfigError
 
 MIN = 60.0
 
@@ -246,4 +248,5 @@ def test_two_rules_of_one_kind_need_their_own_names() -> None:
 def test_the_sample_hall_has_alert_rules(sample_hall: Hall) -> None:
     kinds = {r.kind for r in sample_hall.alerts}
     assert kinds == {"ticket_overdue", "queue_wait", "service_long", "pause_long",
-                     "window_unstaffed", "printer", "device_offline"}
+                     "window_unstaffed", "printer", "device_offline", "case_overdue"}
+    assert kinds == set(get_args(AlertKind)), "a rule of every kind"

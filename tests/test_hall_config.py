@@ -325,9 +325,9 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
      "profiles.tax_b.side[1]", "queue 'tax' is already main work"),
     # windows
     ("window-in-two-groups", _window("B19-B20", "ids", "B18-B20"), f"windows[{B19}].ids",
-     f"window B18 is already defined in windows[{GROUP['B01-B18']}]"),
-    ("range-backwards", _window("B01-B18", "ids", "B09-B03"),
-     f"windows[{GROUP['B01-B18']}].ids", "'B09-B03' runs backwards: B03 comes before B09"),
+     f"window B18 is already defined in windows[{GROUP['B05-B18']}]"),
+    ("range-backwards", _window("B05-B18", "ids", "B09-B05"),
+     f"windows[{GROUP['B05-B18']}].ids", "'B09-B05' runs backwards: B05 comes before B09"),
     ("range-two-letters", _window("B19-B20", "ids", "B19-C20"), f"windows[{B19}].ids",
      "both ends of a range need the same letters"),
     ("range-format", _window("B19-B20", "ids", "19-20"), f"windows[{B19}].ids",
@@ -349,6 +349,8 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
     # zones and queues
     ("unknown-zone-in-queue", _set("queues", "tax", "zones", value=["A", "C"]),
      "queues.tax.zones[1]", "unknown zone 'C'"),
+    ("unknown-zone-balanced-by-the-hub", _set("balancing", "automatic", value=["B", "C"]),
+     "balancing.automatic[1]", "unknown zone 'C'"),
     ("prefix-identical", _set("queues", "marriage", "prefix", value="S"),
      "queues.marriage.prefix", "prefix 'S' is already used by queue tax"),
     ("prefix-starts-an-earlier-one", _set("queues", "tax", "prefix", value="BA"),

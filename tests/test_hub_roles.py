@@ -353,6 +353,11 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "sign_in": {"window": "B03", "clerk": "clerk-017"},
     "check_alerts": {},
     "acknowledge_alert": {"id": "printer:K-B1/printer"},
+    "post_suggestions": {},
+    "predict_suggestion": {"id": "S-0001"},
+    "apply_suggestion": {"id": "S-0001"},
+    "set_balancing": {"zone": "B", "automatic": True},
+    "update_case": {"case": "C-20261123-001", "step": "contacted"},
 }
 
 
@@ -366,6 +371,7 @@ def test_displays_and_leds_may_only_report_themselves(hall: LiveHall, role: str,
     listener = hall.connect(role, device)
     for name, args in VALID_ARGS.items():
         hall.refused(listener, name, "forbidden", **args)
+    hall.run(asyncio.sleep(1.0))   # 30 refusals spent half the burst of 60 tokens
     assert hall.ok(listener, "report_device", device=device, status="ok")["events"]
     assert hall.ok(listener, "report_device", device=f"{device}/B03", status="offline",
                    detail="bus timeout")["events"]

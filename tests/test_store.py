@@ -141,6 +141,23 @@ def scenario(svc: HallService, clock: Clock) -> list[ev.Event]:
     do(c.AcknowledgeAlert("printer:K-B1/printer"))
     do(c.ReportDevice("K-B1/printer", "ok"))
     do(c.CheckAlerts())
+    do(c.SetBalancing("B", automatic=False, by="staff-001"))
+    lend = {"zone": "B", "window": "B19", "kind": "lend", "main": ["tax", "quick_b"],
+            "side": [], "side_when_overdue": False, "from_main": ["tax"],
+            "from_side": ["quick_b"], "queues": ["quick_b", "tax"],
+            "reason": "马上办 3 人等候", "reason_en": "Quick Service: 3 waiting", "at": clock.now,
+            "predicted": None}
+    do(c.PostSuggestions((lend,)))
+    do(c.PredictSuggestion("S-0001", {"mean_before": 9.0, "mean_after": 6.5}))
+    do(c.ApplySuggestion("S-0001", by="staff-001"))
+    do(c.IssueTicket("tax", zone="A"))
+    do(c.OpenWindow("A11"))
+    taxed = first(do(c.CallNext("A11")), ev.TicketCalled).ticket
+    do(c.FinishService("A11", outcome="done", case_number="KY-2026-00017"))
+    do(c.Evaluate(taxed, 1, reason="等了太久"))                # opens a 差评 case
+    case = next(iter(svc.core.state.cases))
+    do(c.UpdateCase(case, "contacted", note="电话回访", by="staff-001"))
+    do(c.UpdateCase(case, "closed", by="staff-001"))
     return out
 
 

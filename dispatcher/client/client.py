@@ -91,7 +91,7 @@ class HubClient:
                  last_seq: int | None = None, view: HallView | None = None,
                  state_file: str | os.PathLike[str] | None = None,
                  on_event: Callback | None = None, on_status: Callback | None = None,
-                 on_snapshot: Callback | None = None,
+                 on_snapshot: Callback | None = None, on_presence: Callback | None = None,
                  backoff_min: float = 0.2, backoff_max: float = 5.0,
                  timeout: float = 10.0, open_timeout: float = 5.0,
                  ca: str | None = None) -> None:
@@ -116,6 +116,7 @@ class HubClient:
             raise ValueError("last_seq needs the picture it belongs to: pass a view "
                              "loaded at that seq, or a state_file")
         self.on_event, self.on_status, self.on_snapshot = on_event, on_status, on_snapshot
+        self.on_presence = on_presence
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
         self.timeout, self.open_timeout = timeout, open_timeout
         self.status = DISCONNECTED
@@ -316,6 +317,9 @@ class HubClient:
                 self.session = result["session"]
             if pending is not None and not pending.future.done():
                 pending.future.set_result(frame)
+        elif kind == "presence" and self.view.loaded:
+            self.view.note_presence(frame)
+            self._call(self.on_presence, frame)
         elif kind == "error":
             log.warning("hub error: %s", frame.get("error"))
         # any other type: a newer hub; ignore it, as the protocol asks

@@ -117,6 +117,7 @@ class QtHubClient(QObject):
         self._loop = asyncio.new_event_loop()
         self._client = HubClient(*self._args, on_event=self._net_event,
                                  on_status=self._net_status, on_snapshot=self._net_snapshot,
+                                 on_presence=self._net_presence,
                                  **self._options)
         if self._client.view.loaded:     # restored from the state file
             self._net_snapshot(self._client.view)
@@ -218,6 +219,9 @@ class QtHubClient(QObject):
     def _net_event(self, frame: dict[str, Any]) -> None:
         self._deliver.emit(("event", frame))
 
+    def _net_presence(self, frame: dict[str, Any]) -> None:
+        self._deliver.emit(("presence", frame))
+
     # ------------------------------------------------------------ GUI thread
 
     def _on_deliver(self, item: tuple[Any, ...]) -> None:
@@ -226,6 +230,10 @@ class QtHubClient(QObject):
             frame = item[1]
             if self.view.loaded and self.view.apply(frame):
                 self.eventReceived.emit(frame["name"], frame.get("data") or {})
+                self.viewChanged.emit()
+        elif kind == "presence":
+            if self.view.loaded:
+                self.view.note_presence(item[1])
                 self.viewChanged.emit()
         elif kind == "snapshot":
             self.view.load(item[1], item[2])

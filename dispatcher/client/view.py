@@ -22,7 +22,10 @@ from typing import Any
 RECENT_CALLS = 20
 _CALL_EVENTS = {"ticket_called": False, "ticket_recalled": True}   # name -> recall
 _MERGED = ("windows", "waiting")           # every role has these maps
-_MERGED_IF_KEPT = ("tickets", "devices", "appointments")   # only roles that get them
+# only the roles that get them (the console: alerts, 差评 cases, balancing suggestions,
+# each zone's balancing mode, device presence)
+_MERGED_IF_KEPT = ("tickets", "devices", "appointments", "alerts", "cases", "suggestions",
+                   "balancing", "presence")
 
 
 class SeqGap(Exception):
@@ -83,6 +86,12 @@ class HallView:
             snap["notices"] = changes["notices"]
         if name in _CALL_EVENTS:
             self._note_call(data, recall=_CALL_EVENTS[name])
+
+    def note_presence(self, frame: dict[str, Any]) -> None:
+        """A ``presence`` frame (consoles only): a device connected or went. Not an
+        event: no seq, nothing to resync; a snapshot brings the whole picture."""
+        if "presence" in self._snap:
+            self._snap["presence"][frame["device"]] = copy.deepcopy(frame["presence"])
 
     def _reset(self) -> None:
         self._snap["recent_calls"] = []
@@ -164,6 +173,26 @@ class HallView:
     @property
     def appointments(self) -> dict[str, Any]:
         return self._snap.get("appointments", {})
+
+    @property
+    def alerts(self) -> dict[str, Any]:
+        return self._snap.get("alerts", {})
+
+    @property
+    def cases(self) -> dict[str, Any]:
+        return self._snap.get("cases", {})
+
+    @property
+    def suggestions(self) -> dict[str, Any]:
+        return self._snap.get("suggestions", {})
+
+    @property
+    def balancing(self) -> dict[str, Any]:
+        return self._snap.get("balancing", {})
+
+    @property
+    def presence(self) -> dict[str, Any]:
+        return self._snap.get("presence", {})
 
     def window(self, window_id: str) -> dict[str, Any] | None:
         return self.windows.get(window_id)

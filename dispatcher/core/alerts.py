@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..hall import AlertRule, Hall
-from . import estimate
+from . import cases, estimate
 from . import events as ev
 from .errors import DispatchError
 from .state import HallState, TicketState, WindowState, WindowStatus
@@ -72,14 +72,14 @@ def check_alerts(hall: Hall, state: HallState, now: float) -> list[ev.Event]:
     return events
 
 
-def acknowledge(state: HallState, alert_id: str, now: float) -> list[ev.Event]:
+def acknowledge(state: HallState, alert_id: str, now: float, by: str = "") -> list[ev.Event]:
     """``alert_acknowledged``; [] if it already was (the first dispatcher's stays)."""
     alert = state.alerts.get(alert_id)
     if alert is None:
         raise DispatchError("unknown_alert", f"no active alert {alert_id!r}", alert=alert_id)
     if alert.acknowledged_at is not None:
         return []
-    return [ev.AlertAcknowledged(at=now, id=alert_id)]
+    return [ev.AlertAcknowledged(at=now, id=alert_id, by=by)]
 
 
 # ------------------------------------------------------------------ filters
@@ -167,6 +167,18 @@ def _device_offline(hall: Hall, state: HallState, rule: AlertRule,
             yield Reading(rule, device, now - report.since, rule.threshold or 0.0)
 
 
+def _case_overdue(hall: Hall, state: HallState, rule: AlertRule,
+                  now: float) -> Iterator[Reading]:
+    """A 差评 case past its deadline: contact before contacted, close before closed;
+    the value is the seconds past it (threshold: the rule's, else 0, at the deadline)."""
+    for case in state.cases.values():
+        deadline = cases.due(case.state, case.contact_by, case.close_by)
+        zone_ok = not rule.zones or (case.window in hall.windows
+                                     and hall.windows[case.window].zone in rule.zones)
+        if deadline is not None and zone_ok:
+            yield Reading(rule, case.id, now - deadline, rule.threshold or 0.0)
+
+
 _READERS = {
     "ticket_overdue": _ticket_overdue,
     "queue_wait": _queue_wait,
@@ -175,4 +187,5 @@ _READERS = {
     "window_unstaffed": _window_unstaffed,
     "printer": _printer,
     "device_offline": _device_offline,
+    "case_overdue": _case_overdue,
 }

@@ -8,6 +8,7 @@ from . import commands as cmd
 from . import events as ev
 from .errors import DispatchError
 from .lookups import current_ticket, find_ticket, find_window, working_window, wrong_state
+from .outcomes import finish_event
 from .selection import choose_next
 from .state import HallState, Ticket, TicketState, WindowStatus
 
@@ -15,15 +16,17 @@ MAX_CLERK = 64  # a clerk id's length
 MAX_HELD = 5    # tickets set aside at one window at a time
 
 
-def finish_current(hall: Hall, state: HallState, window: WindowStatus,
-                    now: float) -> list[ev.Event]:
-    """Calling while holding a ticket: finish it first (a keypad's 'next'), or refuse."""
+def finish_current(hall: Hall, state: HallState, window: WindowStatus, now: float,
+                   c: cmd.CallNext | cmd.CallTicket | cmd.CallBack) -> list[ev.Event]:
+    """Calling while holding a ticket: finish it first (a keypad's 'next') with the
+    command's outcome (core/outcomes.py), or refuse."""
     if window.ticket is None:
         return []
     if not hall.call_next_finishes_current:
         raise DispatchError("window_busy", f"window {window.id} still holds "
                             f"{state.tickets[window.ticket].number}", window=window.id)
-    return [ev.ServiceFinished(at=now, ticket=window.ticket, window=window.id, implicit=True)]
+    return [finish_event(hall, state.tickets[window.ticket], window.id, now, c.outcome,
+                         c.case_number, implicit=True)]
 
 
 def called(ticket: Ticket, window: str, tier: str, now: float) -> ev.TicketCalled:
@@ -37,7 +40,7 @@ def call_next(hall: Hall, state: HallState, c: cmd.CallNext, now: float) -> list
     if choice is None:
         raise DispatchError("queue_empty", f"nothing is waiting for window {c.window}",
                             window=c.window)
-    finished = finish_current(hall, state, window, now)
+    finished = finish_current(hall, state, window, now, c)
     return [*finished, called(choice.ticket, c.window, choice.tier, now)]
 
 
@@ -51,7 +54,7 @@ def call_ticket(hall: Hall, state: HallState, c: cmd.CallTicket, now: float) -> 
     if waits_elsewhere or (not waits_here and ticket.queue not in window.profile.queues):
         raise DispatchError("not_authorized", f"window {c.window} does not serve "
                             f"{ticket.number}", window=c.window, ticket=ticket.id)
-    finished = finish_current(hall, state, window, now)
+    finished = finish_current(hall, state, window, now, c)
     return [*finished, called(ticket, c.window, "named", now)]
 
 
@@ -79,7 +82,7 @@ def call_back(hall: Hall, state: HallState, c: cmd.CallBack, now: float) -> list
     if ticket.id not in held:
         raise DispatchError("nothing_held", f"{ticket.number} is not held aside at window "
                             f"{c.window}", window=c.window, ticket=ticket.id)
-    finished = finish_current(hall, state, window, now)
+    finished = finish_current(hall, state, window, now, c)
     return [*finished, called(ticket, c.window, "call_back", now)]
 
 

@@ -35,8 +35,12 @@ class IssueTicket(Command):
 
 @dataclass(frozen=True)
 class CallNext(Command):
+    """``outcome``/``case_number``: for the ticket the call finishes (办结), if any."""
+
     NAME: ClassVar[str] = "call_next"
     window: str
+    outcome: str | None = None
+    case_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class CallTicket(Command):
     NAME: ClassVar[str] = "call_ticket"
     window: str
     ticket: str
+    outcome: str | None = None       # for the ticket the call finishes, as call_next
+    case_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,13 @@ class StartService(Command):
 
 @dataclass(frozen=True)
 class FinishService(Command):
+    """办结. ``outcome``: an ``[outcomes]`` code of the hall file (None: the window's
+    default_outcome when its queue requires one); ``case_number``: the 办件编号."""
+
     NAME: ClassVar[str] = "finish_service"
     window: str
+    outcome: str | None = None
+    case_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,11 +135,16 @@ class CloseWindow(Command):
 
 @dataclass(frozen=True)
 class SetProfile(Command):
+    """Move a window (between the big loop and a unit, or any change of its main and
+    side queues). ``reason``: why, for the audit trail; ``by``: stamped by the hub."""
+
     NAME: ClassVar[str] = "set_profile"
     window: str
     main: tuple[str, ...]
     side: tuple[str, ...] = ()
     side_when_overdue: bool = False
+    reason: str = ""
+    by: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +173,8 @@ class CallBack(Command):
     NAME: ClassVar[str] = "call_back"
     window: str
     ticket: str | None = None
+    outcome: str | None = None       # for the ticket the call finishes, as call_next
+    case_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,6 +234,17 @@ class ReportDevice(Command):
 
 
 @dataclass(frozen=True)
+class UpdateCase(Command):
+    """A 差评 case's next step (the console): contacted → rectified (optional) → closed."""
+
+    NAME: ClassVar[str] = "update_case"
+    case: str
+    step: str
+    note: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
 class CheckAlerts(Command):
     """The hub's own clock tick: raise and clear alerts (dispatcher/core/alerts.py)."""
 
@@ -226,6 +255,44 @@ class CheckAlerts(Command):
 class AcknowledgeAlert(Command):
     NAME: ClassVar[str] = "acknowledge_alert"
     id: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class PostSuggestions(Command):
+    """The hub's own: the balancing moves it suggests now (dispatcher/core/balancing.py),
+    each a dict as ``balancing.suggestion`` makes it; they replace the current ones."""
+
+    NAME: ClassVar[str] = "post_suggestions"
+    suggestions: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class PredictSuggestion(Command):
+    """The hub's own: the predicted effect of a suggestion, from the forward simulation."""
+
+    NAME: ClassVar[str] = "predict_suggestion"
+    id: str
+    predicted: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApplySuggestion(Command):
+    """Make a suggested move (the console's one click, or the hub in an automatic zone)."""
+
+    NAME: ClassVar[str] = "apply_suggestion"
+    id: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class SetBalancing(Command):
+    """Switch a zone's balancing to automatic (the hub makes the moves) or manual."""
+
+    NAME: ClassVar[str] = "set_balancing"
+    zone: str
+    automatic: bool
+    by: str = ""
 
 
 COMMANDS: dict[str, type[Command]] = {
@@ -234,7 +301,8 @@ COMMANDS: dict[str, type[Command]] = {
         IssueTicket, CallNext, CallTicket, Recall, StartService, FinishService, NoShow,
         Requeue, Transfer, Cancel, Pause, Resume, OpenWindow, CloseWindow, SetProfile,
         Evaluate, CloseDay, BookAppointment, CheckIn, PostNotice, ReportDevice, Hold, CallBack,
-        SignIn, CheckAlerts, AcknowledgeAlert,
+        SignIn, CheckAlerts, AcknowledgeAlert, PostSuggestions, PredictSuggestion,
+        ApplySuggestion, SetBalancing, UpdateCase,
     )
 }
 
@@ -270,6 +338,14 @@ def _coerce(name: str, field: str, hint: Any, value: Any, empty_ok: bool = False
     if hint == tuple[str, ...]:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
+        return tuple(value)
+    if hint == dict[str, Any]:
+        if not isinstance(value, dict):
+            raise bad("an object")
+        return value
+    if hint == tuple[dict[str, Any], ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, dict) for v in value):
+            raise bad("a list of objects")
         return tuple(value)
     raise AssertionError(f"no coercion for {hint}")
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from ..hall import TICKET_CLASSES, Hall, HallConfigError, Profile, Queue, check_profile
-from . import alerts, estimate
+from . import alerts, balancing, cases, estimate
 from . import commands as cmd
 from . import events as ev
 from .calls import call_back, call_next, call_ticket, hold, recall, sign_in
 from .errors import DispatchError
 from .lookups import current_ticket, find_ticket, find_window, working_window, wrong_state
+from .outcomes import finish_event
 from .selection import Choice, choose_next
 from .state import Appointment, HallState, Ticket, TicketState, WindowState
 
@@ -47,7 +49,7 @@ class Dispatcher:
         if state.day != day:  # the first command of a new business day rolls it over
             if state.day is not None and not state.day_closed:
                 events.append(_close_day_event(state, now))
-            events.append(ev.DayOpened(at=now, day=day))
+            events.append(ev.DayOpened(at=now, day=day, cases=cases.open_cases(state)))
             state = state.next_day(day)
         elif state.day_closed:
             raise DispatchError("day_closed", f"business day {day} has been closed")
@@ -146,7 +148,7 @@ def _start(hall: Hall, state: HallState, c: cmd.StartService, now: float) -> lis
 
 def _finish(hall: Hall, state: HallState, c: cmd.FinishService, now: float) -> list[ev.Event]:
     ticket = current_ticket(state, c.window, TicketState.CALLED, TicketState.SERVING)
-    return [ev.ServiceFinished(at=now, ticket=ticket.id, window=c.window)]
+    return [finish_event(hall, ticket, c.window, now, c.outcome, c.case_number)]
 
 
 def _no_show(hall: Hall, state: HallState, c: cmd.NoShow, now: float) -> list[ev.Event]:
@@ -293,8 +295,12 @@ def _set_profile(hall: Hall, state: HallState, c: cmd.SetProfile, now: float) ->
     if unserved:
         raise DispatchError("queue_unserved", f"no window would serve queue {unserved[0]} as "
                             "main work", queue=unserved[0])
+    reason = c.reason.strip()
+    if len(reason) > MAX_TEXT:
+        raise DispatchError("bad_argument", f"a move's reason is at most {MAX_TEXT} "
+                            f"characters, not {len(reason)}", field="reason")
     return [ev.ProfileChanged(at=now, window=c.window, main=c.main, side=c.side,
-                              side_when_overdue=c.side_when_overdue)]
+                              side_when_overdue=c.side_when_overdue, reason=reason, by=c.by)]
 
 
 def _evaluate(hall: Hall, state: HallState, c: cmd.Evaluate, now: float) -> list[ev.Event]:
@@ -310,8 +316,14 @@ def _evaluate(hall: Hall, state: HallState, c: cmd.Evaluate, now: float) -> list
     if len(reason) > MAX_TEXT:
         raise DispatchError("bad_argument", f"a rating's reason is at most {MAX_TEXT} "
                             f"characters, not {len(reason)}", field="reason")
-    return [ev.TicketEvaluated(at=now, ticket=ticket.id, window=ticket.served_by or "",
-                               level=c.level, clerk=ticket.clerk or "", reason=reason)]
+    evaluated = ev.TicketEvaluated(at=now, ticket=ticket.id, window=ticket.served_by or "",
+                                   level=c.level, clerk=ticket.clerk or "", reason=reason)
+    return [evaluated, *cases.opened(hall, state, ticket, evaluated)]
+
+
+def _update_case(hall: Hall, state: HallState, c: cmd.UpdateCase,
+                 now: float) -> list[ev.Event]:
+    return cases.update(state, c, now)
 
 
 def _close_day_cmd(hall: Hall, state: HallState, c: cmd.CloseDay, now: float) -> list[ev.Event]:
@@ -419,7 +431,30 @@ def _check_alerts(hall: Hall, state: HallState, c: cmd.CheckAlerts,
 
 def _acknowledge(hall: Hall, state: HallState, c: cmd.AcknowledgeAlert,
                  now: float) -> list[ev.Event]:
-    return alerts.acknowledge(state, c.id, now)
+    return alerts.acknowledge(state, c.id, now, c.by)
+
+
+def _post_suggestions(hall: Hall, state: HallState, c: cmd.PostSuggestions,
+                      now: float) -> list[ev.Event]:
+    return balancing.post(hall, state, c, now)
+
+
+def _predict_suggestion(hall: Hall, state: HallState, c: cmd.PredictSuggestion,
+                        now: float) -> list[ev.Event]:
+    return balancing.predict(state, c, now)
+
+
+def _apply_suggestion(hall: Hall, state: HallState, c: cmd.ApplySuggestion,
+                      now: float) -> list[ev.Event]:
+    """The suggested move, checked like any set_profile, marked with its suggestion."""
+    suggestion = balancing.current(state, c.id)
+    [moved] = _set_profile(hall, state, balancing.as_move(suggestion, c.by), now)
+    return [replace(moved, suggestion=c.id, automatic=c.by == balancing.HUB)]
+
+
+def _set_balancing(hall: Hall, state: HallState, c: cmd.SetBalancing,
+                   now: float) -> list[ev.Event]:
+    return balancing.set_mode(hall, state, c, now)
 
 
 _DECIDERS: dict[type, Decider] = {
@@ -449,4 +484,9 @@ _DECIDERS: dict[type, Decider] = {
     cmd.SignIn: sign_in,
     cmd.CheckAlerts: _check_alerts,
     cmd.AcknowledgeAlert: _acknowledge,
+    cmd.UpdateCase: _update_case,
+    cmd.PostSuggestions: _post_suggestions,
+    cmd.PredictSuggestion: _predict_suggestion,
+    cmd.ApplySuggestion: _apply_suggestion,
+    cmd.SetBalancing: _set_balancing,
 }

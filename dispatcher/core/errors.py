@@ -31,6 +31,10 @@ ERROR_CODES: dict[str, str] = {
     "hold_limit": "the window already holds as many tickets aside as allowed",
     "nothing_held": "no such ticket is held aside at this window",
     "unknown_alert": "no such alert is active",
+    "outcome_required": "this ticket's queue needs an outcome (and its case number) to finish",
+    "unknown_case": "no such 差评 case is open or closed today",
+    "case_step_out_of_order": "a case goes contacted, (rectified,) closed, in that order",
+    "stale_suggestion": "the balancing move is no longer suggested, or its window has moved",
 }
 
 

@@ -25,8 +25,12 @@ class Event:
 
 @dataclass(frozen=True)
 class DayOpened(Event):
+    """``cases``: the 差评 cases still open, carried over from the day before (each as
+    its view, core/cases.py), so today's events alone rebuild them."""
+
     NAME: ClassVar[str] = "day_opened"
     day: str
+    cases: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,16 @@ class ServiceStarted(Event):
 
 @dataclass(frozen=True)
 class ServiceFinished(Event):
-    """``implicit``: finished by the clerk's next call rather than by 办结."""
+    """``implicit``: finished by the clerk's next call rather than by 办结.
+    ``outcome``: the hall file's outcome code (办件结果), "" when none was recorded;
+    ``case_number``: the 办件编号, "" when none."""
 
     NAME: ClassVar[str] = "service_finished"
     ticket: str
     window: str
     implicit: bool = False
+    outcome: str = ""
+    case_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,11 +163,19 @@ class WindowResumed(Event):
 
 @dataclass(frozen=True)
 class ProfileChanged(Event):
+    """A window moved. ``reason``: why (a console's words, or the suggestion's);
+    ``suggestion``: the suggestion it applied, if any; ``by``: who (a staff id, "hub"
+    for an automatic move); ``automatic``: made by the hub in an automatic zone."""
+
     NAME: ClassVar[str] = "profile_changed"
     window: str
     main: tuple[str, ...]
     side: tuple[str, ...]
     side_when_overdue: bool
+    reason: str = ""
+    suggestion: str = ""
+    by: str = ""
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,6 +247,34 @@ class DeviceReported(Event):
 
 
 @dataclass(frozen=True)
+class CaseOpened(Event):
+    """A low rating (level ≤ ``[cases] open_at_or_below``) opens a 差评 case, with its
+    deadlines (epoch seconds) from the hall file's working days."""
+
+    NAME: ClassVar[str] = "case_opened"
+    case: str            # "C-20261123-001"
+    ticket: str
+    number: str
+    window: str
+    clerk: str
+    level: int
+    reason: str
+    contact_by: float
+    close_by: float
+
+
+@dataclass(frozen=True)
+class CaseUpdated(Event):
+    """A case's next step: contacted, rectified or closed; ``by``: the staff member."""
+
+    NAME: ClassVar[str] = "case_updated"
+    case: str
+    step: str
+    note: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
 class AlertRaised(Event):
     """An alert rule's condition holds (dispatcher/core/alerts.py). ``id`` is the rule
     and the subject, "ticket_overdue:20261123-B017"; ``value`` and ``threshold`` in
@@ -247,16 +291,42 @@ class AlertRaised(Event):
 
 @dataclass(frozen=True)
 class AlertAcknowledged(Event):
-    """A dispatcher saw it; who is the store's actor of this event."""
+    """A dispatcher saw it: ``by``, the staff id the hub signed in."""
 
     NAME: ClassVar[str] = "alert_acknowledged"
     id: str
+    by: str = ""
 
 
 @dataclass(frozen=True)
 class AlertCleared(Event):
     NAME: ClassVar[str] = "alert_cleared"
     id: str
+
+
+@dataclass(frozen=True)
+class SuggestionsPosted(Event):
+    """The balancing moves suggested now; they replace the current ones (``removed``:
+    the ids of those no longer suggested)."""
+
+    NAME: ClassVar[str] = "suggestions_posted"
+    suggestions: tuple[dict[str, Any], ...]
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SuggestionPredicted(Event):
+    NAME: ClassVar[str] = "suggestion_predicted"
+    id: str
+    predicted: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BalancingSet(Event):
+    NAME: ClassVar[str] = "balancing_set"
+    zone: str
+    automatic: bool
+    by: str = ""
 
 
 EVENTS: dict[str, type[Event]] = {
@@ -267,6 +337,7 @@ EVENTS: dict[str, type[Event]] = {
         WindowOpened, WindowClosed, WindowPaused, WindowResumed, ProfileChanged,
         TicketEvaluated, AppointmentBooked, AppointmentCheckedIn, NoticePosted, DeviceReported,
         TicketHeld, ClerkSignedIn, AlertRaised, AlertAcknowledged, AlertCleared,
+        SuggestionsPosted, SuggestionPredicted, BalancingSet, CaseOpened, CaseUpdated,
     )
 }
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ..hall import Hall, Profile
 from . import events as ev
+
+HISTORY = 50   # a device's reports kept for the console's history of the day
 
 
 class TicketState(StrEnum):
@@ -55,6 +58,8 @@ class Ticket:
     clerk: str | None = None           # the clerk at the window when it was called
     rating: int | None = None
     rating_reason: str | None = None
+    outcome: str | None = None         # 办件结果: the hall file's outcome code, at 办结
+    case_number: str | None = None     # 办件编号, when the outcome needs one
 
     @property
     def place(self) -> tuple[float, float]:
@@ -86,6 +91,33 @@ class DeviceStatus:
     status: str
     detail: str
     since: float                       # when this status (and detail) was first reported
+    history: list[dict[str, Any]] = field(default_factory=list)  # the day's, last HISTORY
+
+
+@dataclass
+class Case:
+    """A 差评 case (core/cases.py): opened by a low rating, followed up to closure.
+    ``steps``: [{"step", "at", "by", "note"}]; ``state``: open or the last step."""
+
+    id: str
+    ticket: str
+    number: str
+    window: str
+    clerk: str
+    level: int
+    reason: str
+    opened_at: float
+    contact_by: float
+    close_by: float
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    state: str = "open"
+
+    def view(self) -> dict[str, Any]:
+        return {**vars(self), "steps": [dict(x) for x in self.steps]}
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> Case:
+        return cls(**{**view, "steps": [dict(x) for x in view.get("steps", ())]})
 
 
 @dataclass
@@ -98,6 +130,7 @@ class Alert:
     threshold: float
     raised_at: float
     acknowledged_at: float | None = None
+    acknowledged_by: str = ""
 
 
 @dataclass
@@ -118,6 +151,13 @@ class HallState:
     service_times: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     held: dict[str, list[str]] = field(default_factory=dict)  # window -> tickets, oldest first
     alerts: dict[str, Alert] = field(default_factory=dict)  # id -> the alert, while active
+    # live balancing (core/balancing.py): the moves suggested now, each zone's mode
+    # once a console set it, and each window's move times today (the hourly cap)
+    suggestions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    suggestion_serial: int = 0
+    balancing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moved: dict[str, list[float]] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)  # 差评: open, and today's closed
 
     @classmethod
     def initial(cls, hall: Hall) -> HallState:
@@ -134,6 +174,8 @@ class HallState:
             queue_lines={q: [] for q in self.queue_lines},
             window_lines={w: [] for w in self.planned_profiles},
             planned_profiles=self.planned_profiles,
+            cases={k: Case.from_view(c.view()) for k, c in self.cases.items()
+                   if c.state != "closed"},
         )
 
     # ----------------------------------------------------------- lines
@@ -178,6 +220,10 @@ class HallState:
             "devices": {d: dict(vars(s)) for d, s in sorted(self.devices.items())},
             "service_times": {q: list(times) for q, times in sorted(self.service_times.items())},
             "alerts": {a: dict(vars(x)) for a, x in sorted(self.alerts.items())},
+            "suggestions": dict(sorted(self.suggestions.items())),
+            "balancing": dict(sorted(self.balancing.items())),
+            "moved": dict(sorted(self.moved.items())),
+            "cases": {k: c.view() for k, c in sorted(self.cases.items())},
         }
 
     # ----------------------------------------------------------- apply
@@ -196,6 +242,7 @@ def _release(state: HallState, ticket: Ticket) -> None:
 
 def _day_opened(s: HallState, e: ev.DayOpened) -> None:
     fresh = s.next_day(e.day)
+    fresh.cases = {c["id"]: Case.from_view(c) for c in e.cases}  # carried over
     s.__dict__.update(fresh.__dict__)
 
 
@@ -262,6 +309,7 @@ def _finished(s: HallState, e: ev.ServiceFinished) -> None:
     ticket = s.tickets[e.ticket]
     _release(s, ticket)
     ticket.state, ticket.finished_at, ticket.served_by = TicketState.DONE, e.at, e.window
+    ticket.outcome, ticket.case_number = e.outcome or None, e.case_number or None
     began = ticket.started_at if ticket.started_at is not None else ticket.called_at
     if began is not None:
         s.service_times.setdefault(ticket.queue, []).append((e.at, e.at - began))
@@ -311,6 +359,8 @@ def _window_state(state: WindowState, reason: bool = False):
 
 def _profile_changed(s: HallState, e: ev.ProfileChanged) -> None:
     s.windows[e.window].profile = Profile(e.main, e.side, e.side_when_overdue)
+    s.moved.setdefault(e.window, []).append(e.at)
+    s.suggestions.pop(e.suggestion, None)
 
 
 def _evaluated(s: HallState, e: ev.TicketEvaluated) -> None:
@@ -334,7 +384,10 @@ def _notice(s: HallState, e: ev.NoticePosted) -> None:
 
 
 def _device(s: HallState, e: ev.DeviceReported) -> None:
-    s.devices[e.device] = DeviceStatus(e.status, e.detail, e.at)
+    known = s.devices.get(e.device)
+    history = [*(known.history if known else ()),
+               {"at": e.at, "status": e.status, "detail": e.detail}][-HISTORY:]
+    s.devices[e.device] = DeviceStatus(e.status, e.detail, e.at, history)
 
 
 def _alert_raised(s: HallState, e: ev.AlertRaised) -> None:
@@ -343,6 +396,32 @@ def _alert_raised(s: HallState, e: ev.AlertRaised) -> None:
 
 def _alert_acknowledged(s: HallState, e: ev.AlertAcknowledged) -> None:
     s.alerts[e.id].acknowledged_at = e.at
+    s.alerts[e.id].acknowledged_by = e.by
+
+
+def _suggestions_posted(s: HallState, e: ev.SuggestionsPosted) -> None:
+    s.suggestions = {x["id"]: dict(x) for x in e.suggestions}
+    s.suggestion_serial = max([s.suggestion_serial,
+                               *(int(x["id"][2:]) for x in e.suggestions)])
+
+
+def _suggestion_predicted(s: HallState, e: ev.SuggestionPredicted) -> None:
+    s.suggestions[e.id] = {**s.suggestions[e.id], "predicted": e.predicted}
+
+
+def _balancing_set(s: HallState, e: ev.BalancingSet) -> None:
+    s.balancing[e.zone] = {"automatic": e.automatic, "by": e.by, "at": e.at}
+
+
+def _case_opened(s: HallState, e: ev.CaseOpened) -> None:
+    s.cases[e.case] = Case(e.case, e.ticket, e.number, e.window, e.clerk, e.level, e.reason,
+                           e.at, e.contact_by, e.close_by)
+
+
+def _case_updated(s: HallState, e: ev.CaseUpdated) -> None:
+    case = s.cases[e.case]
+    case.steps.append({"step": e.step, "at": e.at, "by": e.by, "note": e.note})
+    case.state = e.step
 
 
 def _alert_cleared(s: HallState, e: ev.AlertCleared) -> None:
@@ -376,4 +455,9 @@ _APPLY = {
     ev.AlertRaised: _alert_raised,
     ev.AlertAcknowledged: _alert_acknowledged,
     ev.AlertCleared: _alert_cleared,
+    ev.SuggestionsPosted: _suggestions_posted,
+    ev.SuggestionPredicted: _suggestion_predicted,
+    ev.BalancingSet: _balancing_set,
+    ev.CaseOpened: _case_opened,
+    ev.CaseUpdated: _case_updated,
 }

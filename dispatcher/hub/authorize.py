@@ -27,7 +27,8 @@ ROLE_COMMANDS: dict[str, frozenset[str] | None] = {   # None: every command
     "led": frozenset({"report_device"}),
     "console": None,   # everything but evaluate and the hub's own check_alerts
 }
-HUB_ONLY = frozenset({"check_alerts"})   # the hub runs it on its clock, no device may
+# the hub runs these on its clocks (alerts, balancing suggestions); no device may
+HUB_ONLY = frozenset({"check_alerts", "post_suggestions", "predict_suggestion"})
 
 
 def forbidden(message: str) -> ProtocolError:

@@ -13,6 +13,7 @@ and its ``_send`` and ``_publish``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import protocol as p
 from ..core import events as ev
-from ..core.commands import command_from_dict
+from ..core.commands import Command, command_from_dict
 from ..core.errors import DispatchError
 from ..service import HallService
 from ..store import StoreError
@@ -167,6 +168,7 @@ class CommandPath:
             command = authorize(client.device, _parse_command(msg), self.service.core.state)
             actor = person.id if person else actor_of(
                 client.device, command, self.service.core.state, client.staff)
+            command = stamped(command, actor)
             committed = self.service.execute(command, self.clock(), device=client.device.id,
                                              actor=actor, command_id=msg.id,
                                              command_hash=digest)
@@ -236,7 +238,18 @@ class CommandPath:
         return result
 
 
-def _parse_command(msg: p.CommandMessage):
+def stamped(command: Command, actor: str | None) -> Command:
+    """The command with its ``by`` (if it has one) naming who does it: the hub's word,
+    never a device's."""
+    if not any(f.name == "by" for f in dataclasses.fields(command)):
+        return command
+    return dataclasses.replace(command, by=actor or "")  # type: ignore[call-arg]
+
+
+def _parse_command(msg: p.CommandMessage) -> Command:
+    if "by" in msg.args:
+        raise DispatchError("bad_argument", f"{msg.name}: by is the hub's to say: it names "
+                            "the person signed in", field="by")
     try:
         return command_from_dict(msg.name, core_args(msg))
     except DispatchError as exc:

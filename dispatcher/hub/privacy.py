@@ -47,6 +47,11 @@ PUBLIC_EVENT_FIELDS: dict[str, frozenset[str]] = {
         "alert_raised": (),           # alerts are the console's (docs/protocol.md)
         "alert_acknowledged": (),
         "alert_cleared": (),
+        "suggestions_posted": (),     # balancing is the console's
+        "suggestion_predicted": (),
+        "balancing_set": (),
+        "case_opened": (),            # 差评 cases are the console's alone
+        "case_updated": (),
     }.items()
 }
 PUBLIC_TICKET_FIELDS = frozenset({
@@ -57,6 +62,8 @@ PRIVATE_WINDOW_FIELDS = frozenset({"clerk"})
 PUBLIC_CHANGES = frozenset({"windows", "waiting", "tickets", "day", "day_closed", "reset",
                             "notices"})
 LOBBY_ROLES = frozenset({"display", "led", "kiosk"})
+# events only the console sees in full, whatever window they name
+CONSOLE_ONLY_EVENTS = frozenset({"case_opened", "case_updated"})
 WINDOWED_ROLES = frozenset({"caller", "evaluator"})
 
 
@@ -82,10 +89,14 @@ def public_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def concerned_windows(data: dict[str, Any], changes: dict[str, Any]) -> frozenset[str]:
+def concerned_windows(data: dict[str, Any], changes: dict[str, Any],
+                      name: str = "") -> frozenset[str]:
     """The windows whose devices see this event in full: the windows it names, and
     the window that served or holds a ticket it changed. (A day's opening or closing
-    names none: every window's device gets its public view.)"""
+    names none: every window's device gets its public view; nor does a console-only
+    event such as a 差评 case's, though it names the window rated.)"""
+    if name in CONSOLE_ONLY_EVENTS:
+        return frozenset()
     windows = {data[f] for f in ("window", "from_window", "to_window") if data.get(f)}
     for t in changes.get("tickets", {}).values():
         windows |= {w for w in (t.get("window"), t.get("served_by")) if w}

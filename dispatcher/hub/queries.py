@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import DispatchError
+from ..core.floor import floor
 from ..protocol import QUERIES, ProtocolError
 from .devices import Device
 from .privacy import window_for
@@ -42,7 +43,8 @@ def run_query(hub: Hub, device: Device | None, name: str, args: dict[str, Any]
     if name == "snapshot":
         _check_args(name, args, set())
         assert device is not None
-        return {"seq": hub.seq, "snapshot": snapshot(hub.hall, state, hub.recent, device)}
+        return {"seq": hub.seq, "snapshot": snapshot(hub.hall, state, hub.recent, device,
+                                                     hub.presence_for(device))}
     if name == "ticket_status":
         _check_args(name, args, {"ticket"})
         ticket = _arg(name, args, "ticket", True)
@@ -55,6 +57,11 @@ def run_query(hub: Hub, device: Device | None, name: str, args: dict[str, Any]
         status = estimate.queue_status(hub.hall, state, now)
         return {"zone": zone, "queues": {q: s for q, s in status.items()
                                          if zone is None or zone in hub.hall.queues[q].zones}}
+    if name == "floor":
+        _check_args(name, args, set())
+        if device is None or device.role != "console":
+            raise ProtocolError("forbidden", "the floor is the dispatch console's")
+        return floor(hub.hall, state, now, hub.floor)
     _check_args(name, args, {"window"})
     window = _arg(name, args, "window", False)
     if window is not None and window not in state.windows:

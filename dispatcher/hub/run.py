@@ -20,6 +20,7 @@ from ..addresses import is_loopback
 from ..hall import Hall
 from ..service import HallService
 from ..store import StoreOpenError
+from .balancer import BALANCE_EVERY
 from .credentials import CredentialFiles
 from .devices import Device
 from .guard import Limits
@@ -61,7 +62,8 @@ def parse_start_at(text: str, hall: Hall) -> float:
 def run_hub(hall: Hall, devices: dict[str, Device], url: str, host: str, port: int,
             clock: HallClock, rate_limit: tuple[float, float] | None = (20.0, 60.0),
             people: People | None = None, files: CredentialFiles | None = None,
-            tls: ssl.SSLContext | None = None, limits: Limits | None = None) -> int:
+            tls: ssl.SSLContext | None = None, limits: Limits | None = None,
+            balance_every: float = BALANCE_EVERY) -> int:
     """``files``: the devices (and clerks) file to reread on SIGHUP; None: no reload.
     ``tls``: serve wss:// (dispatcher/hub/tls.py). A store that does not open or an
     address the hub cannot listen on is one line on stderr and exit code 2."""
@@ -69,7 +71,7 @@ def run_hub(hall: Hall, devices: dict[str, Device], url: str, host: str, port: i
     logging.getLogger("websockets").setLevel(logging.WARNING)  # our log is JSON lines
     try:
         hub = Hub(lambda observer: HallService.open(hall, url, observer), devices, clock,
-                  rate_limit, people=people, limits=limits)
+                  rate_limit, people=people, limits=limits, balance_every=balance_every)
     except StoreOpenError as exc:
         return _fail(str(exc))
     try:

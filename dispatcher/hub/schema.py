@@ -18,7 +18,10 @@ _JSON_TYPES: dict[Any, dict[str, Any]] = {
     int: {"type": "integer"},
     float: {"type": "number"},
     tuple[str, ...]: {"type": "array", "items": {"type": "string"}},
+    dict[str, Any]: {"type": "object"},
+    tuple[dict[str, Any], ...]: {"type": "array", "items": {"type": "object"}},
 }
+_HUBS = ("by",)   # the hub fills these in (the person signed in); a device may not send them
 
 
 def command_args_schema(name: str) -> dict[str, Any]:
@@ -26,6 +29,8 @@ def command_args_schema(name: str) -> dict[str, Any]:
     hints = get_type_hints(cls)
     properties, required = {}, []
     for f in dataclasses.fields(cls):
+        if f.name in _HUBS:
+            continue
         properties[f.name] = dict(_JSON_TYPES[hints[f.name]])
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             required.append(f.name)

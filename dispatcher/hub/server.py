@@ -18,6 +18,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from ssl import SSLContext
@@ -31,11 +32,12 @@ from websockets.protocol import State
 from .. import protocol as p
 from ..core import alerts
 from ..core import events as ev
-from ..core.commands import CheckAlerts
+from ..core.commands import CheckAlerts, ReportDevice
 from ..core.dispatcher import Dispatcher
 from ..core.errors import DispatchError
+from ..core.floor import FloorHistory
 from ..service import HallService
-from ..store import StoreError
+from .balancer import BALANCE_EVERY, Balancer
 from .commands import CommandPath
 from .credentials import CredentialReload
 from .devices import Device
@@ -53,6 +55,7 @@ from .guard import (
 )
 from .logs import log_exception, log_json
 from .people import People, Person
+from .presence import DISCONNECTED, RECONNECTED, Presence
 from .privacy import (
     concerned_windows,
     public_changes,
@@ -93,12 +96,17 @@ class Client:
     staff: Person | None = None   # the dispatch staff member signed in at a console
 
 
-class Hub(CommandPath, CredentialReload):
+class Hub(CommandPath, CredentialReload, Balancer):
     def __init__(self, service_factory: Callable[[Any], HallService],
                  devices: dict[str, Device], clock: Callable[[], float] = time.time,
                  rate_limit: tuple[float, float] | None = (20.0, 60.0),
-                 people: People | None = None, limits: Limits | None = None) -> None:
+                 people: People | None = None, limits: Limits | None = None,
+                 balance_every: float = BALANCE_EVERY) -> None:
         self.devices = devices
+        self.balance_every = balance_every    # seconds between balancing rounds
+        self._predicting: set[str] = set()    # suggestions whose effect is being predicted
+        self._predictor: Executor | None = None
+        self.presence = Presence()            # which devices are connected
         self.guard = Guard(limits)      # connection caps, refused-hello backoff
         self.sent_chars = 0             # characters of every frame written (once a frame)
         self.people = people or People({})   # clerks and staff who may sign in
@@ -106,6 +114,7 @@ class Hub(CommandPath, CredentialReload):
         self.rate_limit = rate_limit   # (messages a second, burst); None: no limit
         self.ring: OrderedDict[int, EventFrames] = OrderedDict()
         self.recent = RecentCalls()
+        self.floor = FloorHistory()     # the console's floor query: the last hour
         self.replies: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
         self.pending: set[tuple[str, str]] = set()   # sign-ins whose PIN is being checked
         self.sessions = StaffSessions()
@@ -125,13 +134,14 @@ class Hub(CommandPath, CredentialReload):
         """Build each event's frames once (in full, and as the lobby may see it), from
         the state just after it applied."""
         self.recent.note(event)
+        self.floor.note(seq, event, core.state)
         data = event.to_dict()
         name = data.pop("name")
         changes = changes_for(event, core.state)
         self.ring[seq] = EventFrames(
             p.event_frame(seq, name, data, changes),
             p.event_frame(seq, name, public_data(name, data), public_changes(changes)),
-            concerned_windows(data, changes))
+            concerned_windows(data, changes, name))
         while len(self.ring) > RING_SIZE:
             self.ring.popitem(last=False)
 
@@ -198,6 +208,37 @@ class Hub(CommandPath, CredentialReload):
             self.live.pop(ws, None)
             log_json("disconnected", device=client.device.id, code=ws.close_code,
                      remote=remote(ws))
+            if all(c.device.id != client.device.id for c in self.live.values()):
+                self._note_presence(client.device, False)
+
+    def presence_for(self, device: Device) -> dict[str, Any] | None:
+        return self.presence.view(self.devices) if device.role == "console" else None
+
+    def _note_presence(self, device: Device, online: bool) -> None:
+        """Tell the consoles a device came or went (presence.py); a device the hub had
+        reported offline is reported back."""
+        view = self.presence.note(device, online, self.clock())
+        consoles = [ws for ws, c in self.live.items() if c.device.role == "console"]
+        if view is not None and consoles:
+            self._send(consoles, p.presence_frame(device.id, view))
+        known = self.service.core.state.devices.get(device.id)
+        if online and known and known.detail == DISCONNECTED and self._today():
+            self.run_own(ReportDevice(device.id, "ok", RECONNECTED))
+
+    def report_absent(self) -> None:
+        """Report the devices gone for OFFLINE_AFTER seconds offline (once each)."""
+        if not self._today():
+            return
+        for device in self.presence.absent(self.clock()):
+            known = self.service.core.state.devices.get(device)
+            if known is None or known.status != "offline":
+                self.run_own(ReportDevice(device, "offline", DISCONNECTED))
+
+    def _today(self) -> bool:
+        """The store's day is the hall's business day now and still open: the hub's own
+        commands never open a day nor write after its close."""
+        state = self.service.core.state
+        return not state.day_closed and state.day == self.hall.business_day(self.clock())
 
     async def _hello(self, ws: ServerConnection) -> Client | None:
         try:
@@ -221,6 +262,7 @@ class Hub(CommandPath, CredentialReload):
             await asyncio.sleep(wait)
         rate = self.rate_limit
         client = Client(ws, device, TokenBucket(*rate, tokens=rate[1]) if rate else None)
+        self._note_presence(device, True)    # before its welcome: a console sees itself
         self._welcome(client, hello.last_seq, hello.session)
         return client
 
@@ -258,7 +300,8 @@ class Hub(CommandPath, CredentialReload):
         staff = person_view(client.staff) if client.staff else None
         missed = self._missed(last_seq, seq, client.device)
         if missed is None:
-            snap = snapshot(self.hall, self.service.core.state, self.recent, client.device)
+            snap = snapshot(self.hall, self.service.core.state, self.recent, client.device,
+                            self.presence_for(client.device))
             self._send([ws], p.welcome(seq, client.device.role, client.device.id,
                                        "snapshot", snap, self.clock(), staff))
         else:
@@ -343,25 +386,17 @@ class Hub(CommandPath, CredentialReload):
 
     def check_alerts(self) -> None:
         """Run check_alerts when it raises or clears something (the hall file's
-        [[alerts]], dispatcher/core/alerts.py). Never to open a new business day (the
-        first command of the day does) nor after the close of day."""
-        state, now = self.service.core.state, self.clock()
-        if not self.hall.alerts or state.day_closed or state.day != self.hall.business_day(now):
+        [[alerts]], dispatcher/core/alerts.py)."""
+        if not self.hall.alerts or not self._today():
             return
-        if not alerts.check_alerts(self.hall, state, now):
-            return
-        before = self.seq
-        try:
-            committed = [seq for seq, _ in self.service.execute(CheckAlerts(), now)]
-        except (DispatchError, StoreError) as exc:
-            log_json("alerts_failed", error=str(exc))
-            committed = list(range(before + 1, self.seq + 1))   # committed after all
-        self._publish(committed)
+        if alerts.check_alerts(self.hall, self.service.core.state, self.clock()):
+            self.run_own(CheckAlerts())
 
     async def _alert_clock(self) -> None:
         while True:
             await asyncio.sleep(ALERT_TICK)
             try:
+                self.report_absent()
                 self.check_alerts()
             except Exception:   # a bug must not stop the clock for the rest of the day
                 log_exception("check_alerts failed")
@@ -389,10 +424,13 @@ class Hub(CommandPath, CredentialReload):
                          max_size=p.HARD_FRAME_LIMIT, ping_interval=20, ping_timeout=20,
                          compression=None, ssl=ssl) as server:
             ready(server.sockets[0].getsockname()[1])
-            clock = asyncio.ensure_future(self._alert_clock())
+            clocks = [asyncio.ensure_future(self._alert_clock()),
+                      asyncio.ensure_future(self.balance_clock())]
             try:
                 await stop
             finally:
-                clock.cancel()
+                for clock in clocks:
+                    clock.cancel()
+                self.stop_predicting()
             await asyncio.gather(*(ws.close(1001, "shutting_down") for ws in self.live),
                                  return_exceptions=True)

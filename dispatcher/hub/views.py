@@ -16,6 +16,7 @@ from itertools import islice
 from typing import Any
 
 from ..core import events as ev
+from ..core.balancing import balancing_view
 from ..core.state import HallState
 from ..hall import Hall, hall_layout
 from .devices import Device
@@ -92,6 +93,7 @@ def changes_for(event: ev.Event, state: HallState) -> dict[str, Any]:
     if isinstance(event, ev.DayOpened):
         changes["reset"] = True
     changes.update(_extra_changes(data, state))
+    changes.update(_case_changes(data, state))
     return changes
 
 
@@ -102,6 +104,8 @@ def _extra_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
     if name == "device_reported":
         device = data["device"]
         return {"devices": {device: _plain(getattr(state, "devices", {}).get(device))}}
+    if name in _BALANCING_EVENTS:
+        return _balancing_changes(data, state)
     if name.startswith("alert_"):
         alert = getattr(state, "alerts", {}).get(data["id"])
         return {"alerts": {data["id"]: _plain(alert) if alert else None}}
@@ -111,8 +115,38 @@ def _extra_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
     return {}
 
 
-def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
-             ) -> dict[str, Any]:
+def _case_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
+    """差评 cases (the console's): the one a case event touched; at a day's opening,
+    which resets every map, every case it carried over."""
+    if data["name"] in ("case_opened", "case_updated"):
+        return {"cases": {data["case"]: state.cases[data["case"]].view()}}
+    if data["name"] == ev.DayOpened.NAME:
+        return {"cases": cases_view(state)}
+    return {}
+
+
+def cases_view(state: HallState) -> dict[str, dict[str, Any]]:
+    return {k: c.view() for k, c in state.cases.items()}
+
+
+_BALANCING_EVENTS = ("suggestions_posted", "suggestion_predicted", "profile_changed",
+                     "balancing_set")
+
+
+def _balancing_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
+    """The suggestions (and zone modes) an event touched; None for those gone."""
+    name = data["name"]
+    if name == "balancing_set":
+        return {"balancing": {data["zone"]: dict(state.balancing[data["zone"]])}}
+    if name == "suggestions_posted":
+        touched = [s["id"] for s in data["suggestions"]] + list(data["removed"])
+    else:
+        touched = [data.get("id") or data.get("suggestion")]
+    return {"suggestions": {i: state.suggestions.get(i) for i in touched if i}}
+
+
+def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device,
+             presence: dict[str, Any] | None = None) -> dict[str, Any]:
     """The picture a device starts from: what its role needs and nothing more. Its
     size follows what is live (windows, tickets waiting or at a window), not the
     day's ticket count."""
@@ -134,6 +168,10 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device
         snap["appointments"] = {k: _plain(v)
                                 for k, v in getattr(state, "appointments", {}).items()}
         snap["alerts"] = {k: _plain(v) for k, v in getattr(state, "alerts", {}).items()}
+        snap["cases"] = cases_view(state)
+        snap["suggestions"] = dict(state.suggestions)
+        snap["balancing"] = balancing_view(hall, state)
+        snap["presence"] = presence or {}
     return snap
 
 

@@ -16,14 +16,16 @@ period, or at the end of the day left at closing.
 from __future__ import annotations
 
 import heapq
+import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ..core import Dispatcher, DispatchError
 from ..core import commands as cmd
 from ..core import events as ev
+from ..core.outcomes import simulated_outcome
 from ..core.policy import BALANCING, capped_moves, hall_for, suggest_moves, unit_for_big_loop
 from ..core.state import TicketState, WindowState
 from ..hall import Hall
@@ -87,9 +89,10 @@ def simulate(hall: Hall, arrivals: list[Arrival], options: SimOptions) -> Outcom
 
 
 class _Run:
-    def __init__(self, hall: Hall, arrivals: list[Arrival], opts: SimOptions) -> None:
+    def __init__(self, hall: Hall, arrivals: list[Arrival], opts: SimOptions,
+                 core: Dispatcher | None = None) -> None:
         self.hall, self.opts, self.arrivals = hall, opts, arrivals
-        self.core = Dispatcher(hall_for(hall, opts.policy))
+        self.core = core if core is not None else Dispatcher(hall_for(hall, opts.policy))
         self.midnight = day_start(hall, opts.day)
         self.periods = open_periods(hall)
         self.records = [TicketRecord(a) for a in arrivals]
@@ -124,18 +127,31 @@ class _Run:
         heapq.heappush(self.heap, (at, kind, self.seq, payload))
 
     def play(self) -> Outcome:
+        self.schedule()
+        self.run_until(math.inf)
+        return self.outcome()
+
+    def schedule(self, since: float = -math.inf) -> None:
+        """Put the arrivals, the periods' openings and ends and (under a balancing policy)
+        the console's rounds on the clock, those at ``since`` (epoch seconds) or later."""
         for i, arrival in enumerate(self.arrivals):
             self.push(self.midnight + arrival.at, _ARRIVE, i)
         for (start, end), stop in zip(self.periods, self._overtime_ends(), strict=True):
-            self.push(self.midnight + start, _OPEN)
-            self.push(self.midnight + end, _STOP, False)
-            self.push(self.midnight + stop, _STOP, True)
+            for at, kind, payload in ((start, _OPEN, None), (end, _STOP, False),
+                                      (stop, _STOP, True)):
+                if self.midnight + at >= since:
+                    self.push(self.midnight + at, kind, payload)
         if self.opts.policy in BALANCING:
             self._schedule_balancing()
+
+    def run_until(self, until: float) -> None:
+        """Handle the events on the clock up to ``until`` (epoch seconds) included."""
         handlers = (self._stop, self._free, self._open, self._arrive, self._balance)
-        while self.heap:
+        while self.heap and self.heap[0][0] <= until:
             now, kind, _, payload = heapq.heappop(self.heap)
             handlers[kind](now, payload)
+
+    def outcome(self) -> Outcome:
         open_seconds = sum(end - start for start, end in self.periods)
         return Outcome(self.hall, self.opts, self.records, self.busy, open_seconds,
                        self._overtime_ends()[-1], self.moves, self.moved)
@@ -187,9 +203,13 @@ class _Run:
             held = None
         calls = window not in self.stopped and self.core.choose_next(window, now) is not None
         if held is not None and not (calls and self.hall.call_next_finishes_current):
-            self.core.execute(cmd.FinishService(window), now)
+            self.core.execute(cmd.FinishService(window, **self._outcome(window)), now)
         if not calls or not self._call(window, now, checked=True):
             self._rest(window, now)
+
+    def _outcome(self, window: str) -> dict[str, str]:
+        """The outcome (办件结果) the clerk records for the ticket the window holds."""
+        return simulated_outcome(self.core.hall, self.core.state, window)
 
     def _open(self, now: float, _: object) -> None:
         self.stopped.clear()
@@ -232,7 +252,7 @@ class _Run:
         is one); the citizen comes up or not."""
         if not checked and self.core.choose_next(window, now) is None:
             return False
-        called = self.core.execute(cmd.CallNext(window), now)[-1]
+        called = self.core.execute(cmd.CallNext(window, **self._outcome(window)), now)[-1]
         i = self.by_ticket[called.ticket]
         record = self.records[i]
         if record.called_at is None:
@@ -266,3 +286,56 @@ class _Run:
     def _sweep(self, now: float) -> None:
         for window in list(self.idle):
             self._call(window, now)
+
+
+class LiveRun(_Run):
+    """A run that takes over a live hall at ``now`` instead of starting the day: the
+    forward simulation of ``dispatcher/simulator/forward.py``. ``core`` holds the live
+    state (a copy: the run changes it), ``arrivals`` come after ``now``. A ticket waiting
+    at ``now`` takes ``services[ticket]`` seconds once called; a window holding a
+    ticket is free ``left[window]`` seconds after ``now``; idle windows call at once what
+    they may; paused windows stay paused and closed ones closed until a period opens;
+    nobody moves a window (profiles stay as they are)."""
+
+    def __init__(self, core: Dispatcher, arrivals: list[Arrival], opts: SimOptions,
+                 now: float, services: dict[str, float], left: dict[str, float]) -> None:
+        super().__init__(core.hall, arrivals, replace(opts, policy="loops+side"), core)
+        self.start = now
+        state = core.state
+        for ticket in sorted(services):
+            self._adopt(ticket, services[ticket], at_window=False)
+        for window, seconds in sorted(left.items()):
+            held = state.windows[window].ticket
+            assert held is not None, f"window {window} holds no ticket"
+            self._adopt(held, 0.0, at_window=True)
+            self.push(now + seconds, _FREE, window)
+        self.idle.update((w, None) for w, s in sorted(state.windows.items())
+                         if s.state is WindowState.IDLE)
+        self._closed_at_start(now)
+        self.schedule(since=now)
+        self._sweep(now)
+
+    def _adopt(self, ticket_id: str, service: float, at_window: bool) -> None:
+        """A record for a ticket of the live state: waiting (its wait so far counts),
+        or ``at_window``, already called."""
+        ticket = self.core.state.tickets[ticket_id]
+        zone = self.hall.queues[ticket.queue].zones[0]
+        arrival = Arrival(ticket.issued_at - self.midnight, zone, ticket.queue,
+                          ticket.ticket_class, service)
+        self.by_ticket[ticket_id] = len(self.records)
+        self.records.append(TicketRecord(arrival, ticket_id, ticket.issued_at,
+                                         ticket.called_at if at_window else None,
+                                         ticket.window if at_window else None))
+        self.service.append(service)
+        self.absent.append(False)
+
+    def _closed_at_start(self, now: float) -> None:
+        """Between a period's end and the next opening, as if the run had seen the end:
+        idle windows close, and after the overtime no window calls any more."""
+        if self.hall.is_open(now):
+            return
+        ended = [self.midnight + stop for (_, end), stop
+                 in zip(self.periods, self._overtime_ends(), strict=True)
+                 if self.midnight + end <= now]
+        if ended:
+            self._stop(now, ended[-1] <= now)

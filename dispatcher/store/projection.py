@@ -189,4 +189,9 @@ _HANDLERS: dict[type[ev.Event], Callable[[Projector, Any], None]] = {
     ev.AlertRaised: _log_only,     # are read from the event log; so are alerts (and
     ev.AlertAcknowledged: _log_only,   # the actor who acknowledged one)
     ev.AlertCleared: _log_only,
+    ev.SuggestionsPosted: _log_only,    # balancing suggestions, modes: the event log
+    ev.SuggestionPredicted: _log_only,
+    ev.BalancingSet: _log_only,
+    ev.CaseOpened: _log_only,           # 差评 cases, and a finish's outcome (办件结果)
+    ev.CaseUpdated: _log_only,          # and 办件编号: the event log
 }

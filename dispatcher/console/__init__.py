@@ -1,0 +1,1 @@
+"""The dispatch console (调度台): `onewindow console` (docs/console.md)."""

@@ -1,0 +1,120 @@
+"""The hub's live balancing (dispatcher/core/balancing.py on the hub's clock).
+
+Every ``balance_every`` seconds the hub asks the core which windows to move
+(``candidates``: the capped policy's moves), posts them as suggestions, makes them
+itself in the zones set to automatic (``by`` "hub"), and for the others has the
+forward simulation predict each move's effect (dispatcher/simulator/forward.py) in
+a worker process, so a one-second simulation never holds up a clerk's call; the
+prediction comes back as a ``predict_suggestion`` of the hub's own.
+
+A mixin of ``Hub``: it uses the hub's service, clock and ``_publish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import pickle
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+from ..core import balancing
+from ..core.commands import ApplySuggestion, Command, PostSuggestions, PredictSuggestion
+from ..core.errors import DispatchError
+from ..core.state import HallState
+from ..hall import Hall
+from ..service import HallService
+from ..store import StoreError
+from .logs import log_exception, log_json
+
+BALANCE_EVERY = 30.0      # seconds between the hub's balancing rounds
+PREDICT_RUNS = 8          # forward simulation runs per prediction (with and without)
+PREDICT_HORIZON = 3600.0  # seconds simulated ahead
+
+
+def predict(hall: Hall, pickled_state: bytes, now: float, suggestion: dict[str, Any]
+             ) -> dict[str, Any]:
+    """In the worker process: the suggestion's predicted effect, as the console shows it.
+    The state comes pickled at once on the event loop (the pool pickles its arguments
+    later, in its own thread, while the loop may be changing the state)."""
+    from ..simulator.forward import predict_move
+
+    state: HallState = pickle.loads(pickled_state)
+    move = balancing.as_move(suggestion, "")
+    effect = predict_move(hall, state, now, move, horizon=PREDICT_HORIZON, runs=PREDICT_RUNS)
+    return effect.to_dict()
+
+
+class Balancer:
+    service: HallService
+    hall: Hall
+    clock: Callable[[], float]
+    balance_every: float = BALANCE_EVERY
+    _predicting: set[str]
+    _predictor: Executor | None
+
+    def _publish(self, seqs: list[int]) -> None: ...
+    def _today(self) -> bool: ...
+
+    def run_own(self, command: Command) -> None:
+        """Run one of the hub's own commands (``by`` "hub") and tell everyone. A refusal
+        is logged, not raised: the next round tries again."""
+        before = self.service.store.last_seq()
+        try:
+            committed = [seq for seq, _ in self.service.execute(command, self.clock(),
+                                                                actor=balancing.HUB)]
+        except DispatchError as exc:
+            log_json("own_command_refused", name=command.NAME, code=exc.code, error=str(exc))
+            return
+        except StoreError as exc:
+            log_json("own_command_failed", name=command.NAME, error=str(exc))
+            committed = list(range(before + 1, self.service.store.last_seq() + 1))
+        self._publish(committed)
+
+    def balance(self) -> None:
+        """One round: post what to move now, move it in automatic zones, predict the rest."""
+        state, now = self.service.core.state, self.clock()
+        if not self._today():
+            return
+        self.run_own(PostSuggestions(balancing.candidates(self.hall, state, now)))
+        for s in list(self.service.core.state.suggestions.values()):
+            if balancing.is_automatic(self.hall, self.service.core.state, s["zone"]):
+                self.run_own(ApplySuggestion(s["id"], by=balancing.HUB))
+        for s in list(self.service.core.state.suggestions.values()):
+            if s["predicted"] is None and s["id"] not in self._predicting:
+                self._start_prediction(s)
+
+    def _start_prediction(self, suggestion: dict[str, Any]) -> None:
+        if self._predictor is None:
+            self._predictor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        state = pickle.dumps(self.service.core.state)
+        sid = suggestion["id"]
+        self._predicting.add(sid)
+        future = asyncio.get_running_loop().run_in_executor(
+            self._predictor, predict, self.hall, state, self.clock(), suggestion)
+        future.add_done_callback(lambda f: self._predicted(sid, f))
+
+    def _predicted(self, sid: str, future: asyncio.Future[dict[str, Any]]) -> None:
+        """A failed prediction is logged and not tried again (its id stays in
+        ``_predicting``): the console shows the move without one."""
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            log_json("prediction_failed", suggestion=sid, error=repr(future.exception()))
+            return
+        self._predicting.discard(sid)
+        self.run_own(PredictSuggestion(sid, future.result()))
+
+    async def balance_clock(self) -> None:
+        while True:
+            await asyncio.sleep(self.balance_every)
+            try:
+                self.balance()
+            except Exception:   # a bug must not stop balancing for the rest of the day
+                log_exception("balancing failed")
+
+    def stop_predicting(self) -> None:
+        if self._predictor is not None:
+            self._predictor.shutdown(wait=False, cancel_futures=True)
