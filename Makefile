@@ -54,6 +54,7 @@ bench: install
 	$(PY) -m bench.bench_abuse
 	$(PY) -m bench.bench_kiosk
 	$(PY) -m bench.bench_simulate
+	$(PY) -m bench.bench_balancing
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

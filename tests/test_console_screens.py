@@ -139,6 +139,7 @@ def test_screens_of_a_busy_morning(qtbot: Any, busy_hub: HubProcess, out_dir: Pa
     qtbot.waitUntil(lambda: any(r.acknowledged for r in app.alerts.rows), timeout=10000)
     app.zone_tabs.setCurrentWidget(app.floors["A"])
     qtbot.wait(400)
+    app.alerts.table.scrollToBottom()      # the acknowledged one, listed after the rest
     shots.append(app.screenshot(out_dir / "console-alert.png"))
     app.zone_tabs.setCurrentWidget(app.floors["B"])
     app.panels.setCurrentWidget(app.balancing)

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 from conftest import hall_time
-from tiny_hall import Driver, tiny_hall
+from tiny_hall import Driver
 
 from dispatcher.core import DispatchError
 from dispatcher.core import commands as c
@@ -57,10 +57,11 @@ def test_lending_an_idle_window_to_a_long_queue_shortens_its_wait() -> None:
     d = _long_tax_line()
     effect = predict_move(d.core.hall, d.core.state, d.now, _lend_w3_to_q2())
     assert effect.queues == ("q1", "q2", "q3")
-    # one window on a line of 12 five-minute tickets and 26 an hour more: it grows all
-    # hour; with a second window it clears. The paused W1 stays paused.
+    # 12 five-minute tickets waiting (up to 24 minutes so far) and 13 an hour more (the
+    # last hour's rate): W2 alone (load 1.08) falls further behind all hour, with W3 the
+    # line clears. The paused W1 stays paused, or it would clear the line too.
     assert effect.before["q2"] > 30
-    assert effect.after["q2"] < effect.before["q2"] / 2
+    assert effect.after["q2"] < 0.7 * effect.before["q2"]
     assert effect.mean_after < effect.mean_before
     assert effect.worst_after < effect.worst_before == effect.before["q2"]
     assert effect.to_dict()["queues"]["q2"] == {"before": round(effect.before["q2"], 2),

@@ -67,7 +67,9 @@ QLabel#heat { font-size: 15px; color: #4a148c; }
 QLabel#tilehead { font-size: 15px; font-weight: bold; }
 QLabel#tilenumber { font-size: 19px; font-weight: bold; }
 QLabel#tilequeues { font-size: 13px; }
+QLabel#tileclerk { font-size: 14px; }
 QPushButton#rowbutton { min-height: 0px; padding: 1px 6px; }
+QGroupBox QPushButton { min-height: 0px; padding: 2px 4px; }
 QLabel#selected { font-size: 17px; font-weight: bold; }
 QLabel#signin { font-size: 26px; font-weight: bold; }
 QLabel#error { color: #c62828; font-size: 18px; }
@@ -102,6 +104,7 @@ class Console(QWidget):
         self.message = QLabel("")
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
+        self.message.setFixedHeight(46)      # two lines: a long refusal does not grow the window
         outer.addWidget(self.message)
         self._build_sign_in()
         self.main = QWidget()
@@ -189,7 +192,7 @@ class Console(QWidget):
         bottom.addWidget(self._actions(), 1)
         holder = QWidget()
         holder.setLayout(bottom)
-        holder.setFixedHeight(330)
+        holder.setFixedHeight(325)
         lay.addWidget(holder)
 
     def _actions(self) -> QGroupBox:
@@ -202,12 +205,12 @@ class Console(QWidget):
         grid = QGridLayout()
         self.window_buttons: dict[str, QPushButton] = {}
         for i, (action, label) in enumerate((
-                ("open", "开窗 Open"), ("close", "关窗 Close"), ("pause", "暂停… Pause"),
-                ("resume", "恢复 Resume"), ("move", "调整业务… Move"),
-                ("call", "呼叫此号 Call No."), ("finish", "办结 Finish"))):
+                ("open", "开窗\nOpen"), ("close", "关窗\nClose"), ("pause", "暂停…\nPause"),
+                ("resume", "恢复\nResume"), ("move", "调整业务…\nMove"),
+                ("finish", "办结\nFinish"), ("call", "呼叫此号\nCall No."))):
             b = QPushButton(label)
             b.clicked.connect(lambda _c=False, a=action: self.window_action(a))
-            grid.addWidget(b, i // 2, i % 2)
+            grid.addWidget(b, i // 3, i % 3)
             self.window_buttons[action] = b
         lay.addLayout(grid)
         self.number_edit = QLineEdit()

@@ -238,6 +238,8 @@ def _subject(view: Any, subject: str) -> str:
     t = view.ticket(subject)
     if t is not None:
         return f"{t.get('number')} ({view.queue_name(t.get('queue', ''))})"
+    if subject in view.windows:
+        return f"窗口 {subject}"
     if subject in view.hall.get("queues", {}):
         return f"{view.queue_name(subject)} ({subject})"
     if subject.startswith("20") and "-" in subject:
@@ -282,7 +284,7 @@ def predicted_words(p: dict[str, Any] | None) -> str:
     f = lambda x: "—" if x is None else f"{x:.1f}"  # noqa: E731
     return (f"平均 mean {f(p.get('mean_before'))}→{f(p.get('mean_after'))} 分 · "
             f"最差 worst {f(p.get('worst_before'))}→{f(p.get('worst_after'))} 分 "
-            f"({p.get('horizon_minutes', 60)} min)")
+            f"({p.get('horizon_minutes', 60):.0f} min)")
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def fill(t: QTableWidget, rows: list[tuple[str, ...]], colour: list[str | None])
     for r, cells in enumerate(rows):
         for c, text in enumerate(cells):
             item = QTableWidgetItem(text)
+            item.setToolTip(text)
             if colour[r]:
                 item.setForeground(QColor(colour[r]))
             t.setItem(r, c, item)
@@ -124,6 +125,7 @@ class BalancingPanel(QWidget):
         lay.addLayout(top)
         self.table = table(("窗口 Window", "调整 Change", "原因 Reason",
                             "预测60分钟等候 Predicted wait, next 60 min", ""), 2)
+        self.table.verticalHeader().setDefaultSectionSize(48)     # two lines: 中文, English
         lay.addWidget(self.table)
         self.apply_buttons: dict[str, QPushButton] = {}
 
@@ -141,7 +143,6 @@ class BalancingPanel(QWidget):
                 "采纳 Apply", lambda s=r.id: self.act(
                     "apply_suggestion", {"id": s}, "已采纳建议 / Suggestion applied"),
                 True)])[0]
-        self.table.resizeRowsToContents()
 
 
 class MovesPanel(QWidget):
@@ -172,6 +173,7 @@ class CasesPanel(QWidget):
         self.table = table(("号码 No.", "窗口 Window", "工作人员 Clerk", "评价 Level",
                             "原因 Reason", "联系时限 Contact by", "办结时限 Close by",
                             "状态 State", "处理记录 Steps", ""), 8)
+        self.table.verticalHeader().setDefaultSectionSize(40)
         lay.addWidget(self.table)
         self.step_buttons: dict[tuple[str, str], QPushButton] = {}
 
@@ -190,7 +192,6 @@ class CasesPanel(QWidget):
                     for step, (zh, en) in CASE_STEPS.items()]
             for step, b in zip(CASE_STEPS, buttons(self.table, i, 9, spec), strict=True):
                 self.step_buttons[(r.id, step)] = b
-        self.table.resizeRowsToContents()
 
     def _step(self, case: str, step: str) -> None:
         self.act("update_case", {"case": case, "step": step, "note": self.note.text().strip()},

@@ -64,12 +64,13 @@ class WindowTile(QFrame):
         self.setFrameShape(QFrame.Shape.Box)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 3, 6, 3)
+        lay.setContentsMargins(6, 2, 6, 2)
         lay.setSpacing(0)
         self.head, self.number, self.clerk, self.queues = (QLabel() for _ in range(4))
         self.head.setObjectName("tilehead")
         self.number.setObjectName("tilenumber")
         self.queues.setObjectName("tilequeues")
+        self.clerk.setObjectName("tileclerk")
         for label in (self.head, self.number, self.clerk, self.queues):
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             # a long queue list is cut at the tile's edge, never widens the grid
@@ -135,7 +136,7 @@ class FloorTab(QWidget):
 
 
 HEADERS = ("队列 Queue", "等候\nWaiting", "最久\nLongest", "预计\nExpected",
-           "近30分钟 Last 30 min")
+           "近30分钟\nLast 30 min")
 
 
 class QueueTable(QTableWidget):

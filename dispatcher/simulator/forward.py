@@ -88,28 +88,38 @@ class Draw:
 
 
 def predict_move(hall: Hall, state: HallState, now: float, move: SetProfile, *,
-                 horizon: float = 3600.0, runs: int = 8, seed: int = 0) -> Effect:
+                 horizon: float = 3600.0, runs: int = 8, seed: int = 0,
+                 rates: dict[tuple[str, str], float] | None = None,
+                 means: dict[str, float] | None = None) -> Effect:
     """The move's predicted effect over ``horizon`` seconds: ``runs`` forward runs from
     the live state, each played without and with the move on the same draws. Pure: the
-    state is not changed. Raises DispatchError when the core refuses the move."""
+    state is not changed. Raises DispatchError when the core refuses the move.
+    ``rates`` (tickets per second per (queue, class)) and ``means`` (service seconds per
+    queue) replace the ones read from the state, for a better forecast than the day's."""
     Dispatcher(hall, state).decide(move, now)  # refused moves fail here, state untouched
     queues = involved_queues(state, move)
-    model = Model.of(hall, state, now)
+    model = Model.of(hall, state, now, rates, means)
     waits: dict[bool, dict[str, list[float]]] = {False: {q: [] for q in queues},
                                                  True: {q: [] for q in queues}}
     effects = []
     for i in range(runs):
         draw = model.draw(random.Random(f"forward:{seed}:{i}"), horizon)
-        means = []
-        for moved in (False, True):
-            found = [(q, w) for q, w in play(hall, state, now, draw, move if moved else None,
-                                             horizon) if q in waits[moved]]
-            for queue, wait in found:
-                waits[moved][queue].append(wait)
-            means.append(_mean([w for _, w in found]) / 60)
-        effects.append(means[1] - means[0])
+        pair = [_play_into(waits[moved], hall, state, now, draw, move if moved else None,
+                           horizon) for moved in (False, True)]
+        effects.append(pair[1] - pair[0])
     spread = statistics.stdev(effects) if len(effects) > 1 else 0.0
     return replace(effect(queues, horizon, runs, waits[False], waits[True]), spread=spread)
+
+
+def _play_into(waits: dict[str, list[float]], hall: Hall, state: HallState, now: float,
+               draw: Draw, move: SetProfile | None, horizon: float) -> float:
+    """One run's waits added to ``waits`` (the queues involved); their mean in minutes."""
+    found = []
+    for queue, wait in play(hall, state, now, draw, move, horizon):
+        if queue in waits:
+            waits[queue].append(wait)
+            found.append(wait)
+    return _mean(found) / 60
 
 
 def involved_queues(state: HallState, move: SetProfile) -> tuple[str, ...]:
@@ -154,7 +164,9 @@ class Model:
     busy: list[tuple[str, str, float]]       # (window, queue, seconds at it so far), by id
 
     @classmethod
-    def of(cls, hall: Hall, state: HallState, now: float) -> Model:
+    def of(cls, hall: Hall, state: HallState, now: float,
+           rates: dict[tuple[str, str], float] | None = None,
+           means: dict[str, float] | None = None) -> Model:
         midnight = day_start(hall, state.day or hall.business_day(now))
         periods = [(midnight + s, midnight + e) for s, e in open_periods(hall)]
         waiting = sorted((t.id, t.queue) for t in state.tickets.values()
@@ -165,9 +177,11 @@ class Model:
                 ticket = state.tickets[window.ticket]
                 began = ticket.started_at if ticket.started_at is not None else ticket.called_at
                 busy.append((wid, ticket.queue, now - (began if began is not None else now)))
-        means = {q: mean_service(hall, state, q, now) for q in hall.queues}
-        return cls(hall, now, arrival_rates(state, now, periods), means, periods, midnight,
-                   waiting, busy)
+        if means is None:
+            means = {q: mean_service(hall, state, q, now) for q in hall.queues}
+        if rates is None:
+            rates = arrival_rates(state, now, periods)
+        return cls(hall, now, rates, means, periods, midnight, waiting, busy)
 
     def draw(self, rng: random.Random, horizon: float) -> Draw:
         services = {t: self.service(rng, q) for t, q in self.waiting}

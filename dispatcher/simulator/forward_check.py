@@ -26,6 +26,7 @@ import heapq
 import math
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ class Settings:
     runs: int = 8
     seed: int = 0
     spacing: float = 0.0           # at most one move checked per this many seconds
+    oracle: bool = False           # predict with the horizon's true rates and means
 
 
 class _CheckedRun(_Run):
@@ -81,7 +83,8 @@ class _CheckedRun(_Run):
         started = time.perf_counter()
         try:
             predicted = predict_move(self.core.hall, self.core.state, now, move,
-                                     horizon=s.horizon, runs=s.runs, seed=s.seed)
+                                     horizon=s.horizon, runs=s.runs, seed=s.seed,
+                                     **(self._oracle(now) if s.oracle else {}))
         except DispatchError:
             return  # refused by the core: the round skips it too
         seconds = time.perf_counter() - started
@@ -90,6 +93,18 @@ class _CheckedRun(_Run):
         before, after = (self._measure(queues, now, m) for m in (None, move))
         self.checks.append(Check(now - self.midnight, move.window, predicted,
                                  effect(queues, s.horizon, 1, before, after), seconds))
+
+    def _oracle(self, now: float) -> dict:
+        """What a perfect forecast would give the prediction: each (queue, class)'s rate
+        in the file over the horizon's opening time, each queue's configured mean
+        service (the mean the file's service times were drawn with)."""
+        start, end = now - self.midnight, now - self.midnight + self.settings.horizon
+        counts = Counter((a.queue, a.ticket_class) for a in self.arrivals
+                         if start < a.at <= end)
+        open_s = sum(max(0.0, min(e, end) - max(s, start)) for s, e in self.periods)
+        rates = {k: n / open_s for k, n in sorted(counts.items())} if open_s else {}
+        return {"rates": rates,
+                "means": {q: queue.service_seconds for q, queue in self.hall.queues.items()}}
 
     def _measure(self, queues: tuple[str, ...], now: float,
                  move: SetProfile | None) -> dict[str, list[float]]:
@@ -202,10 +217,13 @@ def main() -> None:
     parser.add_argument("--horizon-minutes", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--moves", action="store_true", help="list every move checked")
+    parser.add_argument("--oracle", action="store_true",
+                        help="predict with the horizon's true arrival rates and service "
+                        "means (how much of the error is the forecast of those)")
     args = parser.parse_args()
     hall = load_hall(args.hall)
     settings = Settings(args.horizon_minutes * 60, args.runs, args.seed,
-                        args.spacing_minutes * 60)
+                        args.spacing_minutes * 60, args.oracle)
     checks = check_day(hall, read_arrivals(args.arrivals, hall), args.policy, settings)
     print(error_table(checks), "", sign_table(checks), timing(checks), sep="\n")
     if args.moves:
