@@ -5,9 +5,11 @@ PY     := $(VENV)/bin/python
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 
-# Debian packages the apps and tests need: a CJK font to draw Chinese (tickets, screens)
-# and the libraries Qt's offscreen platform loads.
-DEB_PACKAGES := fonts-noto-cjk libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+# Debian packages the apps and tests need: a CJK font to draw Chinese (tickets, screens),
+# the libraries Qt's offscreen platform loads, libxcb-cursor0 (Qt's xcb platform, a real
+# screen, aborts without it) and libusb for usb:// printers (pyusb).
+DEB_PACKAGES := fonts-noto-cjk libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 \
+	libxcb-cursor0 libusb-1.0-0
 
 .PHONY: demo test install install-test system-deps postgres lint bench clean
 

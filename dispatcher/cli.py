@@ -238,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_display_command(sub)  # display: the lobby wall
 
+    from display.voice_cli import register as register_voice_check
+
+    register_voice_check(sub)  # voice-check: a voice clip pack, complete and heard right
+
     from kiosk.cli import register as register_kiosk_command
 
     register_kiosk_command(sub)  # kiosk: the touchscreen 取号机

@@ -29,6 +29,7 @@ from .core import events as ev
 from .core.outcomes import simulated_outcome
 from .hall import Hall
 from .service import HallService
+from .stats import percentile
 from .store import events as events_table
 from .store import tickets as tickets_table
 
@@ -188,7 +189,7 @@ def summary(service: HallService, day: str) -> list[str]:
             continue
         waits = sorted((r.called_at - r.issued_at) / 60 for r in mine if r.called_at)
         rated = [r.rating for r in mine if r.rating]
-        p90 = waits[int(0.9 * (len(waits) - 1))] if waits else 0.0
+        p90 = percentile(waits, 90) if waits else 0.0
         lines.append(
             f"{_pad(f'{queue.prefix} {queue.name}', 22)}{len(mine):>7}"
             f"{sum(r.state == 'done' for r in mine):>7}"

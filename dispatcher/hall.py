@@ -44,7 +44,9 @@ _PERIOD = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
 _ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
 _PREFIX = r"^[A-Z]{1,2}$"
 _IDS = r"^[A-Z]+\d+(-[A-Z]+\d+)?$"
+_ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"   # a name printed on tickets, strips
 _FORMATS = {  # what a hall manager is told a string pattern means
+    _ONE_LINE: "one line of text (no line break or control character)",
     _HHMM: 'a time HH:MM from 00:00 to 23:59, like "03:00"',
     _PREFIX: 'one or two capital letters, like "B"',
     _IDS: 'a window id like "B03" or a range like "B01-B16"',
@@ -79,22 +81,23 @@ class HoursFile(_Model):
 
 
 class HallSection(_Model):
-    name: str = Field(min_length=1)
-    name_en: str = Field(min_length=1)
+    name: str = Field(min_length=1, pattern=_ONE_LINE)
+    name_en: str = Field(min_length=1, pattern=_ONE_LINE)
     timezone: str = "Asia/Shanghai"
     day_reset: str = Field("03:00", pattern=_HHMM)
     hours: HoursFile
 
 
 class ZoneFile(_Model):
-    name: str = Field(min_length=1)
-    name_en: str = Field(min_length=1)
+    name: str = Field(min_length=1, pattern=_ONE_LINE)
+    name_en: str = Field(min_length=1, pattern=_ONE_LINE)
     kiosks: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class QueueFile(_Model):
-    name: str = Field(min_length=1)
-    name_en: str = Field(min_length=1)
+    name: str = Field(min_length=1, pattern=_ONE_LINE)
+    name_en: str = Field(min_length=1, pattern=_ONE_LINE)
+    name_en_short: str | None = Field(None, min_length=1, pattern=_ONE_LINE)  # for walls
     kind: QueueKind
     zones: list[str] = Field(min_length=1)
     prefix: str = Field(pattern=_PREFIX)
@@ -112,8 +115,8 @@ class ProfileFile(_Model):
 
 class WindowGroupFile(_Model):
     ids: str = Field(pattern=_IDS)
-    name: str = Field(min_length=1)
-    name_en: str = Field("Window {id}", min_length=1)
+    name: str = Field(min_length=1, pattern=_ONE_LINE)
+    name_en: str = Field("Window {id}", min_length=1, pattern=_ONE_LINE)
     zone: str
     profile: str
     default_outcome: str | None = None   # what a keypad's 办结 records
@@ -194,6 +197,7 @@ class Queue:
     service_seconds: float
     requeue_after: int
     outcome_required: bool = False
+    name_en_short: str = ""     # the English name's abbreviation, where it does not fit
 
 
 @dataclass(frozen=True)
@@ -528,9 +532,13 @@ def _build_queues(f: HallFile, outcomes: dict[str, Outcome],
         prefixes[q.prefix] = qid
         requeue_after = q.requeue_after if q.requeue_after is not None else f.rules.requeue_after
         check_required(key, q.outcome_required, outcomes, check.fail)
+        if q.name_en_short is not None and len(q.name_en_short) >= len(q.name_en):
+            check.fail(f"{key}.name_en_short", f"{q.name_en_short!r} is not shorter than "
+                       f"name_en {q.name_en!r}")
         queues[qid] = Queue(
             qid, q.name, q.name_en, q.kind, tuple(q.zones), q.prefix,
             q.overdue_minutes * 60, q.service_minutes * 60, requeue_after, q.outcome_required,
+            q.name_en_short or "",
         )
     return queues
 
@@ -721,7 +729,8 @@ def hall_layout(hall: Hall) -> dict[str, Any]:
         "hours": {"days": list(hall.hours.days),
                   "periods": [f"{_hhmm(a)}-{_hhmm(b)}" for a, b in hall.hours.periods]},
         "zones": {z.id: {"name": z.name, "name_en": z.name_en} for z in hall.zones.values()},
-        "queues": {q.id: {"name": q.name, "name_en": q.name_en, "prefix": q.prefix,
+        "queues": {q.id: {"name": q.name, "name_en": q.name_en,
+                          "name_en_short": q.name_en_short, "prefix": q.prefix,
                           "kind": q.kind, "zones": list(q.zones),
                           "outcome_required": q.outcome_required}
                    for q in hall.queues.values()},

@@ -27,14 +27,14 @@ def _window_names() -> dict[str, dict[str, str]]:
 
 
 QUEUES = {
-    "quick_b": ("马上办", "Quick Service", "B", 23),
+    "quick_b": ("马上办", "Quick Service", "B", 128),
     "tax": ("税务服务", "Taxation", "S", 6),
-    "real_estate": ("不动产登记", "Real Estate Registration", "F", 9),
+    "real_estate": ("不动产登记", "Real Estate Registration", "F", 104),
     "marriage": ("婚姻登记", "Marriage Registration", "H", 2),
     "notary": ("司法公证", "Notary", "G", 1),
     "legal_aid": ("法律援助", "Legal Aid", "L", 0),
     "police": ("公安交警", "Police & Traffic", "J", 4),
-    "housing_fund": ("住房公积金", "Housing Provident Fund", "Z", 3),
+    "housing_fund": ("住房公积金", "Housing Provident Fund", "Z", 31),
     "water": ("供水", "Water Supply", "W", 0),
     "power": ("供电", "Electricity", "D", 1),
     "gas": ("燃气", "Gas", "Q", 0),
@@ -45,11 +45,14 @@ QUEUES = {
     "consult": ("咨询辅导", "Help Desk", "C", 1),
 }
 
+# the sample hall's abbreviations (name_en_short) of its long English names
+SHORT = {"real_estate": "Real Estate", "marriage": "Marriage", "housing_fund": "Housing Fund"}
+
 # window -> (state, number, pause reason)
 STATES: dict[str, tuple[str, str | None, str | None]] = {
     "B01": ("serving", "B012", None), "B02": ("serving", "B014", None),
     "B03": ("calling", "B017", None), "B04": ("serving", "B015", None),
-    "B05": ("calling", "B016", None), "B06": ("paused", None, "系统维护"),
+    "B05": ("calling", "B016", None), "B06": ("paused", None, "系统故障 / System problem"),
     "B07": ("serving", "S006", None), "B08": ("idle", None, None),
     "B09": ("serving", "F009", None), "B10": ("serving", "H002", None),
     "B11": ("calling", "J004", None), "B12": ("serving", "Z003", None),
@@ -78,8 +81,9 @@ def demo_snapshot() -> dict[str, Any]:
                  "timezone": "Asia/Shanghai",
                  "zones": {"B": {"name": "自然人综合服务区",
                                  "name_en": "Individual Service Zone"}},
-                 "queues": {q: {"name": zh, "name_en": en, "prefix": p, "kind": "unit",
-                                "zones": ["B"]} for q, (zh, en, p, _) in QUEUES.items()},
+                 "queues": {q: {"name": zh, "name_en": en, "name_en_short": SHORT.get(q, ""),
+                                "prefix": p, "kind": "unit", "zones": ["B"]}
+                            for q, (zh, en, p, _) in QUEUES.items()},
                  "windows": _window_names()},
         "windows": windows,
         "waiting": {q: n for q, (_, _, _, n) in QUEUES.items()},

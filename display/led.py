@@ -206,20 +206,22 @@ class LedBus:
         with contextlib.suppress(Exception):
             self._port.close()
 
-    def show(self, window: str, text: str, colour: str | None = None) -> bool:
-        """Show text on a window's strip; True if the strip acknowledged."""
+    def show(self, window: str, text: str, colour: str | None = None, *,
+             tries: int | None = None) -> bool:
+        """Show text on a window's strip; True if the strip acknowledged. ``tries``:
+        how often to send it without an ack (default 1 + the profile's retries)."""
         if window not in self.addresses:
             raise LedError(f"window {window} has no strip address (see --map)")
         frame = self.profile.frame(self.addresses[window], text, colour)
         self.shown[window] = (text, colour)
         with self._lock:
-            ok = self._send(frame)
+            ok = self._send(frame, tries or 1 + max(self.profile.retries, 0))
         self._set_online(window, ok)
         return ok
 
-    def _send(self, frame: bytes) -> bool:
+    def _send(self, frame: bytes, tries: int) -> bool:
         ack = self.profile.ack
-        for _ in range(1 + max(self.profile.retries, 0)):
+        for _ in range(tries):
             try:
                 self._port.reset_input_buffer()
                 self._port.write(frame)
@@ -250,8 +252,9 @@ class LedBus:
 
 class FakeStrip(PtyDevice):
     """Strips on a pty pair: ``path`` is the serial device to open. Decodes each frame,
-    checks it, records what every address shows and acks with the profile's ack —
-    except addresses in ``silent`` (an unplugged strip). Bad frames go to ``rejected``."""
+    checks it, records what every address shows (``shows``; every text in order in
+    ``history``) and acks with the profile's ack — except addresses in ``silent`` (an
+    unplugged strip). Bad frames go to ``rejected``."""
 
     thread_name = "fake-strip"
 
@@ -260,6 +263,7 @@ class FakeStrip(PtyDevice):
         self.shows: dict[int, str] = {}
         self.colours: dict[int, list[int]] = {}
         self.frames: list[bytes] = []
+        self.history: list[tuple[int, str]] = []   # (address, text) shown, in order
         self.rejected: list[bytes] = []
         self.silent: set[int] = set()
         self._buffer = bytearray()
@@ -310,6 +314,7 @@ class FakeStrip(PtyDevice):
             if address in self.silent:
                 return True
             self.shows[address] = text
+            self.history.append((address, text))
             self.colours[address] = colours
             self.changed.notify_all()
         os.write(self._master, p.ack)

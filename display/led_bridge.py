@@ -3,13 +3,16 @@
     onewindow led-bridge --port /dev/ttyUSB0 --server wss://hub:8765 --ca hall-ca.pem \\
         --device LED-1 --token … --map B01=1,B02=2,B03=3
 
-An asyncio ``HubClient`` (role ``led``) keeps the hall's picture; whenever an event
-changes a mapped window's view (and after every snapshot) that window's strip is
-updated: the number and "请到B03窗口" while calling, the idle text when free, the
-paused text when paused. Strip writes run one at a time on a worker thread (the bus
-is shared). A strip that stops answering is reported to the hub as
-``report_device {device: "LED-1/B03", status: "offline"}`` and retried every
-``recheck_s`` seconds; when it answers again it is reported ``ok``.
+An asyncio ``HubClient`` (role ``led``) keeps the hall's picture; when events change a
+mapped window's view (and after every snapshot) that window's strip is updated once
+the burst of frames is over (one command's events: no idle text between the finish
+and the next call): the number and "请到B03窗口" while calling, the idle text when
+free, the paused text when paused. Strip writes run one at a time on a worker thread
+(the bus is shared), one queued write per window, which sends the window's latest
+text. A strip that stops answering is reported to the hub as ``report_device
+{device: "LED-1/B03", status: "offline"}``; writes queued for it are dropped and its
+latest text is tried once every ``recheck_s`` seconds; when it answers again it is
+reported ``ok``.
 
 dispatcher/cli.py calls ``register(sub)`` to add the command.
 """
@@ -30,6 +33,7 @@ from typing import Any
 
 from dispatcher.client import HubClient
 from dispatcher.client.bridge import run_bridge
+from dispatcher.client.redraw import Redraw
 from dispatcher.client.tls import CA_HELP, settings_problem
 from display.led import DEFAULT_PROFILE, LedBus, LedError, load_profile, parse_map
 
@@ -85,6 +89,8 @@ class LedBridge:
         self.client = HubClient(url, "led", device, token, state_file=state_file, ca=ca,
                                 on_event=self._on_event, on_snapshot=self._on_snapshot)
         self.wanted: dict[str, tuple[str, str | None]] = {}
+        self.redraw: Redraw[str] = Redraw(self._update)
+        self._queued: set[str] = set()               # windows with a write on the worker
         self.reports: list[tuple[str, str]] = []     # (part, status) reported to the hub
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="led-bus")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -96,27 +102,38 @@ class LedBridge:
 
     def _on_snapshot(self, view: Any) -> None:
         for window in self.bus.addresses:
-            self._update(window, force=True)
+            self.redraw.mark(window, force=True)
 
     def _on_event(self, frame: dict[str, Any]) -> None:
+        """Marked, drawn once the burst of one command's frames is over (Redraw): a
+        call that finishes the current ticket never shows the idle text in between."""
         changed = (frame.get("changes") or {}).get("windows") or {}
         for window in changed:
             if window in self.bus.addresses:
-                self._update(window)
+                self.redraw.mark(window)
 
     def _update(self, window: str, force: bool = False) -> None:
         wanted = self.texts.for_view(window, self.client.view.window(window))
         unchanged = self.wanted.get(window) == wanted
         self.wanted[window] = wanted
-        if not force and (unchanged or not self.bus.online.get(window, True)):
+        if (not force and unchanged) or not self.bus.online.get(window, True):
             return  # an offline strip gets its latest text from the recheck, so a dead
             #         strip does not hold up the shared bus on every event
-        self._spawn(self._loop_or_running().run_in_executor(
-            self._pool, self._show, window, *wanted))
+        if window in self._queued:
+            return  # the write waiting on the worker takes the latest text when it runs
+        self._queued.add(window)
+        self._spawn(self._loop_or_running().run_in_executor(self._pool, self._show, window))
 
-    def _show(self, window: str, text: str, colour: str | None) -> None:
+    def _show(self, window: str, recheck: bool = False) -> None:
+        """On the worker: write the window's latest text. A strip found offline since
+        the write was queued is skipped (three tries per queued frame would hold the
+        bus 1.8 s on one call); the recheck tries its latest text, once."""
+        self._queued.discard(window)
+        if not recheck and not self.bus.online.get(window, True):
+            return
+        text, colour = self.wanted[window]
         try:
-            self.bus.show(window, text, colour)
+            self.bus.show(window, text, colour, tries=1 if recheck else None)
         except LedError as exc:
             log.error("LED strip %s: %s", window, exc)
 
@@ -158,7 +175,7 @@ class LedBridge:
                     continue
                 self._rechecking.add(window)
                 future = asyncio.get_running_loop().run_in_executor(
-                    self._pool, self._show, window, *self.wanted[window])
+                    self._pool, self._show, window, True)
                 future.add_done_callback(lambda _f, w=window: self._rechecking.discard(w))
                 self._spawn(future)
 
@@ -183,6 +200,7 @@ class LedBridge:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
+        self.redraw.cancel()
         await self.client.close()
         with contextlib.suppress(TimeoutError):
             await self.idle(5)

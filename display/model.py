@@ -29,6 +29,17 @@ WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "�
 LOST_ZH, LOST_EN = "连接中断，正在重连…", "Connection lost, reconnecting"
 REFUSED_ZH = "设备未获授权，请联系管理员"
 REFUSED_EN = "Display refused by the hub, call the administrator"
+# A pause reason as the wall shows it, Chinese and English. The caller panel and the
+# console send "中文 / English" (caller/model.py, dispatcher/console/model.py
+# PAUSE_REASONS); a bare Chinese reason (from the protocol, or older panels) is
+# looked up here; the keypad bridge sends "keypad"; anything else keeps its text.
+PAUSE_WORDS: dict[str, tuple[str, str]] = {
+    "临时离开": ("临时离开", "Away briefly"), "用餐": ("用餐", "Meal break"),
+    "业务咨询": ("业务咨询", "Consulting"), "业务培训": ("业务培训", "Training"),
+    "系统故障": ("系统故障", "System problem"), "会议": ("会议", "Meeting"),
+    "调度安排": ("调度安排", "Dispatcher's call"), "午间交接": ("午间交接", "Shift handover"),
+    "系统维护": ("系统维护", "Maintenance"), "keypad": ("", ""),
+}
 
 
 def banner_text(status: str) -> str:
@@ -38,6 +49,17 @@ def banner_text(status: str) -> str:
     if status == "refused":
         return f"{REFUSED_ZH}  {REFUSED_EN}"
     return f"{LOST_ZH}  {LOST_EN}"
+
+
+def pause_words(reason: str | None) -> tuple[str, str]:
+    """A pause reason in (Chinese, English); ("", "") for none."""
+    text = (reason or "").strip()
+    if " / " in text:
+        zh, en = (part.strip() for part in text.split(" / ", 1))
+        return zh, en
+    if text in PAUSE_WORDS:
+        return PAUSE_WORDS[text]
+    return text, ""
 
 
 @dataclass(frozen=True)
@@ -78,11 +100,16 @@ class WindowRow:
     state: str
     state_zh: str
     state_en: str
-    reason: str             # a pause's reason, else ""
+    reason: str             # a pause's reason in Chinese, else ""
+    reason_en: str = ""     # and in English
 
     @property
     def dim(self) -> bool:
         return self.state == "closed"
+
+    @property
+    def open(self) -> bool:
+        return self.state != "closed"
 
 
 @dataclass(frozen=True)
@@ -91,6 +118,7 @@ class QueueRow:
     name: str
     name_en: str
     waiting: int
+    name_en_short: str = ""     # the hall file's abbreviation of name_en, if any
 
 
 @dataclass
@@ -148,8 +176,8 @@ def build_board(view: HallView, zone: str | None = None, recent: int = RECENT) -
         window_ids = list(view.windows)
         queue_ids = list(hall.get("queues", {}))
     shown = set(window_ids)
-    calls = [_call(view, c) for c in reversed(view.recent_calls)
-             if not zone or c.get("window") in shown]
+    calls = latest_calls([_call(view, c) for c in reversed(view.recent_calls)
+                          if not zone or c.get("window") in shown])
     board.newest = calls[0] if calls else None
     board.recent = calls[1:1 + recent]
     for wid in sorted(window_ids, key=_window_order):
@@ -157,21 +185,44 @@ def build_board(view: HallView, zone: str | None = None, recent: int = RECENT) -
         state = info.get("state") or "closed"
         zh, en = STATES.get(state, (state, state))
         name = view.window_name(wid)
+        reason = pause_words(info.get("pause_reason")) if state == "paused" else ("", "")
         board.windows.append(WindowRow(
             id=wid, short=short_label(wid, name), name=name,
             name_en=view.window_name(wid, "en"),
             number=(info.get("number") or "") if state in ("calling", "serving") else "",
             state=state, state_zh=zh, state_en=en,
-            reason=(info.get("pause_reason") or "") if state == "paused" else ""))
+            reason=reason[0], reason_en=reason[1]))
     names = [view.queue_name(q) for q in queue_ids]
     for q, name in zip(queue_ids, names, strict=True):
         en = view.queue_name(q, "en")
+        info = hall.get("queues", {}).get(q, {})
+        short = info.get("name_en_short") or ""
         if names.count(name) > 1:    # 马上办 of zone A and of zone B on a hall-wide wall
-            prefix = hall.get("queues", {}).get(q, {}).get("prefix") or q
+            prefix = info.get("prefix") or q
             name, en = f"{name} {prefix}", f"{en} {prefix}"
-        board.queues.append(QueueRow(q, name, en, int(view.waiting.get(q, 0))))
+            short = short and f"{short} {prefix}"
+        board.queues.append(QueueRow(q, name, en, int(view.waiting.get(q, 0)),
+                                     "" if short == en else short))
     board.notice = notice_text(view, zone)
     return board
+
+
+def latest_calls(calls: list[CallRow]) -> list[CallRow]:
+    """Newest first, each ticket once, as its latest call: a recall or a call back
+    of a number does not list it twice."""
+    seen: set[Any] = set()
+    out = []
+    for call in calls:
+        key = call.ticket or call.number
+        if key not in seen:
+            seen.add(key)
+            out.append(call)
+    return out
+
+
+def open_first(windows: list[WindowRow]) -> list[WindowRow]:
+    """Open windows (in id order), then the closed ones."""
+    return [w for w in windows if w.open] + [w for w in windows if not w.open]
 
 
 def clock_lines(now: datetime) -> tuple[str, str]:

@@ -68,18 +68,26 @@ def _ticket_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--template", default=str(DEFAULT_TEMPLATE), help="ticket template TOML")
     p.add_argument("--class", dest="ticket_class", default="normal",
                    choices=("normal", "appointment", "green"), help="ticket class")
-    p.add_argument("--number", default="B017")
+    p.add_argument("--hall", help="hall file whose names the ticket shows (default: the "
+                   "sample hall)")
+    p.add_argument("--queue", default="quick_b", help="queue id of the hall (default "
+                   "%(default)s; a unit's queue like housing_fund)")
+    p.add_argument("--zone", help="the kiosk's zone (default: the queue's, if it has one)")
+    p.add_argument("--number", help="ticket number (default: the queue's prefix + 017)")
     p.add_argument("--ahead", type=int, default=5)
     p.add_argument("--wait", type=float, default=700.0, help="expected wait, seconds")
 
 
 def _slip(args: argparse.Namespace) -> tuple[TicketSlip, TicketTemplate]:
+    from dispatcher.hall import SAMPLE_HALL
+
     from .samples import sample_slip
     from .template import load_template
 
     template = load_template(args.template)
-    slip = sample_slip(args.ticket_class, template, number=args.number, ahead=args.ahead,
-                       expected_wait_s=args.wait)
+    number = {"number": args.number} if args.number else {}
+    slip = sample_slip(args.ticket_class, template, hall=args.hall or SAMPLE_HALL, zone=args.zone,
+                       queue=args.queue, ahead=args.ahead, expected_wait_s=args.wait, **number)
     return slip, template
 
 
@@ -127,12 +135,13 @@ def _printer_sim(args: argparse.Namespace) -> int:
 def _print_sample(args: argparse.Namespace) -> int:
     from .backends import PrinterError
     from .printer import Printer
+    from .slip import SlipError
     from .template import TemplateError
 
     try:
         slip, template = _slip(args)
         printer = Printer(args.printer, args.width, args.mode, template)
-    except (TemplateError, PrinterError) as exc:
+    except (TemplateError, PrinterError, SlipError) as exc:
         return _fail(exc)
     result = printer.print_ticket(slip)
     print(f"before: {result.status_before.message}; after: {result.status_after.message}; "
@@ -150,16 +159,17 @@ def _render_ticket(args: argparse.Namespace) -> int:
     from .escpos_decode import decode, render_decoded
     from .layout import compose, encode_native
     from .raster import paper_png, render_ticket
+    from .slip import SlipError
     from .template import TemplateError
 
     try:
         slip, template = _slip(args)
-    except TemplateError as exc:
+    except (TemplateError, SlipError) as exc:
         return _fail(exc)
     if args.mode == "raster":
         image = render_ticket(slip, template, args.width)
     else:
-        data = encode_native(compose(slip, template, args.width), args.width)
+        data = encode_native(compose(slip, template, args.width, "native"), args.width)
         image = render_decoded(decode(data), paper_dots(args.width))
     out = Path(args.out)
     try:

@@ -15,6 +15,7 @@ import copy
 import functools
 import os
 from collections.abc import Iterator
+from typing import Any, Literal
 
 import qrcode
 import qrcode.constants
@@ -41,6 +42,8 @@ from .elements import (
 from .slip import TicketSlip
 from .template import TicketTemplate
 
+Mode = Literal["native", "raster"]
+
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
 CHINESE_ON = FS + b"&"     # FS &: Chinese (Kanji) mode, 2-byte GB18030/GBK characters
 CHINESE_OFF = FS + b"."
@@ -61,9 +64,15 @@ _CACHE = 2048
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def printable(text: str) -> str:
-    """Text as a GB18030 printer can show it: no control characters, and characters
-    outside GBK's two-byte range (emoji, rare extension-B characters) as □."""
+def printable(text: str, mode: Mode = "native") -> str:
+    """Text as the printer can show it: no control characters, and a character it has
+    no glyph for as □. Native mode: the printer's GBK font (two-byte GB18030, so no
+    emoji or rare characters of the extension planes); raster mode: the CJK font the
+    picture is drawn with, which has 㐀 or 𬌗 (printers/paper.has_glyph)."""
+    if mode == "raster":
+        from .paper import has_glyph
+
+        return "".join(ch if has_glyph(ch) else REPLACEMENT for ch in clean_text(text))
     out = []
     for ch in clean_text(text):
         out.append(ch if len(ch.encode("gb18030")) <= 2 else REPLACEMENT)
@@ -95,6 +104,7 @@ def wrap(text: str, columns: int) -> list[str]:
         if text[cut:cut + 1].isascii() and text[cut - 1:cut].isascii() and \
                 text[cut:cut + 1] not in (" ", "") and space > 0:
             cut = space                          # do not split an English word
+        cut = _keep_number_with_unit(text, cut)
         while 1 < cut < len(text) and text[cut] in _NO_LINE_START:
             cut -= 1                             # keep 。with the character before it
         lines.append(text[:cut].rstrip())
@@ -104,39 +114,60 @@ def wrap(text: str, columns: int) -> list[str]:
     return lines
 
 
-def _fit(text: str, size: int, columns: int) -> tuple[int, int]:
-    """(width, height) magnification for a line: the template's size if it fits, else
-    narrower characters of the same height, else normal width (the caller wraps)."""
-    for w in range(size, 0, -1):
-        if display_width(text) * w <= columns:
-            return w, size
-    return 1, size
+def _keep_number_with_unit(text: str, cut: int) -> int:
+    """Move a break at a space back before the number it follows, so a unit never starts
+    a line alone ("about 1 h 20" / "min" becomes "about 1 h" / "20 min")."""
+    if text[cut:cut + 1] != " " and text[cut - 1:cut] != " ":
+        return cut
+    head = text[:cut].rstrip()
+    word_at = head.rfind(" ") + 1
+    if word_at > 0 and head[word_at:].isdigit() and text[cut:].strip():
+        return word_at
+    return cut
+
+
+def _fit(text: str, size: int, columns: int) -> int:
+    """The magnification for a line, the same across and up (GS ! n·0x11): the
+    template's size if the line fits, else the largest that does, else 1 (the caller
+    wraps). Never tall and narrow: that is what an OCR and a citizen misread."""
+    for s in range(size, 0, -1):
+        if display_width(text) * s <= columns:
+            return s
+    return 1
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def _lines(text: str, columns: int, size: int = 1, align: Align = "center",
-           bold: bool = False, invert: bool = False, pad: int = 0) -> tuple[TextLine, ...]:
-    """A paragraph as lines that fit: shrunk in width first, then wrapped. ``pad``
-    spaces go either side of each line (room around reversed text)."""
-    text = printable(text)
+           bold: bool = False, invert: bool = False, pad: int = 0,
+           mode: Mode = "native") -> tuple[TextLine, ...]:
+    """A paragraph as lines that fit: made smaller first, then wrapped. ``pad`` spaces
+    go either side of each line (room around reversed text)."""
+    text = printable(text, mode)
     edge = " " * pad
-    w, h = _fit(edge + text + edge, size, columns)
-    return tuple(TextLine((Run(edge + line + edge, width=w, height=h, bold=bold,
+    s = _fit(edge + text + edge, size, columns)
+    return tuple(TextLine((Run(edge + line + edge, width=s, height=s, bold=bold,
                                invert=invert),), align)
-                 for line in wrap(text, columns // w - 2 * pad))
+                 for line in wrap(text, columns // s - 2 * pad))
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def _pair(label: str, value: str, columns: int) -> tuple[TextLine, ...]:
-    """A table row: label at the left, value (bold) at the right edge, padded by display
-    width so mixed Chinese/ASCII rows line up. Too long for one line: the value goes
-    on the next line, still at the right edge."""
-    label, value = printable(label), printable(value)
+def _pair(label: str, values: tuple[str, ...], columns: int,
+          mode: Mode = "native") -> tuple[TextLine, ...]:
+    """A table row: label at the left, the values joined by " / " (bold) at the right
+    edge, padded by display width so mixed Chinese/ASCII rows line up. Too long for
+    one line: the values go on the next line, still at the right edge; still too long:
+    one value a line (约 1 小时 20 分钟 / about 1 h 20 min on 58 mm), wrapped only if one
+    value alone is wider than the paper."""
+    label = printable(label, mode)
+    parts = [printable(v, mode) for v in values]
+    value = " / ".join(parts)
     gap = columns - display_width(label) - display_width(value)
     if gap >= 1:
         return (TextLine((Run(label + " " * gap), Run(value, bold=True))),)
     rows = [TextLine((Run(line),)) for line in wrap(label, columns)]
-    for line in wrap(value, columns):
+    values_lines = [value] if display_width(value) <= columns else \
+        [line for part in parts for line in wrap(part, columns)]
+    for line in values_lines:
         pad = columns - display_width(line)
         runs = (Run(" " * pad), Run(line, bold=True)) if pad else (Run(line, bold=True),)
         rows.append(TextLine(runs))
@@ -146,12 +177,14 @@ def _pair(label: str, value: str, columns: int) -> tuple[TextLine, ...]:
 # ------------------------------------------------------------------ composing
 
 
-def compose(slip: TicketSlip, template: TicketTemplate, width: int) -> list[Element]:
-    """The ticket for ``width`` mm paper (58 or 80) as elements, ending with a cut."""
+def compose(slip: TicketSlip, template: TicketTemplate, width: int,
+            mode: Mode = "native") -> list[Element]:
+    """The ticket for ``width`` mm paper (58 or 80) as elements, ending with a cut.
+    ``mode`` says which font prints it, so which characters become □ (``printable``)."""
     columns = paper_columns(width)
     out: list[Element] = []
     for block in template.blocks:
-        out.extend(_block(block, slip, template, width, columns))
+        out.extend(_block(block, slip, template, width, columns, mode))
     while out and isinstance(out[-1], Feed):
         out.pop()
     out.append(Cut(partial=True))
@@ -159,15 +192,22 @@ def compose(slip: TicketSlip, template: TicketTemplate, width: int) -> list[Elem
 
 
 def _block(block: str, slip: TicketSlip, t: TicketTemplate, width: int,
-           columns: int) -> Iterator[Element]:
+           columns: int, mode: Mode) -> Iterator[Element]:
     sizes = t.sizes
+
+    def lines(text: str, size: int = 1, **style: Any) -> tuple[TextLine, ...]:
+        return _lines(text, columns, size, mode=mode, **style)
+
+    def pair(label: str, *values: str) -> tuple[TextLine, ...]:
+        return _pair(label, values, columns, mode)
+
     if block == "logo" and slip.logo:
         yield Picture(_logo(slip.logo, paper_dots(width), _mtime(slip.logo)))
         yield Feed(12)
     elif block == "hall":
-        yield from _lines(slip.hall_name, columns, sizes.hall, bold=True)
+        yield from lines(slip.hall_name, sizes.hall, bold=True)
         if slip.hall_name_en:
-            yield from _lines(slip.hall_name_en, columns)
+            yield from lines(slip.hall_name_en)
         yield Feed(6)
     elif block == "rule":
         yield TextLine((Run("-" * columns),))
@@ -175,43 +215,43 @@ def _block(block: str, slip: TicketSlip, t: TicketTemplate, width: int,
         zh = " · ".join(p for p in (slip.zone_name, slip.queue_name) if p)
         en = " · ".join(p for p in (slip.zone_name_en, slip.queue_name_en) if p)
         yield Feed(6)
-        yield from _lines(zh, columns, sizes.queue, bold=True)
+        yield from lines(zh, sizes.queue, bold=True)
         if display_width(en) > columns:     # too long: zone and queue on lines of their own
             for part in (slip.zone_name_en, slip.queue_name_en):
                 if part:
-                    yield from _lines(part, columns)
+                    yield from lines(part)
         elif en:
-            yield from _lines(en, columns)
+            yield from lines(en)
     elif block == "class" and slip.class_mark:
         zh, en = slip.class_mark
         yield Feed(10)
-        yield from _lines(f"{zh} {en}", columns, 2, bold=True, invert=True, pad=1)
+        yield from lines(f"{zh} {en}", 2, bold=True, invert=True, pad=1)
     elif block == "number":
         yield Feed(12)
-        yield from _lines("您的号码 Your number", columns)
+        yield from lines("您的号码 Your number")
         yield Feed(6)
-        yield from _lines(slip.number, columns, sizes.number, bold=True)
+        yield from lines(slip.number, sizes.number, bold=True)
         yield Feed(12)
     elif block == "ahead":
         zh, en = slip.ahead_text
-        yield from _pair("前面还有 Ahead", f"{zh} / {en}", columns)
+        yield from pair("前面还有 Ahead", zh, en)
     elif block == "wait":
         zh, en = slip.wait_text
-        yield from _pair("预计等候 Wait", f"{zh} / {en}", columns)
+        yield from pair("预计等候 Wait", zh, en)
     elif block == "issued":
-        yield from _pair("取号时间 Issued", slip.issued, columns)
+        yield from pair("取号时间 Issued", slip.issued)
     elif block == "ticket_id":
-        yield from _lines(f"票号 Ticket {slip.ticket_id}", columns)
+        yield from lines(f"票号 Ticket {slip.ticket_id}")
     elif block == "qr" and slip.qr_payload:
         yield Feed(16)
         yield QRCode(slip.qr_payload, module=qr_module(slip.qr_payload, sizes.qr, width))
         yield Feed(8)
         if t.qr_caption:
-            yield from _lines(t.qr_caption, columns)
+            yield from lines(t.qr_caption)
         yield Feed(6)
     elif block == "notice":
         for line in slip.notice:
-            yield from _lines(line, columns)
+            yield from lines(line)
 
 
 def qr_module(payload: str, module: int, width: int, ec: str = "M") -> int:

@@ -69,6 +69,21 @@ def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont:
 
 
 @lru_cache(maxsize=8192)
+def has_glyph(ch: str) -> bool:
+    """Whether the CJK font draws ``ch`` (raster mode prints □ for one it does not):
+    a character without a glyph is drawn as the font's .notdef, like U+10FFFD."""
+    if not ch.strip() or ord(ch) < 0x80:
+        return True
+    font = _font(LINE_DOTS, False)
+    return bytes(font.getmask(ch)) != _notdef()
+
+
+@cache
+def _notdef() -> bytes:
+    return bytes(_font(LINE_DOTS, False).getmask("\U0010fffd"))
+
+
+@lru_cache(maxsize=8192)
 def _glyph(ch: str, cells: int, width: int, height: int, bold: bool) -> Image.Image:
     """One character in its cell: (cells*12*width) x (24*height) dots, "L" mode, ink=255."""
     size = LINE_DOTS * height

@@ -78,7 +78,7 @@ class Printer:
 
     def ticket_bytes(self, slip: TicketSlip) -> bytes:
         """The ESC/POS for one ticket in this printer's mode and width."""
-        elements = compose(slip, self.template, self.width)
+        elements = compose(slip, self.template, self.width, self.mode)
         if self.mode == "native":
             return encode_native(elements, self.width)
         from .paper import render
@@ -89,7 +89,11 @@ class Printer:
         return open_connection(self.target, self.width, self.connect_timeout)
 
     def status(self) -> PrinterStatus:
-        """Ask the printer how it is (unknown if it cannot be reached or does not say)."""
+        """Ask the printer how it is (unknown if it cannot be reached or does not say).
+        A file:// printer is not opened: it cannot answer, and opening truncates it."""
+        if self.target.kind == "file":
+            return PrinterStatus.unknown("file:// cannot answer status; the file was not "
+                                         "opened")
         try:
             with self._open() as conn:
                 return query_status(conn, self.status_timeout)

@@ -21,7 +21,7 @@ FRAGMENT_ROWS = 960   # python-escpos sends taller pictures as several GS v 0 ba
 
 def render_ticket(slip: TicketSlip, template: TicketTemplate, width: int) -> Image.Image:
     """The ticket on ``width`` mm paper (58 or 80), 1-bit, paper width in dots."""
-    return render(compose(slip, template, width), paper_dots(width))
+    return render(compose(slip, template, width, "raster"), paper_dots(width))
 
 
 def encode_raster(image: Image.Image, width: int, cut: bool = True) -> bytes:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from dispatcher.hall import SAMPLE_HALL, load_hall
 from dispatcher.hall import hall_layout as layout_of
 
-from .slip import TicketSlip, slip_from_reply
+from .slip import SlipError, TicketSlip, slip_from_reply
 from .template import TicketTemplate, load_template
 
 
@@ -35,8 +35,18 @@ def sample_reply(number: str = "B017", queue: str = "quick_b", ticket_class: str
     }
 
 
-def sample_slip(ticket_class: str = "normal", template: TicketTemplate | None = None,
+def sample_slip(ticket_class: str = "normal", template: TicketTemplate | None = None, *,
+                hall: str | Path = SAMPLE_HALL, zone: str | None = None,
                 **reply: Any) -> TicketSlip:
-    """B017 of 马上办 in zone B of the sample hall, 5 people ahead, about 12 minutes."""
-    return slip_from_reply(hall_layout(), sample_reply(ticket_class=ticket_class, **reply),
-                           template or load_template(), zone="B")
+    """B017 of 马上办 in zone B of the sample hall, 5 people ahead, about 12 minutes; or
+    ``queue=`` another queue of ``hall`` (number ``<prefix>017`` unless given), printed
+    at a kiosk of ``zone`` (default: the queue's zone when it has only one)."""
+    layout = hall_layout(hall)
+    queue = reply.get("queue", "quick_b")
+    if queue not in layout["queues"]:
+        raise SlipError(f"{hall}: no queue {queue!r}; queues: {', '.join(layout['queues'])}")
+    if zone is not None and zone not in layout["zones"]:
+        raise SlipError(f"{hall}: no zone {zone!r}; zones: {', '.join(layout['zones'])}")
+    reply.setdefault("number", f"{layout['queues'][queue]['prefix']}017")
+    return slip_from_reply(layout, sample_reply(ticket_class=ticket_class, **reply),
+                           template or load_template(), zone=zone)

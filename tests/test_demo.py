@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
+from datetime import datetime
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
+from dispatcher import demo
+from dispatcher.core import commands as c
 from dispatcher.hall import SAMPLE_HALL, load_hall
 from dispatcher.service import HallService
 from dispatcher.store import tickets
@@ -33,3 +40,51 @@ def test_demo_announces_calls_and_its_figures_match_the_store(tmp_path) -> None:
         assert service.core.state.day_closed  # the demo ends with 日结
     assert (len(states), states.count("done")) == (issued, served)
     assert set(states) <= {"done", "closed", "cancelled"}
+
+
+def test_one_percentile_everywhere_is_nearest_rank() -> None:
+    """dispatcher/stats.percentile: the ceil(p/100·n)-th smallest value, used by the demo
+    and the simulator alike."""
+    from dispatcher.simulator import report
+    from dispatcher.stats import percentile
+
+    assert report.percentile is percentile and demo.percentile is percentile
+    assert percentile([7.0], 90) == 7.0
+    assert percentile([5.0, 1.0], 90) == 5.0          # two values: the larger, never the min
+    assert percentile([1.0, 5.0], 50) == 1.0
+    assert percentile([3.0, 1.0, 2.0], 90) == 3.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    ten = [float(v) for v in range(1, 11)]
+    assert [percentile(ten, p) for p in (10, 50, 90, 95, 100)] == [1.0, 5.0, 9.0, 10.0, 10.0]
+    for n in range(1, 30):
+        values = [float((v * 37) % 11) for v in range(n)]
+        ordered = sorted(values)
+        for p in (50, 90, 95):
+            got = percentile(values, p)
+            rank = math.ceil(p / 100 * n)                # nearest rank, 1-based
+            assert got == ordered[rank - 1]
+            assert sum(v <= got for v in values) >= p / 100 * n
+        assert percentile(values, 90) >= percentile(values, 50)
+    with pytest.raises(ValueError):
+        percentile([], 90)
+
+
+def test_the_demo_p90_of_two_waits_is_the_longer_one(tmp_path) -> None:
+    """Two tickets waited 1 and 5 minutes: mean 3.0 min, p90 5.0 min (it used to print
+    the minimum, 1.0, below the mean)."""
+    hall = load_hall(SAMPLE_HALL)
+    day = demo.demo_day()
+    opening = min(p[0] for p in hall.hours.periods)
+    t0 = datetime.combine(day, dt_time(opening // 60, opening % 60),
+                          ZoneInfo(hall.timezone)).timestamp()
+    window = next(w for w in hall.windows.values() if "quick_b" in w.profile.main).id
+    with HallService.open(hall, f"sqlite:///{tmp_path / 'p90.db'}") as service:
+        service.execute(c.OpenWindow(window), t0)
+        service.execute(c.IssueTicket("quick_b"), t0)
+        service.execute(c.IssueTicket("quick_b"), t0)
+        service.execute(c.CallNext(window), t0 + 60)
+        service.execute(c.CallNext(window), t0 + 300)
+        lines = demo.summary(service, hall.business_day(t0))
+    row = next(line for line in lines if line.startswith("B "))
+    mean, p90 = map(float, re.findall(r"(\d+\.\d) min", row))
+    assert (mean, p90) == (3.0, 5.0), row

@@ -201,3 +201,81 @@ def test_the_led_bridge_command_refuses_a_bad_profile(capsys) -> None:
                               "--token", "x", "--profile", "nope"])
     assert args.handler(args) == 2
     assert "no LED profile 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_call_that_finishes_the_current_ticket_never_shows_the_idle_text(tmp_path) -> None:
+    """call_next finishes B001 (service_finished: the window is idle for a moment) and
+    calls B002 in one command: the strip goes from B001 to B002, never to 欢迎光临."""
+    async def scenario(url: str, strip: FakeStrip) -> None:
+        bus = LedBus(strip.path, fast(), {"B03": 3})
+        bridge = LedBridge(bus, url, "LED-1", sample_token("LED-1"))
+        bridge.start()
+        await bridge.client.wait_connected(10)
+        caller = await RawClient.hello(url, "caller", "C-B03")
+        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
+        assert (await caller.command("open_window", window="B03"))["ok"]
+        assert await asyncio.to_thread(strip.wait_for, 3, "欢迎光临")
+        for _ in range(3):
+            assert (await kiosk.command("issue_ticket", queue="quick_b"))["ok"]
+        for number in ("B001", "B002", "B003"):
+            called = await caller.command("call_next", window="B03")
+            assert called["result"]["ticket"]["number"] == number
+            assert await asyncio.to_thread(strip.wait_for, 3, f"{number} 请到B03窗口")
+        texts = [text for address, text in strip.history if address == 3]
+        first = texts.index("B001 请到B03窗口")
+        assert texts[first:] == [f"B00{i} 请到B03窗口" for i in (1, 2, 3)], texts
+        for c in (caller, kiosk):
+            await c.close()
+        await bridge.close()
+
+    with HubProcess(f"sqlite:///{tmp_path / 'hub.db'}") as hub, FakeStrip() as strip:
+        asyncio.run(scenario(hub.url, strip))
+
+
+def test_an_offline_strip_costs_one_set_of_tries_and_is_rechecked_once(tmp_path) -> None:
+    """A strip stops answering while events for it keep coming (each its own command):
+    one write of three tries finds it offline, the writes queued behind it are dropped,
+    and the recheck sends only its latest text, one try at a time."""
+    def view(number: str) -> dict:
+        return {"state": "calling", "number": number}
+
+    async def scenario(strip: FakeStrip) -> None:
+        bus = LedBus(strip.path, fast(retries=2, ack_timeout=0.2), {"B03": 3, "B04": 4})
+        bridge = LedBridge(bus, "ws://127.0.0.1:9", "LED-1", "x", recheck_s=0.5,
+                           report_timeout=0.1)
+        bridge._loop = asyncio.get_running_loop()
+        hall_view = bridge.client.view
+        hall_view.load({"windows": {"B03": {"state": "idle"}, "B04": {"state": "idle"}},
+                        "waiting": {}}, 1)
+        bridge._on_snapshot(hall_view)
+        assert await asyncio.to_thread(strip.wait_for, 4, "欢迎光临")
+        await bridge.idle()
+        strip.silent.add(4)
+        before = len(strip.frames)
+        started = time.monotonic()
+        for seq in range(2, 8):                     # six calls at B04, 0.15 s apart
+            frame = {"type": "event", "seq": seq, "name": "ticket_called", "data": {},
+                     "changes": {"windows": {"B04": view(f"B00{seq}")}}}
+            hall_view.apply(frame)
+            bridge._on_event(frame)
+            await asyncio.sleep(0.15)
+        await bridge.idle()
+        busy = time.monotonic() - started - 6 * 0.15
+        to_b04 = [f for f in strip.frames[before:] if f[2] == 4]
+        assert len(to_b04) == 3, len(to_b04)        # one write: first try + 2 retries
+        assert busy < 0.6, busy                     # not 3 × 0.6 s per queued frame
+        assert not bus.online["B04"]
+        recheck = asyncio.ensure_future(bridge._recheck())
+        await asyncio.sleep(1.3)                    # two rechecks, one try each
+        rechecked = [f for f in strip.frames[before:] if f[2] == 4][3:]
+        assert 1 <= len(rechecked) <= 3, len(rechecked)
+        assert {bus.profile.decode_payload(f[6:-1])[0] for f in rechecked} == \
+            {"B007 请到B04窗口"}
+        strip.silent.clear()
+        assert await asyncio.to_thread(strip.wait_for, 4, "B007 请到B04窗口")
+        recheck.cancel()
+        await bridge.close()
+
+    with FakeStrip() as strip:
+        asyncio.run(scenario(strip))

@@ -13,8 +13,10 @@ from dispatcher.core import DispatchError
 from dispatcher.core import commands as c
 from dispatcher.hall import ASSETS
 from dispatcher.simulator.arrivals import read_arrivals
-from dispatcher.simulator.engine import SimOptions, _Run
-from dispatcher.simulator.forward import arrival_rates, predict_move
+from dispatcher.simulator.engine import SimOptions, _Run, simulate
+from dispatcher.simulator.forward import arrival_rates, predict_move, predict_moves
+from dispatcher.simulator.forward_check import Settings, _CheckedRun, error_table
+from dispatcher.simulator.generate import GenOptions, generate
 from dispatcher.simulator.theory import pooled_hall
 
 HOUR = 3600.0
@@ -66,6 +68,15 @@ def test_lending_an_idle_window_to_a_long_queue_shortens_its_wait() -> None:
     assert effect.worst_after < effect.worst_before == effect.before["q2"]
     assert effect.to_dict()["queues"]["q2"] == {"before": round(effect.before["q2"], 2),
                                                 "after": round(effect.after["q2"], 2)}
+
+
+def test_several_moves_share_the_runs_without_a_move_and_predict_the_same() -> None:
+    d = _long_tax_line()
+    moves = [_lend_w3_to_q2(), c.SetProfile("W2", ("q2",))]
+    together = predict_moves(d.core.hall, d.core.state, d.now, moves, runs=3)
+    alone = [predict_move(d.core.hall, d.core.state, d.now, m, runs=3) for m in moves]
+    assert together == alone
+    assert together[0].queues != together[1].queues
 
 
 def test_a_move_on_an_empty_hall_predicts_no_change() -> None:
@@ -121,3 +132,19 @@ def test_forward_from_an_mg1_hall_gives_pollaczek_khinchine() -> None:
                           horizon=19 * HOUR, runs=48)
     assert effect.mean_before == effect.mean_after  # the move changes nothing
     assert effect.mean_before == pytest.approx(3.725, rel=0.2)
+
+
+def test_the_check_forks_the_day_without_changing_it(sample_hall) -> None:
+    """forward_check predicts and measures each move in forks of the day: the day itself
+    goes on exactly as the plain simulation (a lighter day than the busy one, for time)."""
+    day = generate(sample_hall, GenOptions(tickets=600, seed=2))
+    opts = SimOptions(policy="capped", estimates=False)
+    run = _CheckedRun(sample_hall, day, opts, Settings(horizon=1800.0, runs=2))
+    checked, plain = run.play(), simulate(sample_hall, day, opts)
+    assert [(r.called_at, r.window) for r in checked.records] == \
+        [(r.called_at, r.window) for r in plain.records]
+    assert checked.moves == plain.moves >= len(run.checks) > 10
+    for check in run.checks:
+        assert check.measured.queues == check.predicted.queues
+        assert check.measured.tickets > 0
+    assert f"| mean wait with the move | {len(run.checks)} |" in error_table(run.checks)

@@ -70,9 +70,12 @@ QLabel#tilequeues { font-size: 13px; }
 QLabel#tileclerk { font-size: 14px; }
 QPushButton#rowbutton { min-height: 0px; padding: 1px 6px; }
 QGroupBox QPushButton { min-height: 0px; padding: 2px 4px; }
-QLabel#selected { font-size: 17px; font-weight: bold; }
+QLabel#selected { font-size: 16px; font-weight: bold; }
 QLabel#signin { font-size: 26px; font-weight: bold; }
 QLabel#error { color: #c62828; font-size: 18px; }
+QLabel#hint { color: #616161; font-size: 16px; }
+QLineEdit#signinfield { font-size: 22px; min-height: 44px; }
+QPushButton#signinbutton { font-size: 22px; min-height: 52px; }
 QPushButton { min-height: 34px; padding: 2px 8px; }
 QTabBar::tab { font-size: 16px; padding: 6px 14px; }
 """
@@ -160,8 +163,15 @@ class Console(QWidget):
         self.sign_in_error = QLabel("")
         self.sign_in_error.setObjectName("error")
         self.sign_in_error.setWordWrap(True)
+        hint = QLabel("密码由叫号服务器核验，本机不保存 / The hub checks your PIN; this "
+                      "console keeps none")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        self.staff_edit.setObjectName("signinfield")
+        self.pin_edit.setObjectName("signinfield")
+        self.sign_in_button.setObjectName("signinbutton")
         for w in (title, self.staff_edit, self.pin_edit, self.sign_in_button,
-                  self.sign_in_error):
+                  self.sign_in_error, hint):
             lay.addWidget(w)
         lay.addStretch()
         self.stack.addWidget(page)
@@ -192,7 +202,7 @@ class Console(QWidget):
         bottom.addWidget(self._actions(), 1)
         holder = QWidget()
         holder.setLayout(bottom)
-        holder.setFixedHeight(325)
+        holder.setFixedHeight(314)
         lay.addWidget(holder)
 
     def _actions(self) -> QGroupBox:
@@ -200,7 +210,6 @@ class Console(QWidget):
         lay = QVBoxLayout(box)
         self.selected_label = QLabel("点击窗口以选中 / Click a window")
         self.selected_label.setObjectName("selected")
-        self.selected_label.setWordWrap(True)
         lay.addWidget(self.selected_label)
         grid = QGridLayout()
         self.window_buttons: dict[str, QPushButton] = {}
@@ -362,7 +371,7 @@ class Console(QWidget):
             self.selected_label.setText("点击窗口以选中 / Click a window")
         else:
             zh, en = STATE_WORDS.get(state, (state, state))
-            self.selected_label.setText(f"选中 / Selected: {self.selected} {zh} / {en}"
+            self.selected_label.setText(f"选中 Selected: {self.selected} {zh} {en}"
                                         + (f" {w.get('number')}" if w.get("number") else ""))
         free = self.connected and self.pending is None and self.staff is not None
         allowed = {"closed": {"open", "move"}, "idle": {"close", "pause", "move", "call"},

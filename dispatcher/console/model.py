@@ -282,7 +282,7 @@ def predicted_words(p: dict[str, Any] | None) -> str:
     if not p:
         return "预测中… / predicting…"
     f = lambda x: "—" if x is None else f"{x:.1f}"  # noqa: E731
-    return (f"平均 mean {f(p.get('mean_before'))}→{f(p.get('mean_after'))} 分 · "
+    return (f"平均 mean {f(p.get('mean_before'))}→{f(p.get('mean_after'))} 分\n"
             f"最差 worst {f(p.get('worst_before'))}→{f(p.get('worst_after'))} 分 "
             f"({p.get('horizon_minutes', 60):.0f} min)")
 

@@ -126,6 +126,8 @@ class BalancingPanel(QWidget):
         self.table = table(("窗口 Window", "调整 Change", "原因 Reason",
                             "预测60分钟等候 Predicted wait, next 60 min", ""), 2)
         self.table.verticalHeader().setDefaultSectionSize(48)     # two lines: 中文, English
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(1, 300)
         lay.addWidget(self.table)
         self.apply_buttons: dict[str, QPushButton] = {}
 

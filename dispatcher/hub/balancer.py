@@ -4,7 +4,7 @@ Every ``balance_every`` seconds the hub asks the core which windows to move
 (``candidates``: the capped policy's moves), posts them as suggestions, makes them
 itself in the zones set to automatic (``by`` "hub"), and for the others has the
 forward simulation predict each move's effect (dispatcher/simulator/forward.py) in
-a worker process, so a one-second simulation never holds up a clerk's call; the
+a worker process, so a quarter-second simulation never holds up a clerk's call; the
 prediction comes back as a ``predict_suggestion`` of the hub's own.
 
 A mixin of ``Hub``: it uses the hub's service, clock and ``_publish``.

@@ -31,7 +31,7 @@ import math
 import random
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
@@ -73,6 +73,7 @@ class Effect:
                 "mean_after": round(self.mean_after, 2),
                 "worst_before": round(self.worst_before, 2),
                 "worst_after": round(self.worst_after, 2),
+                "spread": round(self.spread, 2),
                 "queues": {q: {"before": round(self.before[q], 2),
                                "after": round(self.after[q], 2)} for q in self.queues}}
 
@@ -96,30 +97,42 @@ def predict_move(hall: Hall, state: HallState, now: float, move: SetProfile, *,
     state is not changed. Raises DispatchError when the core refuses the move.
     ``rates`` (tickets per second per (queue, class)) and ``means`` (service seconds per
     queue) replace the ones read from the state, for a better forecast than the day's."""
-    Dispatcher(hall, state).decide(move, now)  # refused moves fail here, state untouched
-    queues = involved_queues(state, move)
+    return predict_moves(hall, state, now, [move], horizon=horizon, runs=runs, seed=seed,
+                         rates=rates, means=means)[0]
+
+
+def predict_moves(hall: Hall, state: HallState, now: float, moves: Sequence[SetProfile], *,
+                  horizon: float = 3600.0, runs: int = 8, seed: int = 0,
+                  rates: dict[tuple[str, str], float] | None = None,
+                  means: dict[str, float] | None = None) -> list[Effect]:
+    """``predict_move`` for several moves at one moment, the runs without a move shared:
+    each effect is the one ``predict_move`` gives for the move alone, for k moves in
+    (k + 1) / 2k of the time."""
+    for move in moves:  # refused moves fail here, the state untouched
+        Dispatcher(hall, state).decide(move, now)
     model = Model.of(hall, state, now, rates, means)
-    waits: dict[bool, dict[str, list[float]]] = {False: {q: [] for q in queues},
-                                                 True: {q: [] for q in queues}}
-    effects = []
+    sets = [involved_queues(state, move) for move in moves]
+    before = [{q: [] for q in queues} for queues in sets]
+    after = [{q: [] for q in queues} for queues in sets]
+    effects: list[list[float]] = [[] for _ in moves]
     for i in range(runs):
         draw = model.draw(random.Random(f"forward:{seed}:{i}"), horizon)
-        pair = [_play_into(waits[moved], hall, state, now, draw, move if moved else None,
-                           horizon) for moved in (False, True)]
-        effects.append(pair[1] - pair[0])
-    spread = statistics.stdev(effects) if len(effects) > 1 else 0.0
-    return replace(effect(queues, horizon, runs, waits[False], waits[True]), spread=spread)
+        base = play(hall, state, now, draw, None, horizon)
+        for k, move in enumerate(moves):
+            moved = play(hall, state, now, draw, move, horizon)
+            effects[k].append(_collect(after[k], moved) - _collect(before[k], base))
+    return [replace(effect(queues, horizon, runs, b, a),
+                    spread=statistics.stdev(e) if len(e) > 1 else 0.0)
+            for queues, b, a, e in zip(sets, before, after, effects, strict=True)]
 
 
-def _play_into(waits: dict[str, list[float]], hall: Hall, state: HallState, now: float,
-               draw: Draw, move: SetProfile | None, horizon: float) -> float:
-    """One run's waits added to ``waits`` (the queues involved); their mean in minutes."""
-    found = []
-    for queue, wait in play(hall, state, now, draw, move, horizon):
+def _collect(waits: dict[str, list[float]], found: list[tuple[str, float]]) -> float:
+    """The run's waits of the queues in ``waits`` added to them; their mean in minutes."""
+    mine = [w for q, w in found if q in waits]
+    for queue, wait in found:
         if queue in waits:
             waits[queue].append(wait)
-            found.append(wait)
-    return _mean(found) / 60
+    return _mean(mine) / 60
 
 
 def involved_queues(state: HallState, move: SetProfile) -> tuple[str, ...]:

@@ -8,11 +8,11 @@ leaves tickets behind is not flattered by leaving them out.
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass
 
 from ..hall import TICKET_CLASSES
+from ..stats import percentile
 from .engine import Outcome, TicketRecord, day_start
 from .estimates import ESTIMATORS
 
@@ -31,11 +31,6 @@ class WaitStats:
     within_target: float   # share called within their queue's overdue_minutes
     no_shows: int
     left: int              # never called: still waiting at closing
-
-
-def percentile(ordered: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def closing(outcome: Outcome) -> float:
