@@ -8,8 +8,9 @@ Several keypads share one bus, each with an address. A frame of the default prof
 * L (sent twice) = 2 + the number of DATA bytes; the two must agree.
 * CS = (ADDR + FUNC + sum of DATA) mod 256.
 * Keypad → host: the key is the last DATA byte, the DATA bytes before it are digits
-  typed first (``6`` then confirm: no-show). FUNC ``rating_func`` (0x11) is an
-  evaluator's rating in DATA[0]. The host answers each frame by echoing it.
+  typed first (``6`` then confirm: no-show); a digit byte ``no_digit`` (00) means no
+  digit, as keypads that always send a digit byte send it. FUNC ``rating_func``
+  (0x11) is an evaluator's rating in DATA[0]. The host answers each frame by echoing it.
 * Host → keypad: FUNC 0x02 with six digit cells (three for the waiting count, three
   for the number; 0–9, 0x0A blank); FUNC 0x03 beeps.
 
@@ -97,6 +98,7 @@ class KeypadProfile:
     beep_func: int = 0x03
     echo: bool = True
     digits: bytes = bytes(range(10))
+    no_digit: int | None = 0x00     # a digit byte meaning "no digit typed" (None: none)
     blank: int = 0x0A
     waiting_cells: int = 3
     number_cells: int = 3
@@ -104,7 +106,7 @@ class KeypadProfile:
         "call_next": 0x0C, "recall": 0x0D, "evaluate": 0x0B, "pause": 0x12,
         "transfer": 0x13, "confirm": 0x0F})
     confirm: dict[str, str] = field(default_factory=lambda: {
-        "6": "no_show", "0": "hold", "3": "call_back", "": "finish"})
+        "6": "no_show", "2": "hold", "3": "call_back", "": "finish"})
 
     def __post_init__(self) -> None:
         if self.checksum not in ("sum", "xor", "none"):
@@ -116,6 +118,14 @@ class KeypadProfile:
             raise KeypadError(f"keypad profile {self.name}: two keys share a code")
         if not self.preamble:
             raise KeypadError(f"keypad profile {self.name}: preamble is empty")
+        if self.no_digit is not None and self.no_digit in self.digits:
+            lost = str(self.digits.index(self.no_digit))
+            for typed in self.confirm:
+                if lost in typed:
+                    raise KeypadError(
+                        f"keypad profile {self.name}: [confirm] {typed!r}: digit {lost} is "
+                        f"sent as {self.no_digit:02X}, which means no digit (no_digit); "
+                        "use another digit")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], name: str = "") -> KeypadProfile:
@@ -127,6 +137,9 @@ class KeypadProfile:
         for key in ("key_func", "rating_func", "display_func", "beep_func", "blank"):
             if key in values:
                 values[key] = _byte(values[key], key)
+        if "no_digit" in values:
+            values["no_digit"] = _byte(values["no_digit"], "no_digit") \
+                if values["no_digit"] != "" else None
         if "keys" in values:
             values["keys"] = {str(k): _byte(v, f"keys.{k}") for k, v in values["keys"].items()}
         if "confirm" in values:
@@ -157,13 +170,17 @@ class KeypadProfile:
         return (self.preamble + bytes([length, length]) + self.start + body +
                 self.check(body) + self.end)
 
-    def key_frame(self, address: int, key: str, digits: str = "") -> bytes:
-        """What a keypad sends for ``digits`` then ``key`` (FakeKeypad, tests)."""
+    def key_frame(self, address: int, key: str, digits: str = "",
+                  always_digit: bool = False) -> bytes:
+        """What a keypad sends for ``digits`` then ``key`` (FakeKeypad, tests);
+        ``always_digit``: a keypad that sends the no-digit byte when none was typed."""
         if key not in self.keys:
             raise KeypadError(f"keypad profile {self.name}: no key {key!r}; "
                               f"known: {sorted(self.keys)}")
-        return self.frame(address, self.key_func,
-                          self.encode_digits(digits) + bytes([self.keys[key]]))
+        typed = self.encode_digits(digits)
+        if always_digit and not typed and self.no_digit is not None:
+            typed = bytes([self.no_digit])
+        return self.frame(address, self.key_func, typed + bytes([self.keys[key]]))
 
     def rating_frame(self, address: int, level: int) -> bytes:
         return self.frame(address, self.rating_func, bytes([level]))
@@ -215,7 +232,8 @@ class KeypadProfile:
             return None
         code = frame.data[-1]
         names = [k for k, v in self.keys.items() if v == code]
-        digits = self.decode_digits(frame.data[:-1]).replace(" ", "")
+        typed = bytes(b for b in frame.data[:-1] if b != self.no_digit)
+        digits = self.decode_digits(typed).replace(" ", "")
         return KeyEvent(frame.address, names[0] if names else "unknown", digits, code)
 
 

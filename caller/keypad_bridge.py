@@ -9,24 +9,25 @@ A device's token is the one given in the map (``ADDR=WINDOW:TOKEN``), else
 ``$ONEWINDOW_TOKEN_<DEVICE>`` (the device id upper-cased, ``-`` as ``_``:
 ``ONEWINDOW_TOKEN_C_B03``), else ``$ONEWINDOW_TOKEN``.
 
-Keys (default profile): call next → ``call_next``; recall → ``recall``; 6 + confirm →
-``no_show``; confirm alone → ``finish_service``; pause → ``pause`` (reason
-"keypad"), or ``resume`` when the window is paused; the citizen's rating key (FUNC
-0x11) → ``evaluate`` the last ticket finished at that window, sent by the bridge's
-own evaluator device (``--rater DEVICE[:TOKEN]``, whose ``windows`` in the devices
-file list the keypads' windows; its token otherwise from
-``$ONEWINDOW_TOKEN_<DEVICE>``): 好差评 is the citizen's, so the hub never takes a
-rating from a caller device, and without ``--rater`` the rating key beeps and
-nothing is rated; 0 + confirm → ``hold``
-(挂起: the citizen fetches a document); 3 + confirm → ``call_back`` (回呼: the ticket
-held longest, ahead of new work). Transfer needs a target the keypad cannot name, and
-the clerk's evaluate key has nothing to ask of the hub (the evaluator pad offers the
-rating by itself after 办结): the keypad beeps and the bridge logs "use the caller
-panel". A command the hub
-refuses (``queue_empty``, ``wrong_state``, …) also beeps. After every change of the
-window's view (number, waiting count of its main queues plus tickets transferred to
-it by name) the keypad's display is updated. When the serial port fails (the USB
-adapter is pulled out), each mapped window's caller device reports
+Keys (default profile; a digit byte 00 is no digit): call next → ``call_next``, and
+when nothing waits it still finishes the ticket in hand (``finish_service``) and
+beeps; recall → ``recall``; 6 + confirm → ``no_show``; confirm alone →
+``finish_service``; pause → ``pause`` (reason "keypad"), or ``resume`` when the window
+is paused; the citizen's rating key (FUNC 0x11) → ``evaluate`` the last ticket
+finished at that window, sent by the bridge's own evaluator device (``--rater
+DEVICE[:TOKEN]``, whose ``windows`` in the devices file list the keypads' windows; its
+token otherwise from ``$ONEWINDOW_TOKEN_<DEVICE>``): 好差评 is the citizen's, so the hub
+never takes a rating from a caller device, and without ``--rater`` the rating key
+beeps and nothing is rated; 2 + confirm → ``hold`` (挂起: the citizen fetches a
+document); 3 + confirm → ``call_back`` (回呼: the ticket held longest, ahead of new
+work). Transfer needs a target the keypad cannot name, and the clerk's evaluate key
+has nothing to ask of the hub (the evaluator pad offers the rating by itself after
+办结): the keypad beeps and the bridge logs "use the caller panel". A command the hub
+refuses (``queue_empty``, ``wrong_state``, …) also beeps. After a change of the
+window's view (number, waiting count of its main queues plus tickets transferred to it
+by name) the keypad's display is updated, once per burst of events (one command's: no
+blank number between the finish and the next call). When the serial port fails (the
+USB adapter is pulled out), each mapped window's caller device reports
 ``C-<window>/keypad`` ``offline`` to the hub, the port is reopened every second, and
 ``ok`` is reported once it reads again.
 
@@ -55,6 +56,7 @@ from caller.keypad import (
 )
 from dispatcher.client import HubClient, HubError
 from dispatcher.client.bridge import run_bridge
+from dispatcher.client.redraw import Redraw
 from dispatcher.client.tls import CA_HELP, settings_problem
 
 log = logging.getLogger("onewindow.keypad")
@@ -120,11 +122,12 @@ class KeypadBridge:
             self.clients[m.window] = HubClient(
                 url, "caller", m.device, token, timeout=timeout, ca=ca,
                 on_event=lambda f, m=m: self._on_event(m, f),
-                on_snapshot=lambda _v, m=m: self._update(m, force=True))
+                on_snapshot=lambda _v, m=m: self.redraw.mark(m, force=True))
         # the rating keys' own evaluator credential: (device id, token)
         self.rater = (HubClient(url, "evaluator", rater[0], rater[1], timeout=timeout, ca=ca)
                       if rater else None)
         self.shown: dict[int, tuple[int | None, str | None]] = {}
+        self.redraw: Redraw[KeypadMapping] = Redraw(self._update)
         self.last_finished: dict[str, str] = {}       # window → ticket id
         self.handled: list[tuple[int, str, str]] = []  # (address, action, outcome), tests
         self._locks = {m.window: asyncio.Lock() for m in self.mappings.values()}
@@ -142,7 +145,7 @@ class KeypadBridge:
             self.last_finished[m.window] = data.get("ticket", "")
         changes = frame.get("changes") or {}
         if m.window in (changes.get("windows") or {}) or changes.get("waiting"):
-            self._update(m)
+            self.redraw.mark(m)     # drawn once the burst of one command's frames is over
 
     def wanted(self, window: str) -> tuple[int | None, str | None]:
         client = self.clients[window]
@@ -262,10 +265,33 @@ class KeypadBridge:
         except HubError as exc:
             log.info("keypad %d (%s): %s refused: %s %s", m.address, window, name,
                      exc.code, exc)
+            if name == "call_next" and exc.code == "queue_empty":
+                return await self._finish_last(m)
             return str(exc.code)
         if name == "evaluate":
             self.last_finished.pop(window, None)
         return "ok"
+
+    async def _finish_last(self, m: KeypadMapping) -> str:
+        """Next with nothing waiting: the hub refuses the call (queue_empty) and keeps the
+        ticket in hand, so the clerk could never finish the queue's last ticket from a
+        keypad. Finish it (the window's default outcome, as call_next would), then beep:
+        nothing waits (the display shows 0 and no number)."""
+        client = self.clients[m.window]
+        view = client.view.window(m.window) or {}
+        if view.get("state") not in ("calling", "serving") or \
+                client.view.hall.get("call_next_finishes_current") is False:
+            return "queue_empty"
+        try:
+            await client.command("finish_service", {"window": m.window},
+                                 timeout=self.timeout)
+        except HubError as exc:
+            log.info("keypad %d (%s): finish_service refused: %s %s", m.address, m.window,
+                     exc.code, exc)
+            return str(exc.code)
+        log.info("keypad %d (%s): next with nothing waiting: finished %s", m.address,
+                 m.window, view.get("number"))
+        return "finished_queue_empty"
 
     # ----------------------------------------------------------- life
 
@@ -310,6 +336,7 @@ class KeypadBridge:
     async def close(self) -> None:
         with contextlib.suppress(TimeoutError):
             await self.idle(5)
+        self.redraw.cancel()
         for client in self._hub_clients():
             await client.close()
         self.bus.close()

@@ -191,7 +191,6 @@ class BoardPainter:
         if not tiles:
             return
         tw, th = body.width() / cols, body.height() / rows
-        th = min(th, tw / 2.2) if portrait else th
         gap = max(2.0, 0.3 * u)
         for i, tile in enumerate(tiles):
             row, col = divmod(i, cols)

@@ -27,9 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "and --screenshot (default: full screen)")
     p.add_argument("--windowed", action="store_true", help="a window, not full screen")
     p.add_argument("--state-file", help="keep the picture here across restarts")
-    p.add_argument("--voice", choices=("auto", "qt", "clips", "silent", "off"), default="auto",
-                   help="announce each call (default auto: Qt speech with a Chinese voice, "
-                   "else the recorded clips in assets/voice)")
+    p.add_argument("--voice", type=_voice_choice, default="auto", metavar="VOICE",
+                   help="announce each call: auto (default: Qt speech with a Chinese voice, "
+                   "else the clips in assets/voice), qt, clips, silent, off, or the folder "
+                   "of a hall's recorded clip pack (see: onewindow voice-check); without a "
+                   "sound device the wall goes on silently, marked 语音关闭 voice off")
     p.add_argument("--screenshot", metavar="FILE", help="render offscreen to this PNG and "
                    "exit")
     p.add_argument("--scale", type=float, default=1.0,
@@ -78,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
                       ca=args.ca)
     announcer = None
     if args.voice != "off" and not args.screenshot:
-        from .voice import VoiceConfig
+        from .voice_status import start_voice
 
-        announcer = VoiceConfig.from_dict({"backend": args.voice}).announcer()
+        announcer, _voice_status = start_voice(args.voice, wall, hub, args.device)
     connect_wall(wall, hub, announcer)
     hub.start()
     if args.screenshot:
@@ -102,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
     _show(wall, args)
     app.aboutToQuit.connect(lambda: hub.close(timeout=2))
     return app.exec()
+
+
+def _voice_choice(value: str) -> str:
+    if value in ("auto", "qt", "clips", "silent", "off") or os.path.isdir(value):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r} is neither auto, qt, clips, silent, off "
+                                     "nor a clip pack's folder")
 
 
 def connect_wall(wall, hub, announcer=None) -> None:

@@ -252,9 +252,8 @@ class LedBus:
 
 class FakeStrip(PtyDevice):
     """Strips on a pty pair: ``path`` is the serial device to open. Decodes each frame,
-    checks it, records what every address shows (``shows``; every text in order in
-    ``history``) and acks with the profile's ack — except addresses in ``silent`` (an
-    unplugged strip). Bad frames go to ``rejected``."""
+    checks it, records what every address shows and acks with the profile's ack —
+    except addresses in ``silent`` (an unplugged strip). Bad frames go to ``rejected``."""
 
     thread_name = "fake-strip"
 
@@ -263,7 +262,6 @@ class FakeStrip(PtyDevice):
         self.shows: dict[int, str] = {}
         self.colours: dict[int, list[int]] = {}
         self.frames: list[bytes] = []
-        self.history: list[tuple[int, str]] = []   # (address, text) shown, in order
         self.rejected: list[bytes] = []
         self.silent: set[int] = set()
         self._buffer = bytearray()
@@ -314,7 +312,6 @@ class FakeStrip(PtyDevice):
             if address in self.silent:
                 return True
             self.shows[address] = text
-            self.history.append((address, text))
             self.colours[address] = colours
             self.changed.notify_all()
         os.write(self._master, p.ack)

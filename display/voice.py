@@ -27,10 +27,10 @@ import subprocess
 import tempfile
 import threading
 import time
-import tomllib
 import wave
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ PLACEHOLDERS = {
     "queue": "the queue's configured name (马上办)",
 }
 ANNOUNCED = ("ticket_called", "ticket_recalled")
+PROBE = "probe"     # an Announcer job that only checks the backend can play
 VOICE_DIR = Path(__file__).resolve().parent.parent / "assets" / "voice"
 
 
@@ -270,15 +271,17 @@ def find_player() -> list[str] | None:
 
 
 def load_clip_index(directory: str | Path) -> dict[str, Path]:
-    """``index.toml`` in the clip directory: ``[clips]`` token = "file.wav"."""
+    """token → clip file of a pack (display.voice_pack): ``index.toml``'s ``[clips]``
+    and the conventionally named files (qing.wav, digit_0.wav, 综合受理窗口.wav …)."""
+    from display.voice_pack import pack_files
+
     directory = Path(directory)
-    index = directory / "index.toml"
-    if not index.is_file():
-        raise VoiceUnavailable(f"no clip index {index}; build the clips with "
-                               f"`python -m display.voice_clips --out {directory}`")
-    with index.open("rb") as fh:
-        clips = tomllib.load(fh).get("clips", {})
-    return {str(token): directory / str(name) for token, name in clips.items()}
+    clips = pack_files(directory) if directory.is_dir() else {}
+    if not clips:
+        raise VoiceUnavailable(f"no voice clips in {directory}; build them with "
+                               f"`python -m display.voice_build --out {directory}` or record "
+                               "a pack (`onewindow voice-check --list`)")
+    return clips
 
 
 class ClipBackend:
@@ -305,7 +308,7 @@ class ClipBackend:
                 if char not in self.clips:
                     raise VoiceUnavailable(f"no voice clip for {token!r} (nor for {char!r}) in "
                                            f"{self.directory}; add it with "
-                                           f"`python -m display.voice_clips --word {token}`")
+                                           f"`python -m display.voice_build --word {token}`")
                 paths.append(self.clips[char])
         return paths
 
@@ -319,13 +322,26 @@ class ClipBackend:
             self.render(tokens, path)
             self.player(path)
 
+    def probe(self) -> None:
+        """Play 50 ms of silence: raises VoiceUnavailable when the sound device or the
+        player does not work, before a call needs it."""
+        first = next(iter(self.clips.values()))
+        with wave.open(str(first), "rb") as w:
+            rate = w.getframerate()
+        with tempfile.TemporaryDirectory(prefix="onewindow-voice-") as tmp:
+            path = Path(tmp) / "probe.wav"
+            with wave.open(str(path), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(rate)
+                out.writeframes(b"\0" * (rate // 10))
+            self.player(path)
+
     @staticmethod
     def _default_player() -> Callable[[Path], None]:
         command = find_player()
         if command is not None:
-            def play(path: Path) -> None:
-                subprocess.run([*command, str(path)], check=False, timeout=120)
-            return play
+            return partial(play_with, command)
         try:
             from PySide6 import QtMultimedia  # noqa: F401
         except ImportError:
@@ -335,6 +351,20 @@ class ClipBackend:
         raise VoiceUnavailable("no way to play sound: QtMultimedia is not importable and none "
                                "of aplay, paplay, pw-play, ffplay, afplay is on PATH "
                                "(install alsa-utils)")
+
+
+def play_with(command: list[str], path: Path) -> None:
+    """Play ``path`` with a player command; VoiceUnavailable if it fails (no sound
+    device, no sound server), with the player's own last line."""
+    try:
+        done = subprocess.run([*command, str(path)], capture_output=True, text=True,
+                              timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise VoiceUnavailable(f"{command[0]}: {exc}") from None
+    if done.returncode:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise VoiceUnavailable(f"{command[0]} exited {done.returncode}: "
+                               f"{lines[-1] if lines else 'no sound device?'}")
 
 
 def _qt_play(path: Path) -> None:  # pragma: no cover - needs audio hardware
@@ -398,10 +428,11 @@ class VoiceConfig:
             data["max_age"] = None
         return cls(**data)
 
-    def announcer(self, backend: Backend | None = None) -> Announcer:
+    def announcer(self, backend: Backend | None = None,
+                  on_health: Callable[[str, str], None] | None = None) -> Announcer:
         return Announcer(backend or make_backend(self.backend, self.clips),
                          template=self.template, repeats=self.repeats, pause_s=self.pause_s,
-                         max_age=self.max_age)
+                         max_age=self.max_age, on_health=on_health)
 
 
 # ---------------------------------------------------------------- the queue
@@ -418,13 +449,19 @@ class Announcement:
 class Announcer:
     """Says announcements one after another on a worker thread: in order, never two at
     once, each ``repeats`` times. One that waited more than ``max_age`` seconds
-    (None: no limit) is skipped and logged, and kept in ``dropped``."""
+    (None: no limit) is skipped and logged, and kept in ``dropped``.
+
+    ``on_health(status, detail)`` is called on the worker thread when the backend
+    starts failing — status ``offline`` (VoiceUnavailable: no player, no sound device)
+    or ``error``, with the reason — and with ``ok`` when it works again."""
 
     def __init__(self, backend: Backend, *, template: str = DEFAULT_TEMPLATE,
                  repeats: int = 2, pause_s: float = 0.4, max_age: float | None = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_health: Callable[[str, str], None] | None = None) -> None:
         if repeats < 1:
             raise VoiceError("repeats must be at least 1")
+        self.on_health, self.health = on_health, "ok"
         self.backend, self.template = backend, validate_template(template)
         self.repeats, self.pause_s, self.max_age, self.clock = repeats, pause_s, max_age, clock
         self.dropped: list[Announcement] = []
@@ -452,6 +489,10 @@ class Announcer:
             self._idle.clear()
         self._queue.put(Announcement(list(tokens), self.clock(), event, number))
 
+    def probe(self) -> None:
+        """Queue a check that the backend can play (``probe()``, when it has one)."""
+        self.say([], event=PROBE)
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until everything queued has been said (or dropped)."""
         return self._idle.wait(timeout)
@@ -466,24 +507,49 @@ class Announcer:
             if item is None:
                 return
             try:
-                self._one(item)
-            except Exception:  # a broken backend must not stop later announcements
-                log.exception("voice: announcing %s failed", item.number or item.tokens)
+                spoke = self._one(item)
+            except Exception as exc:  # a broken backend must not stop later announcements
+                if isinstance(exc, VoiceError):
+                    log.error("voice: %s", exc)
+                else:
+                    log.exception("voice: announcing %s failed", item.number or item.tokens)
+                self._health("offline" if isinstance(exc, VoiceUnavailable) else "error",
+                             str(exc) or type(exc).__name__)
+            else:
+                if spoke:
+                    self._health("ok", "")
             finally:
                 with self._lock:
                     self._pending -= 1
                     if not self._pending:
                         self._idle.set()
 
-    def _one(self, item: Announcement) -> None:
+    def _health(self, status: str, detail: str) -> None:
+        if status == self.health:
+            return
+        self.health = status
+        if self.on_health is not None:
+            try:
+                self.on_health(status, detail)
+            except Exception:
+                log.exception("voice: the health callback failed")
+
+    def _one(self, item: Announcement) -> bool:
+        """Say one item; True when the backend played (or a probe passed)."""
+        if item.event == PROBE:
+            probe = getattr(self.backend, "probe", None)
+            if probe is not None:
+                probe()
+            return True
         waited = self.clock() - item.queued_at
         if self.max_age is not None and waited > self.max_age:
             log.warning("voice: skipped %s %s, queued %.0f s ago (max_age %.0f s)",
                         item.event, item.number, waited, self.max_age)
             self.dropped.append(item)
-            return
+            return False
         for n in range(self.repeats):
             if n and self.pause_s:
                 time.sleep(self.pause_s)
             self.backend.speak(item.tokens)
         self.said.append(item)
+        return True

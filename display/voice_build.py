@@ -23,17 +23,19 @@ import argparse
 import shutil
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import numpy as np
 
+from dispatcher.hall import HallConfigError
 from display.pitch import read_wav
 from display.voice_tokens import SAMPLE_HALL, TokenError, hall_tokens, pinyin, shipped_name
 
 VOICE = "cmn-Latn-pinyin"
 SPEED = 150
-#: words of window names the shipped clips also cover (older sample halls, tests)
-EXTRA_WORDS = ("咨询辅导窗口", "投诉处理窗口", "统一出件窗口")
+#: window-name words the shipped clips also cover (other halls: "B03号窗口", tests)
+EXTRA_WORDS = ("咨询辅导窗口", "投诉处理窗口", "统一出件窗口", "号窗口")
 
 
 def espeak(args: list[str], text: str) -> str:
@@ -44,8 +46,6 @@ def espeak(args: list[str], text: str) -> str:
 
 def trim_silence(path: Path, floor_db: float = -45.0, margin_s: float = 0.03) -> None:
     """Cut leading and trailing samples more than ``-floor_db`` below full scale."""
-    import wave
-
     samples, rate = read_wav(path)
     loud = np.nonzero(np.abs(samples) > 10 ** (floor_db / 20))[0]
     if not len(loud):
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens = list(dict.fromkeys(
             [*hall_tokens(Path(args.hall), all_letters=True), *EXTRA_WORDS, *words]))
         total = build(Path(args.out), tokens, overrides)
-    except (TokenError, OSError, subprocess.CalledProcessError) as exc:
+    except (TokenError, HallConfigError, OSError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"{len(tokens)} clips in {args.out}, {total / 1024:.0f} KiB")

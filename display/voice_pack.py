@@ -7,13 +7,14 @@ An ``index.toml`` with ``[clips]`` token = "file" may name the files otherwise (
 shipped pack does); ``[readings]`` token = "pinyin" gives a word's reading where
 the dictionary would guess wrong.
 
-Every clip: mono, 16-bit PCM, 16–48 kHz, the same rate for all, 0.1–6 s, not silent.
+Every clip: mono, 16-bit PCM, 16–48 kHz, the rate of most clips, 0.1–6 s, not silent.
 """
 
 from __future__ import annotations
 
 import tomllib
 import wave
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,26 +71,40 @@ class PackReport:
     clips: list[ClipResult] = field(default_factory=list)
 
 
-def _format_problem(path: Path, first_rate: list[int]) -> str | None:
+@dataclass(frozen=True)
+class WavInfo:
+    channels: int
+    width: int
+    rate: int
+    seconds: float
+    peak: float          # of full scale
+
+
+def wav_info(path: Path) -> WavInfo | str:
+    """The clip's format, or why it cannot be read."""
     try:
         with wave.open(str(path), "rb") as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             frames = w.readframes(w.getnframes())
     except (wave.Error, EOFError, OSError) as exc:
         return f"unreadable: {exc}"
-    if channels != 1 or width != 2:
-        return f"{channels} channel(s), {8 * width}-bit: need mono 16-bit PCM"
-    if not RATES[0] <= rate <= RATES[1]:
-        return f"{rate} Hz: need {RATES[0]}–{RATES[1]} Hz"
-    if first_rate and rate != first_rate[0]:
-        return f"{rate} Hz, the other clips {first_rate[0]} Hz: record all at one rate"
-    first_rate[:] = [rate]
-    seconds = len(frames) / 2 / rate
-    if not SECONDS[0] <= seconds <= SECONDS[1]:
-        return f"{seconds:.2f} s long: need {SECONDS[0]}–{SECONDS[1]} s"
-    peak = np.abs(np.frombuffer(frames, dtype="<i2")).max() / 32768 if frames else 0.0
-    if peak <= 10 ** (SILENT_DBFS / 20):
-        return f"silent (peak {20 * np.log10(peak + 1e-9):.0f} dBFS)"
+    peak = 0.0
+    if width == 2 and frames:
+        peak = float(np.abs(np.frombuffer(frames, dtype="<i2").astype(np.int32)).max()) / 32768
+    return WavInfo(channels, width, rate, len(frames) / max(channels * width, 1) / rate, peak)
+
+
+def _format_problem(info: WavInfo, rate: int) -> str | None:
+    if info.channels != 1 or info.width != 2:
+        return f"{info.channels} channel(s), {8 * info.width}-bit: need mono 16-bit PCM"
+    if not RATES[0] <= info.rate <= RATES[1]:
+        return f"{info.rate} Hz: need {RATES[0]}–{RATES[1]} Hz"
+    if info.rate != rate:
+        return f"{info.rate} Hz, the other clips {rate} Hz: record all at one rate"
+    if not SECONDS[0] <= info.seconds <= SECONDS[1]:
+        return f"{info.seconds:.2f} s long: need {SECONDS[0]}–{SECONDS[1]} s"
+    if info.peak <= 10 ** (SILENT_DBFS / 20):
+        return f"silent (peak {20 * np.log10(info.peak + 1e-9):.0f} dBFS)"
     return None
 
 
@@ -100,15 +115,19 @@ def check_pack(directory: Path, tokens: list[str], *, tones: bool = False) -> Pa
     files = pack_files(directory)
     readings = {str(k): str(v) for k, v in read_index(directory).get("readings", {}).items()}
     traces = read_index(directory).get("trace", {})
-    rate: list[int] = []
-    good: dict[str, Path] = {}
+    infos: dict[str, tuple[Path, WavInfo | str]] = {}
     for token in tokens:
         path = files.get(token)
         if path is None or not path.is_file():
             name = path.name if path is not None else clip_name(token)
             report.problems.append(f"{token}: missing ({name})")
-            continue
-        problem = _format_problem(path, rate)
+        else:
+            infos[token] = (path, wav_info(path))
+    rates = Counter(i.rate for _, i in infos.values() if isinstance(i, WavInfo))
+    rate = rates.most_common(1)[0][0] if rates else 0      # the pack's rate: the most clips'
+    good: dict[str, Path] = {}
+    for token, (path, info) in infos.items():
+        problem = info if isinstance(info, str) else _format_problem(info, rate)
         if problem:
             report.problems.append(f"{path.name} ({token}): {problem}")
         else:

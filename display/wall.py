@@ -14,7 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from dispatcher.client import HallView
@@ -22,6 +22,7 @@ from dispatcher.client import HallView
 from .board import BG, NUMBER, PANEL, SOFT, TEXT, BoardPainter, Drawn, sections
 from .fit import fit_font, font
 from .model import Board, banner_text, build_board, clock_lines
+from .voice_mark import paint_voice_mark
 
 FLASH_SECONDS = 6.0
 FLASH = QColor("#a31515")         # the newest call flashing: yellow on it is 5.6:1
@@ -70,6 +71,7 @@ class WallWidget(BoardPainter, QWidget):
         self._shown = False
         self._flash_until = 0.0
         self._flash_on = False
+        self.voice_off = ""              # why the voice is off (display.voice_status)
         self.setWindowTitle("OneWindow 一窗通 — 叫号屏")
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._clock = QTimer(self, interval=1000, timeout=self.update)
@@ -90,6 +92,12 @@ class WallWidget(BoardPainter, QWidget):
 
     def set_status(self, status: str) -> None:
         self.status = status
+        self.update()
+
+    def set_voice_off(self, reason: str) -> None:
+        """Show the small 语音关闭 voice off mark for staff (``reason`` "": hide it)."""
+        self.voice_off = reason
+        self.setToolTip(f"语音关闭 voice off: {reason}" if reason else "")
         self.update()
 
     def show_view(self, view: HallView) -> None:
@@ -137,11 +145,13 @@ class WallWidget(BoardPainter, QWidget):
         notice = QRectF(0, 0.93 * h, w, 0.07 * h)
         parts = sections(w, h, self.board, band=bool(self.board.notice) or self.lost)
         self._header(p, header, u)
+        if self.voice_off:
+            paint_voice_mark(self, p, header, u)
         self._call(p, call_box(w, h), u)
         self._recent(p, parts["recent"], u)
         self._windows(p, parts["windows"], u)
         self._queues(p, parts["queues"], u)
-        if self.board.notice:    # no notice: no band (the parts above use its room)
+        if self.board.notice and not self.lost:   # no notice: no band (its room is used)
             self._notice(p, notice, u)
         if self.lost:  # dim what is out of date; the banner takes the notice's place
             self._lost(p, QRectF(0, header.bottom(), w, notice.top() - header.bottom()),
@@ -257,6 +267,8 @@ class WallWidget(BoardPainter, QWidget):
         p.setClipRect(r)
         p.setFont(f)
         p.setPen(NOTICE_TEXT)
+        self.drawn.append(Drawn(text, f, QRectF(r), QRectF(r.left(), r.top(), r.width(),
+                                                        r.height()), QColor(NOTICE_TEXT)))
         while x < r.right():
             p.drawText(QRectF(x, r.top(), span, r.height()),
                        int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
@@ -264,7 +276,11 @@ class WallWidget(BoardPainter, QWidget):
         p.restore()
 
     def _lost(self, p: QPainter, stale: QRectF, band: QRectF, u: float) -> None:
-        p.fillRect(stale, QColor(20, 20, 20, 150))
+        # A red frame, not a dimming veil: dimmed text would fall below 4.5:1 contrast
+        # and the last call must stay readable (the call box itself turns grey).
+        p.setPen(QPen(LOST, 0.5 * u))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(stale.adjusted(0.25 * u, 0.25 * u, -0.25 * u, 0))
         p.fillRect(band, LOST)
         text = banner_text(self.status)
         self._text(p, band.adjusted(2 * u, 0, -2 * u, 0), text,

@@ -48,13 +48,18 @@ TITLE_OF_HEIGHT = 0.13
 TITLE_OF_HEIGHT_LARGE = 0.16
 TITLE_CAP = 2.0
 SUB_RATIO = 0.42
+# The 大字模式 and language switches: large enough for the people who need them
+# (a 40 px title and a 25 px second line on a 1080 px wide screen, never under 20 px).
+TOGGLE_SIZE, TOGGLE_RATIO, TOGGLE_W, TOGGLE_H = 40, 0.62, 300, 130
+UNITS_NAMED = 2     # 帮助办's description names this many units, then counts them all
 
 # Every label, Chinese and English. Hub error codes are shown through ERRORS.
 TEXT: dict[str, tuple[str, str]] = {
     "quick": ("马上办", "Quick Service"),
     "quick_sub": ("一般业务，任一窗口办理", "General matters, any window"),
     "help": ("帮助办", "Specialist Windows"),
-    "help_sub": ("部门专窗：税务、不动产、公安…", "Department windows: tax, real estate…"),
+    "help_sub": ("部门专窗：{names}等 {n} 个部门", "{n} departments: {names_en} and more"),
+    "help_sub_all": ("部门专窗：{names}", "Department windows: {names_en}"),
     "check_in": ("预约签到", "Appointment Check-in"),
     "large": ("大字模式", "Large text"),
     "normal_size": ("标准字号", "Normal text"),
@@ -383,12 +388,13 @@ class KioskWindow(QWidget):
 
     def button(self, target: str, title: str | tuple[str, str],
                *subs: tuple[str, str], size: float = 56, kind: str = "",
-               height: float = 120, large: bool = True) -> BigButton:
+               height: float = 120, large: bool = True,
+               ratio: float = SECOND_RATIO) -> BigButton:
         """A touch button: the title (first language large, second beneath it) and
         any subtitle pairs; the text grows with the button (see BigButton)."""
         lines: list[tuple[str, float, bool]] = []
         if isinstance(title, tuple):
-            lines += [(title[0], 1.0, True), (title[1], SECOND_RATIO, True)]
+            lines += [(title[0], 1.0, True), (title[1], ratio, True)]
         else:
             lines.append((title, 1.0, True))
         for first, second in subs:
@@ -418,11 +424,15 @@ class KioskWindow(QWidget):
                            align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         bar.addWidget(title, 1)
         large = self.button("large", self.bi("normal_size" if self.model.large else "large"),
-                            size=28, height=90, large=False)
-        lang = self.button("lang", LANG_SWITCH[self.model.lang], size=28, height=90, large=False)
-        for btn in (large, lang):
+                            size=TOGGLE_SIZE, large=False, ratio=TOGGLE_RATIO)
+        lang = self.button("lang", LANG_SWITCH[self.model.lang], size=TOGGLE_SIZE,
+                           large=False, ratio=TOGGLE_RATIO)
+        short = min(self.width(), self.height()) or 1080
+        for btn in (large, lang):   # sized for the screen, not shrunk for landscape
             btn.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            btn.setFixedSize(QSize(self.px(230, large=False), self.px(100, large=False)))
+            btn.base = btn.cap = int(TOGGLE_SIZE * short / 1080)
+            btn.setMinimumHeight(0)
+            btn.setFixedSize(QSize(int(TOGGLE_W * short / 1080), int(TOGGLE_H * short / 1080)))
             bar.addWidget(btn)
         return bar
 
@@ -434,6 +444,18 @@ class KioskWindow(QWidget):
             wz, we = wait_text(self.queue_status[queues[0]].get("expected_wait_s"))
             zh, en = f"{zh} · {wz}", f"{en} · {we}"
         return self.order((zh, en))
+
+    def _units_line(self) -> tuple[str, str]:
+        """帮助办's description, whole: the zone's first units by name and how many
+        there are ("部门专窗：税务服务、不动产登记等 14 个部门")."""
+        units = self.model.units
+        view = self.hub.view
+        named = units[:UNITS_NAMED]
+        en = [(view.hall.get("queues", {}).get(q, {}).get("name_en_short")
+               or view.queue_name(q, "en")) for q in named]
+        key = "help_sub" if len(units) > len(named) else "help_sub_all"
+        return self.bi(key, names="、".join(view.queue_name(q, "zh") for q in named),
+                       names_en=", ".join(en), n=len(units))
 
     def _message(self, layout: QVBoxLayout) -> None:
         code = self.model.message
@@ -448,7 +470,7 @@ class KioskWindow(QWidget):
         quick = self.button("quick", self.bi("quick"), self.bi("quick_sub"),
                             self._waiting_line([m.big_loop] if m.big_loop else []),
                             size=72, kind="primary", height=420)
-        helpb = self.button("help", self.bi("help"), self.bi("help_sub"),
+        helpb = self.button("help", self.bi("help"), self._units_line(),
                             self._waiting_line(m.units), size=72, kind="help", height=420)
         quick.setEnabled(m.big_loop is not None)
         helpb.setEnabled(bool(m.units))

@@ -116,7 +116,7 @@ def test_suggestions_say_the_move_the_reason_and_the_predicted_waits() -> None:
     row = suggestion_rows(v)[0]
     assert row.change == "借调 Lend: 主 税务服务 → +马上办、燃气"
     assert row.reason == "马上办 14 人等候\nquick_b: 14 waiting"
-    assert row.predicted == "平均 mean 12.3→8.1 分\n最差 worst 20.5→11.0 分 (60 min)"
+    assert row.predicted == "平均 mean 12.3→8.1 分 更短 / shorter\n最差 worst 20.5→11.0 分 (60 min)"
     back = {**s, "main": ["tax"], "from_main": ["tax", "quick_b"], "predicted": None}
     assert change_words(v, back) == "归还 Return: 主 税务服务、马上办 → 税务服务"
     assert suggestion_rows(view(suggestions={"S-1": back}))[0].predicted.startswith("预测中")
@@ -161,3 +161,16 @@ def test_moves_say_who_and_why_and_tickets_are_found_by_number() -> None:
     assert move_of(v, {"window": "B01", "by": "staff-001"}).by == "staff-001"
     assert find_ticket(v, " b002 ")["id"] == "T-B002"
     assert find_ticket(v, "B009") is None
+
+
+def test_a_predicted_effect_within_the_noise_reads_as_about_no_change() -> None:
+    from dispatcher.console.model import predicted_words
+
+    small = {"mean_before": 14.8, "mean_after": 14.9, "worst_before": 54.6,
+             "worst_after": 49.2, "spread": 0.3, "horizon_minutes": 60}
+    assert "about no change" in predicted_words(small)
+    gain = {**small, "mean_after": 10.0}
+    assert "shorter" in predicted_words(gain) and "no change" not in predicted_words(gain)
+    loss = {**small, "mean_after": 16.0, "spread": 0.5}
+    assert "longer" in predicted_words(loss)
+    assert predicted_words(None).startswith("预测中")

@@ -115,6 +115,13 @@ def sign_in(qtbot: Any, app: Console) -> None:
 
 def test_screens_of_a_busy_morning(qtbot: Any, busy_hub: HubProcess, out_dir: Path) -> None:
     app = signed_in(qtbot, busy_hub.url)
+    try:
+        shoot(qtbot, app, out_dir)
+    finally:
+        app.hub.close(timeout=2)
+
+
+def shoot(qtbot: Any, app: Console, out_dir: Path) -> None:
     shots = [app.screenshot(out_dir / "console-sign-in.png")]
     sign_in(qtbot, app)
     app.ask_floor()
@@ -152,5 +159,10 @@ def test_screens_of_a_busy_morning(qtbot: Any, busy_hub: HubProcess, out_dir: Pa
     qtbot.waitUntil(lambda: app.pending is None, timeout=10000)
     qtbot.wait(400)
     shots.append(app.screenshot(out_dir / "console-case.png"))
+    app.panels.setCurrentWidget(app.devices)          # a click shows the device's day
+    row = next(i for i, r in enumerate(app.devices.rows) if r.device == "K-B2")
+    app.devices.table.cellClicked.emit(row, 0)
+    assert "K-B2/printer paper_near_end" in app.devices.history.toPlainText()
+    assert app.devices.rows[row].online.startswith("离线")    # it said its piece and left
     for path in shots:
         assert path.stat().st_size > 20000, path

@@ -44,9 +44,9 @@ def test_model_newest_call_recent_calls_and_wording() -> None:
     assert call.text_zh == "请 B017 号 到 综合受理窗口B03 办理"
     assert call.text_en == "Number B017, please go to Window B03"
     assert not call.recall and call.mark_zh == ""
-    # newest first; the recall of B016 is marked, its first call is not
+    # newest first, each number once with its latest call: B016's recall, not its first
     assert [(c.number, c.recall) for c in board.recent[:3]] == \
-        [("B016", True), ("B016", False), ("J004", False)]
+        [("B016", True), ("J004", False), ("B015", False)]
     assert board.recent[0].mark_zh == "重呼"
     assert len(build_board(demo_view(), "B", recent=3).recent) == 3
 
@@ -58,14 +58,14 @@ def test_model_windows_queues_and_notices() -> None:
     assert (tiles["B03"].state_zh, tiles["B03"].number, tiles["B03"].short) == \
         ("呼叫中", "B017", "B03")
     assert (tiles["B01"].state_zh, tiles["B01"].state_en) == ("办理中", "Serving")
-    assert (tiles["B06"].state_zh, tiles["B06"].reason, tiles["B06"].number) == \
-        ("暂停", "系统维护", "")
+    assert (tiles["B06"].state_zh, tiles["B06"].reason, tiles["B06"].reason_en,
+            tiles["B06"].number) == ("暂停", "系统故障", "System problem", "")
     assert (tiles["B08"].state_zh, tiles["B08"].dim) == ("空闲", False)
     assert (tiles["B20"].state_zh, tiles["B20"].dim) == ("关闭", True)
     assert tiles["B36"].name == "统一出件窗口B36" and tiles["B36"].short == "B36"
     queues = {q.id: q for q in board.queues}
     assert (queues["quick_b"].name, queues["quick_b"].name_en, queues["quick_b"].waiting) == \
-        ("马上办", "Quick Service", 23)
+        ("马上办", "Quick Service", 128)
     assert board.notice.startswith("婚姻登记窗口今日下午暂停受理") and "过号请到咨询台" in \
         board.notice                     # the zone's notice and the whole hall's
     assert build_board(demo_view(), "A").windows == []
@@ -239,11 +239,11 @@ def test_wall_follows_a_live_hub_and_survives_its_restart(qtbot, hall: LiveHub) 
         assert (_tile(wall, "B03").state_zh, _tile(wall, "B03").number) == ("呼叫中", "B001")
         assert _waiting(wall, "quick_b") == 2
 
-        # a recall is the newest call, marked; the first call moves to the list
+        # a recall is the newest call, marked; the number is not listed a second time
         cmd.run(caller, "recall", {"window": "B03"})
         qtbot.waitUntil(lambda: wall.board.newest.recall, timeout=1000)
         assert wall.board.newest.number == "B001" and wall.board.newest.mark_zh == "重呼"
-        assert [(c.number, c.recall) for c in wall.board.recent] == [("B001", False)]
+        assert wall.board.recent == []
 
         cmd.run(caller, "start_service", {"window": "B03"})
         qtbot.waitUntil(lambda: _tile(wall, "B03").state_zh == "办理中", timeout=1000)

@@ -30,7 +30,7 @@ def hall_with(*windows: str) -> Driver:
 
 
 def status(h: Driver, queue: str) -> dict:
-    return queue_status(h.core.hall, h.core.state, h.now)[queue]
+    return queue_status(h.core.hall, h.core.state, h.now, projected=True)[queue]
 
 
 def serve(h: Driver, window: str, minutes: float, started: bool = True) -> None:
@@ -167,7 +167,8 @@ def test_a_ticket_is_told_what_the_queue_promised_when_it_was_taken() -> None:
     h = hall_with("W3")
     for _ in range(2):
         h.issue("q3")
-    promised = status(h, "q3")["expected_wait_s"]
+    promised = queue_status(h.core.hall, h.core.state, h.now)["q3"]["expected_wait_s"]
+    assert promised == status(h, "q3")["expected_wait_s"] == 2 * CONFIGURED
     mine = h.issue("q3")
     assert ticket_status(h.core.hall, h.core.state, mine, h.now) == {
         "ticket": mine, "number": "C003", "queue": "q3", "state": "waiting", "window": None,

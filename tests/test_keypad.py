@@ -256,7 +256,7 @@ def test_end_to_end_keypad_drives_window_b03(tmp_path) -> None:
         assert (await kiosk.command("issue_ticket", queue="quick_b"))["ok"]
         pad.press(1, "call_next")
         assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "003")
-        pad.press(1, "confirm", "0")                               # hold: 挂起
+        pad.press(1, "confirm", "2")                               # hold: 挂起
         assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")
         await settled()
         b03 = await window()
@@ -269,12 +269,17 @@ def test_end_to_end_keypad_drives_window_b03(tmp_path) -> None:
         beeps = pad.beeps.get(1, 0)
         pad.press(1, "transfer")                                   # needs the panel
         assert await asyncio.to_thread(pad.wait_for_beeps, 1, beeps + 1)
-        pad.press(1, "call_next")                                  # nothing waiting
+        pad.press(1, "call_next")                  # nothing waiting: B003 is finished
         assert await asyncio.to_thread(pad.wait_for_beeps, 1, beeps + 2)
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")
+        pad.press(1, "call_next")                  # nothing waiting, nothing in hand
+        assert await asyncio.to_thread(pad.wait_for_beeps, 1, beeps + 3)
         await settled()
-        assert [a[1:] for a in bridge.handled[-5:]] == [
+        assert [a[1:] for a in bridge.handled[-6:]] == [
             ("call_next", "ok"), ("hold", "ok"), ("call_back", "ok"),
-            ("transfer", "not_supported"), ("call_next", "queue_empty")]
+            ("transfer", "not_supported"), ("call_next", "finished_queue_empty"),
+            ("call_next", "queue_empty")]
+        assert (await window())["state"] == "idle"
         assert len(pad.echoes) == len(pad.sent)                    # every frame echoed
         for c in (kiosk, console):
             await c.close()
@@ -390,4 +395,102 @@ def test_a_pulled_out_bus_is_reported_offline_and_ok_once_it_is_back(tmp_path) -
 
     with HubProcess(f"sqlite:///{tmp_path / 'hub.db'}") as hub, FakeKeypad() as pad:
         link.symlink_to(pad.path)
+        asyncio.run(scenario(hub.url, pad))
+
+
+# Call next on keypad 1 from a keypad that always sends a digit byte, 00 for none:
+#   DATA 00 0C, L = 04, CS = 01 + 01 + 00 + 0C = 0E
+CALL_NEXT_PADDED_1 = bytes.fromhex("FF 68 04 04 68 01 01 00 0C 0E 16")
+# Confirm alone from that keypad: DATA 00 0F, CS = 01 + 01 + 00 + 0F = 11
+CONFIRM_PADDED_1 = bytes.fromhex("FF 68 04 04 68 01 01 00 0F 11 16")
+
+
+def test_a_digit_byte_00_means_no_digit() -> None:
+    p = load_profile()
+    frames = FrameParser(p).feed(CALL_NEXT_PADDED_1 + CONFIRM_PADDED_1)
+    assert [p.interpret(f) for f in frames] == [
+        KeyEvent(1, "call_next", "", 0x0C), KeyEvent(1, "confirm", "", 0x0F)]
+    assert p.confirm[""] == "finish"                  # confirm alone: 办结, never 挂起
+    assert p.key_frame(1, "call_next", always_digit=True) == CALL_NEXT_PADDED_1
+    assert p.key_frame(1, "confirm", always_digit=True) == CONFIRM_PADDED_1
+    with pytest.raises(KeypadError, match="means no digit"):
+        KeypadProfile.from_dict({"confirm": {"0": "hold", "": "finish"}})
+    # a keypad that never pads may say so, and then 0 is a digit like the others
+    plain = KeypadProfile.from_dict({"no_digit": "", "confirm": {"0": "hold"}})
+    assert plain.interpret(Frame(1, 1, b"\x00\x0f")) == KeyEvent(1, "confirm", "0", 0x0F)
+
+
+@pytest.mark.slow
+def test_a_keypad_that_always_sends_a_digit_finishes_the_last_ticket(tmp_path) -> None:
+    """Key frames always carry a digit byte (00: none). Confirm alone finishes (not 0 +
+    confirm, hold); next with nothing waiting still finishes the ticket in hand and
+    beeps; a next that finishes one ticket and calls another never shows a blank
+    number in between."""
+    def press(key: str) -> None:                # the digit byte 00, then the key
+        p = pad.profile
+        frame = p.frame(1, p.key_func, b"\x00" + bytes([p.keys[key]]))
+        with pad.changed:
+            pad.sent.append(frame)
+        pad.write(frame)
+
+    async def scenario(url: str, pad: FakeKeypad) -> None:
+        bus = KeypadBus(pad.path, load_profile())
+        drawn: list[tuple[int | None, str | None]] = []   # every display write, in order
+        show = bus.show
+
+        def recorded(address: int, waiting: int | None, number: str | None) -> None:
+            drawn.append((waiting, number))
+            show(address, waiting, number)
+
+        bus.show = recorded
+        bridge = KeypadBridge(bus, url, parse_map(f"1=B03:{sample_token('C-B03')}"),
+                              open_windows=True)
+        bridge.start()
+        await bridge.wait_connected(10)
+        console = await RawClient.hello(url, "console", "CONSOLE-1")
+        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")
+
+        async def b03() -> dict:
+            return (await console.query("window_status", window="B03"))["result"][
+                "windows"]["B03"]
+
+        async def issue() -> str:
+            return (await kiosk.command("issue_ticket", queue="quick_b"))["result"][
+                "ticket"]["id"]
+
+        async def state(ticket: str) -> str:
+            snap = (await console.query("snapshot"))["result"]["snapshot"]
+            return snap["tickets"][ticket]["state"]
+
+        first = await issue()
+        press("call_next")
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "001")
+        press("confirm")                                    # 00 0F: finish
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")
+        await bridge.idle()
+        assert bridge.handled[-1] == (1, "finish", "ok")
+        assert (await b03())["held"] == [] and await state(first) == "done"
+
+        for _ in range(2):
+            await issue()
+        press("call_next")
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "1", "002")
+        mark = len(drawn)
+        press("call_next")                                  # finishes 002, calls 003
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "003")
+        assert all(number for _, number in drawn[mark:]), drawn     # never a blank number
+
+        last = (await b03())["ticket"]
+        press("call_next")                                  # the last: nothing waits
+        assert await asyncio.to_thread(pad.wait_for_beeps, 1, 1)
+        assert await asyncio.to_thread(pad.wait_for_show, 1, "0", "")
+        await bridge.idle()
+        assert bridge.handled[-1] == (1, "call_next", "finished_queue_empty")
+        assert (await b03())["state"] == "idle" and await state(last) == "done"
+        for c in (kiosk, console):
+            await c.close()
+        await bridge.close()
+
+    with HubProcess(f"sqlite:///{tmp_path / 'hub.db'}") as hub, FakeKeypad() as pad:
         asyncio.run(scenario(hub.url, pad))

@@ -619,3 +619,75 @@ def test_the_new_screens_are_chinese_first_english_second(kiosk_factory: Any, sc
         assert _CJK.search(text) and _LATIN.search(text), (screen, what, text)
         key = len(lines[0]) == 1 and lines[0] in CODE_CHARS     # "-", then 横线 / dash
         assert key or _CJK.search(lines[0]), (screen, what, text)
+
+
+# ---------------------------------------------------------------------- issue 16
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080)])
+@pytest.mark.parametrize("large", [False, True])
+def test_the_large_text_and_language_switches_are_large(kiosk_factory: Any, tmp_path: Path,
+                                                         size: tuple[int, int],
+                                                         large: bool) -> None:
+    """The 大字模式 switch is for people who need large text: it is large itself, and
+    so is the language switch — no 13 px second line."""
+    from PySide6.QtCore import QSize
+
+    k = kiosk_factory()
+    if large:
+        k.tap("large")
+    k.window.screenshot(tmp_path / "home.png", QSize(*size))
+    for target in ("large", "lang"):
+        btn = k.window.buttons[target]
+        sizes = btn._sizes(btn.title_px)
+        assert btn.title_px >= 36 and min(sizes) >= 22, (target, sizes)
+        assert btn.height() >= 120 and btn.width() >= 280, (target, btn.size())
+        label = btn.text_label
+        assert label.heightForWidth(label.width()) <= label.height()   # nothing cut off
+
+
+def test_the_help_description_names_whole_units(kiosk_factory: Any) -> None:
+    """帮助办's description is whole ("公安…" was cut): whole unit names and a count."""
+    k = kiosk_factory()
+    text = k.window.buttons["help"].accessibleName()
+    assert "…" not in text, text
+    view, units = k.hub.view, k.model.units
+    assert f"{view.queue_name(units[0])}、{view.queue_name(units[1])}等 {len(units)} 个部门" \
+        in text
+    assert f"{len(units)} departments: Taxation, Real Estate and more" in text
+
+
+def test_every_kiosk_text_has_aa_contrast_on_the_rendered_screens(kiosk_factory: Any,
+                                                                  tmp_path: Path) -> None:
+    """Every screen, both orientations, measured on the PNG (tests/screen_contrast.py):
+    each visible label (a button's words are a label over it), its most common colour
+    against the pixel that contrasts most with it."""
+    from PIL import Image
+    from screen_contrast import AA, measure
+
+    from kiosk.app import SIZES, _pose, shots
+
+    k = kiosk_factory()
+    queue = k.model.big_loop or ""
+    sample = {"ticket": {"id": "20261123-B017", "number": "B017", "queue": queue},
+              "status": {"ahead": 5, "expected_wait_s": 720.0}}
+    saved = dict(vars(k.model))
+    bad, measured = [], 0
+    for screen, variant in shots():
+        for orient, size in SIZES.items():
+            vars(k.model).update(saved)
+            _pose(k.window, screen, variant, queue, sample)
+            path = tmp_path / f"{screen}{variant}-{orient}.png"
+            k.window.screenshot(path, size)
+            image = Image.open(path)
+            for lab in k.window._page.findChildren(QLabel):
+                if not lab.isVisibleTo(k.window) or not (lab.text() or "").strip():
+                    continue
+                top_left = lab.mapTo(k.window, lab.rect().topLeft())
+                contrast, bg, fg = measure(image, (top_left.x() + 2, top_left.y() + 2,
+                                                   lab.width() - 4, lab.height() - 4))
+                measured += 1
+                if contrast < AA:
+                    bad.append((screen + variant, orient, lab.accessibleName() or lab.text(),
+                                round(contrast, 2), bg, fg))
+    assert measured > 300 and not bad, bad

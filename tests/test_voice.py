@@ -232,7 +232,7 @@ def test_clip_backend_with_tone_clips_and_a_fake_player(tmp_path: Path) -> None:
 
 
 def test_clip_backend_without_an_index_says_how_to_build_it(tmp_path: Path) -> None:
-    with pytest.raises(VoiceUnavailable, match="voice_clips"):
+    with pytest.raises(VoiceUnavailable, match="voice_build"):
         ClipBackend(tmp_path, player=lambda p: None)
 
 

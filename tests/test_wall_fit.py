@@ -18,8 +18,7 @@ from screen_contrast import AA, measure
 from dispatcher.client import HallView
 from dispatcher.hall import SAMPLE_HALL, hall_layout, load_hall
 from display.demo import demo_snapshot, demo_view
-from display.fit import english_name, fit_font, fits, text_width
-from display.model import LAYOUTS, build_board, latest_calls, pause_words
+from display.model import LAYOUTS, build_board
 from display.wall import WallWidget
 
 SIZES = {**LAYOUTS, "720p": (1280, 720)}
@@ -52,7 +51,15 @@ def paint(qtbot: Any, view: HallView, zone: str | None, size: tuple[int, int],
     return wall
 
 
+def text_width(text: str, f: Any) -> float:
+    from PySide6.QtGui import QFontMetricsF
+
+    return QFontMetricsF(f).horizontalAdvance(text)
+
+
 def test_fit_font_shrinks_until_the_whole_text_fits(qapp) -> None:
+    from display.fit import english_name, fit_font, fits
+
     for text in ("128", "1234", "Real Estate Registration", "综合受理窗口B03"):
         for width in (300.0, 60.0, 25.0):
             f = fit_font(text, 80, width, bold=True)
@@ -81,6 +88,24 @@ def test_hall_file_abbreviations_reach_the_wall() -> None:
     assert rows["quick_a"].name_en_short == ""       # none given
 
 
+@pytest.mark.parametrize(("short", "error"), [
+    ("Real Estate Registration", "queues.real_estate.name_en_short: 'Real Estate "
+     "Registration' is not shorter than name_en 'Real Estate Registration'"),
+    ("", "queues.real_estate.name_en_short: must not be empty"),
+    ("Real\nEstate", "queues.real_estate.name_en_short: 'Real\\nEstate' is not one line"),
+    (3, "queues.real_estate.name_en_short: expected text in quotes, got 3")])
+def test_a_bad_abbreviation_is_refused(short: object, error: str) -> None:
+    import copy
+
+    from dispatcher.hall import HallConfigError, parse_hall, read_toml
+
+    raw = copy.deepcopy(read_toml(Path(SAMPLE_HALL)))
+    raw["queues"]["real_estate"]["name_en_short"] = short
+    with pytest.raises(HallConfigError) as err:
+        parse_hall(raw, "hall.toml")
+    assert str(err.value).startswith(f"hall.toml: {error}")
+
+
 @pytest.mark.parametrize("waiting", [128, 1234])
 @pytest.mark.parametrize("zone", ["B", None])
 @pytest.mark.parametrize("layout", sorted(SIZES))
@@ -105,6 +130,8 @@ def test_counts_numbers_and_names_are_shown_whole(qtbot, layout: str, zone: str 
 
 
 def test_recent_calls_list_a_number_once_with_its_latest_call() -> None:
+    from display.model import latest_calls
+
     snap = demo_snapshot()     # B016 called, then recalled; J004 called back later
     snap["recent_calls"].insert(-1, {"ticket": "20261123-J004", "number": "J004",
                                      "window": "B11", "at": 1795399790.0, "recall": False})
@@ -121,6 +148,7 @@ def test_recent_calls_list_a_number_once_with_its_latest_call() -> None:
 def test_pause_reasons_are_bilingual() -> None:
     from caller.model import PAUSE_REASONS as PANEL
     from dispatcher.console.model import PAUSE_REASONS as CONSOLE
+    from display.model import pause_words
 
     for reason in (*PANEL, *CONSOLE):            # what the panel and console send
         zh, en = pause_words(reason)
@@ -163,19 +191,25 @@ def test_portrait_has_no_blank_gap_and_puts_open_windows_first(qtbot) -> None:
     # a hall-wide portrait wall of the sample hall: short of room, only open windows
     wall = paint(qtbot, sample_view(3), None, LAYOUTS["portrait"])
     shown = {d.text for d in wall.drawn}
-    assert not any("关闭 Closed" == t for t in shown)
+    assert "关闭 Closed" not in shown
     assert any("more closed" in t for t in shown)
 
 
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize(("layout", "state"), [(layout, "live") for layout in sorted(LAYOUTS)]
+                         + [("1080p", "flashing"), ("portrait", "lost")])
 def test_every_text_has_aa_contrast_on_the_rendered_wall(qtbot, tmp_path: Path,
-                                                         layout: str) -> None:
+                                                         layout: str, state: str) -> None:
+    """Measured on the PNG (tests/screen_contrast.py): each text's own extent, its
+    most common colour against the pixel that contrasts most with it."""
     snap = demo_snapshot()
     snap["recent_calls"][-1]["recall"] = True      # the recall tag on the newest call too
     view = HallView()
     view.load(snap, 1)
     path = tmp_path / f"{layout}.png"
-    wall = paint(qtbot, view, "B", LAYOUTS[layout], path)
+    wall = paint(qtbot, view, "B", LAYOUTS[layout])
+    wall._flash_on = state == "flashing"
+    wall.set_status("disconnected" if state == "lost" else "connected")
+    wall.grab().toImage().save(str(path))
     image = Image.open(path)
     bad = []
     for d in wall.drawn:

@@ -96,7 +96,7 @@ class HallView:
     def _reset(self) -> None:
         self._snap["recent_calls"] = []
         for key in _MERGED_IF_KEPT:
-            if key in self._snap:
+            if key in self._snap and key != "presence":   # who is connected outlives a day
                 self._snap[key] = {}
 
     def _note_call(self, data: dict[str, Any], recall: bool) -> None:

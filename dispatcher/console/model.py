@@ -278,13 +278,30 @@ def change_words(view: Any, s: dict[str, Any]) -> str:
     return f"归还 Return: 主 {short_names(view, before, 2)} → {short_names(view, after, 2)}"
 
 
+NO_CHANGE = 0.25   # minutes: a predicted effect smaller (or within the runs' spread) is noise
+
+
 def predicted_words(p: dict[str, Any] | None) -> str:
+    """The forward simulation's prediction, with a verdict on the mean: an effect
+    within the spread of the runs or under NO_CHANGE minutes is "about no change"
+    (docs/dispatch.md measured the effect's error on the busy day)."""
     if not p:
         return "预测中… / predicting…"
     f = lambda x: "—" if x is None else f"{x:.1f}"  # noqa: E731
-    return (f"平均 mean {f(p.get('mean_before'))}→{f(p.get('mean_after'))} 分\n"
+    return (f"平均 mean {f(p.get('mean_before'))}→{f(p.get('mean_after'))} 分 "
+            f"{verdict(p)}\n"
             f"最差 worst {f(p.get('worst_before'))}→{f(p.get('worst_after'))} 分 "
             f"({p.get('horizon_minutes', 60):.0f} min)")
+
+
+def verdict(p: dict[str, Any]) -> str:
+    before, after = p.get("mean_before"), p.get("mean_after")
+    if before is None or after is None:
+        return ""
+    effect = after - before
+    if abs(effect) < max(NO_CHANGE, p.get("spread") or 0.0):
+        return "≈ 不变 / about no change"
+    return "更短 / shorter" if effect < 0 else "更长 / longer"
 
 
 @dataclass(frozen=True)

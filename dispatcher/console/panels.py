@@ -155,8 +155,12 @@ class MovesPanel(QWidget):
         lay = QVBoxLayout(self)
         self.table = table(("时间 At", "窗口 Window", "调整后 Now", "谁 By", "原因 Reason"), 4)
         lay.addWidget(self.table)
+        self.rows: list[Move] = []
 
     def show_rows(self, moves: list[Move]) -> None:
+        if moves == self.rows:
+            return
+        self.rows = list(moves)
         fill(self.table, [(m.at, m.window, m.change, m.by, m.reason) for m in moves],
              [None] * len(moves))
 

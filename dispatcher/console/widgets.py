@@ -83,11 +83,12 @@ class WindowTile(QFrame):
         self.on_click(self.window)
 
     def show_tile(self, t: Tile, selected: bool) -> None:
+        if self.tile is None or (self.tile.state, self.selected) != (t.state, selected):
+            bg, fg = STATE_COLOURS.get(t.state, ("#ffffff", "#000000"))
+            border = "4px solid #d500f9" if selected else "1px solid #616161"
+            self.setStyleSheet(f"QFrame#tile {{ background: {bg}; border: {border}; "
+                               f"border-radius: 4px; }} QLabel {{ color: {fg}; }}")
         self.tile, self.selected = t, selected
-        bg, fg = STATE_COLOURS.get(t.state, ("#ffffff", "#000000"))
-        border = "4px solid #d500f9" if selected else "1px solid #616161"
-        self.setStyleSheet(f"QFrame#tile {{ background: {bg}; border: {border}; "
-                           f"border-radius: 4px; }} QLabel {{ color: {fg}; }}")
         util = "" if t.utilisation is None else f" · 忙{round(100 * t.utilisation)}%"
         self.head.setText(f"{t.window} {t.state_words}")
         if t.number:

@@ -68,13 +68,17 @@ def _line(hall: Hall, state: HallState, queue: str, now: float) -> tuple[str, st
 
 def _lend_reason(hall: Hall, state: HallState, window: str, lent: list[str],
                  now: float) -> tuple[str, str]:
+    """Names the long line (the first queue lent: a capped lend adds the rest of the
+    zone after it) and how short the window's own line is."""
     name, name_en, waiting, longest = _line(hall, state, lent[0], now)
+    own = sum(len(state.queue_lines[q]) for q in state.windows[window].profile.main)
     more = f"，并开通本区其余 {len(lent) - 1} 项业务" if len(lent) > 1 else ""
     more_en = (f", and open it to the zone's {len(lent) - 1} other queues"
                if len(lent) > 1 else "")
-    return (f"{name} {waiting} 人等候，最长 {longest} 分钟；{window} 本业有余力，借调{more}",
-            f"{name_en}: {waiting} waiting, longest {longest} min; {window} has slack on its "
-            f"own work: lend it{more_en}")
+    return (f"{name} {waiting} 人等候，最长 {longest} 分钟；{window} 本业 {own} 人等候，"
+            f"借调{more}",
+            f"{name_en}: {waiting} waiting, longest {longest} min; {window}'s own line has "
+            f"{own} waiting: lend it{more_en}")
 
 
 def _return_reason(hall: Hall, state: HallState, window: str,

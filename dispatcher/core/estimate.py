@@ -21,9 +21,11 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from collections.abc import Iterable
 
 from ..hall import Hall
 from .errors import DispatchError
+from .replay import Replay
 from .state import HallState, Ticket, TicketState, WindowState, WindowStatus
 
 RECENT = 20  # completed services the mean is taken over
@@ -33,38 +35,51 @@ RESIDUAL_FLOOR = 0.25  # before any service is known: at least this share of a m
 _WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 
 
-def queue_status(hall: Hall, state: HallState, now: float) -> dict[str, dict]:
+def queue_status(hall: Hall, state: HallState, now: float,
+                 projected: bool = False) -> dict[str, dict]:
     """Per queue: tickets waiting in its line, the working windows that have it as main
-    and as side work, and the expected wait of a ticket taken now."""
+    and as side work, and the expected wait of a ticket taken now (the replay; with
+    ``projected``, the projection printed before issue 17)."""
     view = _View(hall, state, now)
     status = {}
     for qid in hall.queues:
         waiting = len(state.queue_lines.get(qid, ()))
         main, side = working_windows(state, qid)
         status[qid] = {"waiting": waiting, "windows": main, "side_windows": side,
-                       "expected_wait_s": view.wait(qid, waiting)}
+                       "expected_wait_s": None}
+    served = [q for q, s in status.items() if s["windows"] or s["side_windows"]]
+    found = {} if projected else view.replay(served, {f"?{q}" for q in served})
+    for qid in served:
+        wait = found.get(f"?{qid}")
+        status[qid]["expected_wait_s"] = (wait if wait is not None else
+                                          view.wait(qid, status[qid]["waiting"]))
     return status
 
 
-def ticket_status(hall: Hall, state: HallState, ticket_id: str, now: float) -> dict:
+def ticket_status(hall: Hall, state: HallState, ticket_id: str, now: float,
+                  projected: bool = False) -> dict:
     """Where a ticket stands: its state, how many wait ahead of it in its line and,
-    while it waits, its expected wait from now."""
+    while it waits, its expected wait from now (the replay; with ``projected``, the
+    projection printed before issue 17, kept for the comparison)."""
     ticket = state.tickets.get(ticket_id)
     if ticket is None:
         raise DispatchError("unknown_ticket", f"no ticket {ticket_id} today", ticket=ticket_id)
     waiting = ticket.state is TicketState.WAITING
     ahead = bisect.bisect_left(state.line_of(ticket), (*ticket.place, ticket.id)) if waiting else 0
-    wait = _ticket_wait(hall, state, ticket, ahead, now) if waiting else None
+    wait = _ticket_wait(hall, state, ticket, ahead, now, projected) if waiting else None
     return {"ticket": ticket.id, "number": ticket.number, "queue": ticket.queue,
             "state": str(ticket.state), "window": ticket.window, "ahead": ahead,
             "expected_wait_s": wait}
 
 
 def _ticket_wait(hall: Hall, state: HallState, ticket: Ticket, ahead: int,
-                 now: float) -> float | None:
+                 now: float, projected: bool = False) -> float | None:
     view = _View(hall, state, now)
     if ticket.window is None:
-        return view.wait(ticket.queue, ahead)
+        projection = view.wait(ticket.queue, ahead)
+        if projected or projection is None:
+            return projection  # None: no working window may call the line
+        return view.replay((), {ticket.id}).get(ticket.id, projection)
     # sent to a window by name: it waits for that window alone, and comes first there
     window = state.windows[ticket.window]
     if window.state not in _WORKING:
@@ -111,6 +126,13 @@ class _View:
             tails = list(itertools.accumulate(reversed(durations)))[::-1]
             found = self._durations[queue] = (durations, tails)
         return found
+
+    def replay(self, markers: Iterable[str], targets: set[str]) -> dict[str, float]:
+        """When each target (a ticket id, or ``?queue``: a ticket taken now) is called,
+        by the replay of core/replay.py."""
+        remaining = {w.id: self.remaining(w) for w in self.working}
+        means = {q: self.mean(q) for q in self.hall.queues}
+        return Replay(self.hall, self.state, self.now, remaining, means, markers).run(targets)
 
     def wait(self, queue: str, ahead: int) -> float | None:
         """The projected wait of the ticket with ``ahead`` tickets before it in the line."""

@@ -137,7 +137,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
         self.floor.note(seq, event, core.state)
         data = event.to_dict()
         name = data.pop("name")
-        changes = changes_for(event, core.state)
+        changes = changes_for(event, core.state, core.hall)
         self.ring[seq] = EventFrames(
             p.event_frame(seq, name, data, changes),
             p.event_frame(seq, name, public_data(name, data), public_changes(changes)),

@@ -70,8 +70,10 @@ class RecentCalls:
                                "recall": isinstance(event, ev.TicketRecalled)})
 
 
-def changes_for(event: ev.Event, state: HallState) -> dict[str, Any]:
-    """The views the event changed, read from ``state`` just after applying it."""
+def changes_for(event: ev.Event, state: HallState, hall: Hall | None = None
+                ) -> dict[str, Any]:
+    """The views the event changed, read from ``state`` just after applying it (with
+    the ``hall``, a day's opening also gives each zone's balancing mode afresh)."""
     data = event.to_dict()
     if event.NAME in _DAY_EVENTS:
         windows: Iterable[str] = state.windows
@@ -92,6 +94,8 @@ def changes_for(event: ev.Event, state: HallState) -> dict[str, Any]:
         changes["day"], changes["day_closed"] = state.day, state.day_closed
     if isinstance(event, ev.DayOpened):
         changes["reset"] = True
+        if hall is not None:
+            changes["balancing"] = balancing_view(hall, state)
     changes.update(_extra_changes(data, state))
     changes.update(_case_changes(data, state))
     return changes

@@ -1,7 +1,9 @@
 """The report's figures: GROUP BY over the per-ticket facts, per bucket and grouping.
 
-Percentiles are nearest-rank (``dispatcher/stats.py``), computed by the database:
-the rank ⌈p·n/100⌉ of each group's ascending values, found with ROW_NUMBER().
+One pass over the facts sums them per bucket and finest combination of zone, loop,
+queue, class, window and clerk (the cube: a few hundred rows a month); each grouping
+is then a GROUP BY over the cube. Percentiles need the values themselves: nearest rank
+(``dispatcher/stats.py``), computed by the database (``ranks.py``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..hall import Hall
-from . import facts
+from . import facts, ranks
 from .columns import GROUPINGS, key_name
 from .period import Period
 from .usage import Hourly, Spread, Usage, WeekRating, hourly, ratings_by_week, usage
 
 Value = float | int | None
+DIMENSIONS = ("zone", "loop", "queue", "class", "window", "clerk")
+COUNTS = ("called", "served", "no_show", "requeued", "transferred", "cancelled", "held",
+          "left", "overdue", "within")
 
 
 @dataclass(frozen=True)
@@ -46,14 +51,17 @@ class Report:
 
 def build_report(engine: sa.Engine, hall: Hall, period: Period) -> Report:
     """Every figure of the period, read in one transaction (one snapshot)."""
-    isolation = "REPEATABLE READ" if engine.dialect.name == "postgresql" else None
-    options = {"isolation_level": isolation} if isolation else {}
+    postgres = engine.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ"} if postgres else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
+        if not postgres:   # SQLite: sorts and scratch tables in memory
+            conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
         found = facts.fill(conn, hall, period)
         report = Report(hall, period, None if found is None else found.asof)
         if found is not None:
+            cube = _cube(conn, hall)
             for grouping in GROUPINGS:
-                report.rows += _grouped(conn, hall, grouping)
+                report.rows += _grouped(conn, hall, cube, grouping)
             report.usage, report.spreads = usage(conn, hall, found)
             report.hourly = hourly(conn)
             report.weekly = ratings_by_week(conn)
@@ -61,68 +69,75 @@ def build_report(engine: sa.Engine, hall: Hall, period: Period) -> Report:
     return report
 
 
-def _key(grouping: str) -> sa.ColumnElement[Any]:
+def _sums(hall: Hall) -> dict[str, Any]:
+    """What the cube keeps per combination, as aggregates of the facts."""
+    f, total = facts.facts_table.c, sa.func.sum
+
+    def count(cond: Any) -> Any:
+        return total(sa.case((cond, 1), else_=0))
+
+    return {"issued": sa.func.count(), **{c: total(f[c]) for c in COUNTS},
+            **{f"r{n}": count(f.rating == n) for n in range(5, 0, -1)},
+            **{f"outcome:{code}": count(f.outcome == code) for code in hall.outcomes},
+            "rated": sa.func.count(f.rating), "satisfied": count(f.rating >= 3),
+            **{f"cases_{k}": total(f[f"case_{k}"]) for k in ("opened", "closed", "overdue")},
+            "wait_sum": total(f.wait), "wait_max": sa.func.max(f.wait),
+            "service_sum": total(f.service), "service_n": sa.func.count(f.service)}
+
+
+def _cube(conn: sa.Connection, hall: Hall) -> sa.Table:
     f = facts.facts_table.c
-    if grouping == "hall":
-        return sa.literal("").label("key")
-    return {"zone": f.zone, "loop": f.loop, "queue": f.queue, "class": f["class"],
-            "window": f.window, "clerk": f.clerk}[grouping]
+    sums = _sums(hall)
+    cube = sa.Table("report_cube", sa.MetaData(), sa.Column("bucket", sa.String(10)),
+                    *(sa.Column(d, sa.String(64)) for d in DIMENSIONS),
+                    *(sa.Column(k, sa.Float if k.endswith(("_sum", "_max")) else sa.Integer)
+                      for k in sums), **facts.TEMP)
+    cube.drop(conn, checkfirst=True)
+    cube.create(conn)
+    dims = [f.bucket, *(f[d] for d in DIMENSIONS)]
+    query = sa.select(*dims, *(e.label(k) for k, e in sums.items())).group_by(*dims)
+    conn.execute(cube.insert().from_select(["bucket", *DIMENSIONS, *sums], query))
+    return cube
 
 
-def _ranked(key: sa.ColumnElement[Any]) -> sa.Subquery:
+def _key(table: sa.Table, grouping: str) -> sa.ColumnElement[Any]:
+    return sa.literal_column("''") if grouping == "hall" else table.c[grouping]
+
+
+def _grouped(conn: sa.Connection, hall: Hall, cube: sa.Table, grouping: str) -> list[Row]:
+    c, key = cube.c, _key(cube, grouping)
+    sums = [k for k in _sums(hall) if k != "wait_max"]
+    query = (sa.select(c.bucket, key.label("gkey"), *(sa.func.sum(c[k]).label(k) for k in sums),
+                       sa.func.max(c.wait_max).label("wait_max"))
+             .where(key.is_not(None)).group_by(c.bucket, key))
+    found = [dict(r) for r in conn.execute(query).mappings()]
     f = facts.facts_table.c
-    part = (f.bucket, key)
-    no_service = sa.case((f.service.is_(None), 1), else_=0)
-    return (sa.select(facts.facts_table, key.label("gkey"),
-                      sa.func.row_number().over(partition_by=part, order_by=f.wait).label("rw"),
-                      sa.func.count(f.wait).over(partition_by=part).label("nw"),
-                      sa.func.row_number().over(partition_by=part,
-                                                order_by=(no_service, f.service)).label("rs"),
-                      sa.func.count(f.service).over(partition_by=part).label("ns"))
-            .where(key.is_not(None)).subquery("ranked"))
-
-
-def _at_rank(value: Any, row: Any, n: Any, p: int) -> sa.ColumnElement[Any]:
-    """The value of nearest rank ⌈p·n/100⌉ (integer arithmetic, as stats.rank)."""
-    return sa.func.max(sa.case((row == (p * n + 99) // 100, value)))
-
-
-def _grouped(conn: sa.Connection, hall: Hall, grouping: str) -> list[Row]:
-    r = _ranked(_key(grouping))
-    total = sa.func.sum
-    counts = {c: total(r.c[c]) for c in ("called", "served", "no_show", "requeued",
-                                         "transferred", "cancelled", "held", "left",
-                                         "overdue")}
-    levels = {f"r{n}": total(sa.case((r.c.rating == n, 1), else_=0)) for n in range(5, 0, -1)}
-    outcomes = {f"outcome:{code}": total(sa.case((r.c.outcome == code, 1), else_=0))
-                for code in hall.outcomes}
-    query = sa.select(
-        r.c.bucket, r.c.gkey, sa.func.count().label("issued"),
-        *(e.label(k) for k, e in {**counts, **levels, **outcomes}.items()),
-        (sa.func.avg(r.c.wait) / 60).label("wait_mean"),
-        (_at_rank(r.c.wait, r.c.rw, r.c.nw, 50) / 60).label("wait_p50"),
-        (_at_rank(r.c.wait, r.c.rw, r.c.nw, 90) / 60).label("wait_p90"),
-        (sa.func.max(r.c.wait) / 60).label("wait_max"),
-        total(r.c.within).label("within_n"),
-        (sa.func.avg(r.c.service) / 60).label("service_mean"),
-        (_at_rank(r.c.service, r.c.rs, r.c.ns, 90) / 60).label("service_p90"),
-        sa.func.count(r.c.rating).label("rated"),
-        total(sa.case((r.c.rating >= 3, 1), else_=0)).label("satisfied"),
-        total(r.c.case_opened).label("cases_opened"),
-        total(r.c.case_closed).label("cases_closed"),
-        total(r.c.case_overdue).label("cases_overdue"),
-    ).group_by(r.c.bucket, r.c.gkey).order_by(r.c.bucket, r.c.gkey)
-    rows = []
-    for found in conn.execute(query).mappings():
-        values: dict[str, Value] = {k: v for k, v in found.items()
-                                    if k not in ("bucket", "gkey", "within_n", "satisfied")}
-        values["within"] = found["within_n"] / found["issued"]
-        values["satisfaction"] = found["satisfied"] / found["rated"] if found["rated"] else None
-        if grouping in ("window", "clerk"):
-            values["issued"] = None          # a window's rows are the tickets it finished
-        rows.append(Row(found["bucket"], grouping, found["gkey"],
-                        key_name(hall, grouping, found["gkey"]), values))
+    fkey = _key(facts.facts_table, grouping)
+    waits = ranks.percentiles(conn, f.bucket, fkey, f.wait, (50, 90),
+                              {(r["bucket"], r["gkey"]): r["issued"] for r in found})
+    services = ranks.percentiles(conn, f.bucket, fkey, f.service, (90,),
+                                 {(r["bucket"], r["gkey"]): r["service_n"] for r in found})
+    rows = [Row(r["bucket"], grouping, r["gkey"], key_name(hall, grouping, r["gkey"]),
+                _values(r, waits, services, grouping)) for r in found]
     return sorted(rows, key=lambda row: (row.bucket, _order(hall, grouping, row.key)))
+
+
+def _values(r: dict[str, Any], waits: ranks.Ranks, services: ranks.Ranks,
+            grouping: str) -> dict[str, Value]:
+    group = (r["bucket"], r["gkey"])
+    minutes = {k: (None if v is None else v / 60) for k, v in (
+        ("wait_mean", r["wait_sum"] / r["issued"]), ("wait_max", r["wait_max"]),
+        ("wait_p50", waits[group][50]), ("wait_p90", waits[group][90]),
+        ("service_mean", r["service_sum"] / r["service_n"] if r["service_n"] else None),
+        ("service_p90", services.get(group, {}).get(90)))}
+    values: dict[str, Value] = {k: v for k, v in r.items() if k not in (
+        "bucket", "gkey", "within", "satisfied", "wait_sum", "service_sum", "service_n")}
+    values.update(minutes)
+    values["within"] = r["within"] / r["issued"]
+    values["satisfaction"] = r["satisfied"] / r["rated"] if r["rated"] else None
+    if grouping in ("window", "clerk"):
+        values["issued"] = None          # a window's rows are the tickets it finished
+    return values
 
 
 def _order(hall: Hall, grouping: str, key: str) -> tuple[int, str]:

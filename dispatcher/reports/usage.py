@@ -18,9 +18,7 @@ import sqlalchemy as sa
 from ..hall import Hall
 from ..store.schema import events
 from . import facts
-
-RELEASES = ("service_finished", "ticket_no_show", "ticket_transferred", "ticket_held",
-            "ticket_cancelled")
+from .logread import Bounds, in_range
 
 
 @dataclass(frozen=True)
@@ -70,24 +68,23 @@ class WeekRating:
         return self.satisfied / self.rated if self.rated else None
 
 
-def usage(conn: sa.Connection, hall: Hall, b: facts.Bounds) -> tuple[list[Usage], list[Spread]]:
-    d, days = conn.dialect.name, facts.days_table
-    name = events.c.name
-    window = sa.case((name == "ticket_transferred", facts.jfield(d, "from_window")),
-                     else_=facts.jfield(d, "window"))
-    held = (sa.select(events.c.day, name, window.label("window"), events.c.at,
-                      sa.func.lead(events.c.at).over(partition_by=(window, events.c.day),
-                                                     order_by=events.c.seq).label("until"))
-            .where(facts._in_range(b, "ticket_called", *RELEASES)).subquery("held"))
-    busy = dict(((bucket, w), s) for bucket, w, s in conn.execute(
-        sa.select(days.c.bucket, held.c.window, sa.func.sum(held.c.until - held.c.at))
-        .select_from(held.join(days, days.c.day == held.c.day))
-        .where(held.c.name == "ticket_called", held.c.until.is_not(None))
-        .group_by(days.c.bucket, held.c.window)))
+def usage(conn: sa.Connection, hall: Hall, b: Bounds) -> tuple[list[Usage], list[Spread]]:
+    """Each window's held time: its finished tickets' last holds (the facts) and the
+    holds the flags ended (no-show, hold, transfer, cancellation)."""
+    days, f, fl = facts.days_table, facts.facts_table.c, facts.flags_table.c
+    finished = (sa.select(f.bucket, f.window, f.hold.label("hold"))
+                .where(f.window.is_not(None)))
+    flagged = (sa.select(days.c.bucket, fl.window, (fl.at - fl.call_at).label("hold"))
+               .select_from(facts.flags_table.join(days, days.c.day == fl.day))
+               .where(fl.call_at.is_not(None)))
+    holds = sa.union_all(finished, flagged).subquery("holds")
+    busy = {(bucket, w): s for bucket, w, s in conn.execute(
+        sa.select(holds.c.bucket, holds.c.window, sa.func.sum(holds.c.hold))
+        .group_by(holds.c.bucket, holds.c.window))}
     opened = dict(conn.execute(
         sa.select(days.c.bucket, sa.func.count(sa.distinct(events.c.day)))
         .select_from(events.join(days, days.c.day == events.c.day))
-        .where(facts._in_range(b, "day_opened")).group_by(days.c.bucket)).all())
+        .where(in_range(b, "day_opened")).group_by(days.c.bucket)).all())
     scheduled = sum(end - start for start, end in hall.hours.periods) * 60.0
     uses = [Usage(bucket, w.id, w.zone, busy.get((bucket, w.id), 0.0) / 3600,
                   n * scheduled / 3600)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from .report import Accuracy, WaitStats
 
 _ESTIMATOR_NAMES = {
-    "printed": "projected (printed on the ticket)",
+    "printed": "replay (printed on the ticket)",
+    "projected": "projection (printed until issue 17)",
     "naive": "naive: ahead × mean service ÷ windows",
     "simple": "first estimator: (ahead + ½) × mean service ÷ m",
 }
