@@ -33,7 +33,7 @@ from bench.bench_store import PG_URL, pg_schema
 from bench.report_year import YearGenerator, open_days
 from dispatcher.hall import SAMPLE_HALL, Hall, load_hall
 from dispatcher.reports import Period, build_report
-from dispatcher.reports.facts import bounds
+from dispatcher.reports.logread import bounds
 from dispatcher.store import EventStore, events, tickets
 
 EVENT_COLUMNS = [c.name for c in events.columns]

@@ -76,7 +76,9 @@ class YearGenerator:
         arrivals = sorted(self._arrival(base) for _ in range(self.per_day))
         free = dict.fromkeys(hall.windows, base + first)
         sequences: dict[str, int] = {}
-        open_ids, case_no = [], 0
+        open_ids: list[str] = []
+        day_rows: list[dict[str, Any]] = []
+        case_no = 0
         for serial, at in enumerate(arrivals, 1):
             window = rng.choice(list(hall.windows.values()))
             queue = hall.queues[rng.choice(window.profile.main)]
@@ -91,6 +93,7 @@ class YearGenerator:
                    "window": None, "called_at": None, "started_at": None,
                    "finished_at": None, "recalls": 0, "requeues": 0, "transfers": 0,
                    "served_by": None, "rating": None, "issued_seq": 0}
+            day_rows.append(row)
             add(ev.TicketIssued(at=at, ticket=tid, number=number, prefix=queue.prefix,
                                 sequence=sequence, serial=serial, queue=queue.id,
                                 ticket_class=klass, virtual_at=row["virtual_at"]),
@@ -131,6 +134,10 @@ class YearGenerator:
         for w in hall.windows:
             add(ev.WindowClosed(at=close - 60, window=w))
         add(ev.DayClosed(at=close, day=iso, closed_tickets=tuple(open_ids)))
+        closed = set(open_ids)          # 日结 closes those waiting and the no-shows
+        for row in day_rows:
+            if row["id"] in closed:
+                row["state"] = "closed"
         return self._rows(iso, items)
 
     def _arrival(self, base: float) -> float:

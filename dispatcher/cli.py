@@ -257,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .simulator.cli import register as register_simulate_command
 
     register_simulate_command(sub)  # simulate: a day of the hall on a virtual clock
+
+    from .reports.cli import register as register_report_command
+
+    register_report_command(sub)  # report: 统计报表 from the store
     return parser
 
 

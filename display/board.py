@@ -109,11 +109,26 @@ def _grid(n: int, width: float, height: float, aspect: float,
     best = (1, max(n, 1))
     best_size = -1.0
     for cols in range(1, max(n, 1) + 1):
-        rows = math.ceil(n / cols)
+        rows = max(1, math.ceil(n / cols))   # no windows yet: before the first snapshot
         size = min(width / cols / aspect, height / rows)
         if size > best_size:
             best, best_size = (cols, rows), size
     return best
+
+
+def _paused(tile: WindowRow) -> bool:
+    """Paused with a reason: the reason takes the state line, 暂停 Paused the corner."""
+    return tile.state == "paused" and bool(tile.reason or tile.reason_en)
+
+
+def _first_line(tile: WindowRow) -> str:
+    return f"{tile.short}  {tile.number}" if tile.number else tile.short
+
+
+def _state_line(tile: WindowRow) -> str:
+    if _paused(tile):
+        return " ".join(x for x in (tile.reason, tile.reason_en) if x)
+    return f"{tile.state_zh} {tile.state_en}"
 
 
 class BoardPainter:
@@ -157,6 +172,11 @@ class BoardPainter:
         calls = self.board.recent[:rows * cols]
         nw = max(text_width(c.number, nf) for c in [*calls, *self.board.recent[:1]]) + 1.5 * u
         nw = max(nw, text_width("B000", nf) + 1.5 * u)
+        mf = font(fpx * 0.75, True)
+        mark_w = text_width("重呼 Recall", mf) + u
+        name_w = col_w - (u if cols > 1 else 0) - nw - 2 * u
+        name_px = min(fit_font(c.window_name, fpx * 0.9, name_w - (mark_w if c.recall else 0))
+                      .pixelSize() for c in calls)     # one size for the whole list
         for i, call in enumerate(calls):
             c, k = divmod(i, rows)
             cell = QRectF(body.left() + c * col_w, body.top() + k * row_h,
@@ -166,12 +186,8 @@ class BoardPainter:
             p.drawRoundedRect(cell, 0.5 * u, 0.5 * u)
             self._text(p, QRectF(cell.left() + u, cell.top(), nw, cell.height()), call.number,
                        nf, NUMBER)
-            mf = font(fpx * 0.75, True)
-            mark_w = text_width("重呼 Recall", mf) + u if call.recall else 0.0
-            name_r = QRectF(cell.left() + u + nw, cell.top(),
-                            cell.width() - nw - mark_w - 2 * u, cell.height())
-            self._text(p, name_r, call.window_name, fit_font(call.window_name, fpx * 0.9,
-                                                              name_r.width()), TEXT)
+            name_r = QRectF(cell.left() + u + nw, cell.top(), name_w, cell.height())
+            self._text(p, name_r, call.window_name, font(name_px), TEXT)
             if call.recall:
                 self._text(p, QRectF(cell.right() - mark_w - u, cell.top(), mark_w,
                                      cell.height()), "重呼 Recall", mf, RECALL,
@@ -192,12 +208,20 @@ class BoardPainter:
             return
         tw, th = body.width() / cols, body.height() / rows
         gap = max(2.0, 0.3 * u)
+        inner_w, top_h = tw - gap - u, (th - gap) * 0.58
+        # one size for every tile's first line and one for every state line, so the
+        # wall reads evenly; each is the size at which the longest one fits whole
+        top = min(fit_font(_first_line(t), top_h * 0.78, inner_w, bold=True).pixelSize()
+                  for t in tiles)
+        low = min([fit_font(_state_line(t), top_h * 0.5, inner_w).pixelSize()
+                   for t in tiles if not _paused(t)] or [int(top_h * 0.5)])
         for i, tile in enumerate(tiles):
             row, col = divmod(i, cols)
             cell = QRectF(body.left() + col * tw, body.top() + row * th, tw - gap, th - gap)
-            self._tile(p, cell, tile, u)
+            self._tile(p, cell, tile, u, font(top, True), font(low))
 
-    def _tile(self, p: QPainter, cell: QRectF, tile: WindowRow, u: float) -> None:
+    def _tile(self, p: QPainter, cell: QRectF, tile: WindowRow, u: float, f: QFont,
+              low: QFont) -> None:
         bg, label_c, num_c, state_c = TILE.get(tile.state, TILE["idle"])
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(bg)
@@ -206,26 +230,19 @@ class BoardPainter:
         top = QRectF(inner.left(), inner.top(), inner.width(), inner.height() * 0.58)
         bottom = QRectF(inner.left(), inner.top() + inner.height() * 0.55, inner.width(),
                         inner.height() * 0.42)
-        paused = tile.state == "paused" and bool(tile.reason or tile.reason_en)
-        corner = tile.number or ("暂停 Paused" if paused else "")
-        big = top.height() * 0.78
-        # one size for the label and the number, so both are whole ("B03  B1234")
-        f = fit_font(f"{tile.short}  {corner}" if corner else tile.short, big,
-                     inner.width(), bold=True)
         label_w = text_width(tile.short, f) + 1
         self._text(p, QRectF(top.left(), top.top(), label_w, top.height()), tile.short, f,
                    label_c)
+        corner = tile.number or ("暂停 Paused" if _paused(tile) else "")
         if corner:
-            cf = f if tile.number else fit_font(corner, f.pixelSize() * 0.72,
+            cf = f if tile.number else fit_font(corner, f.pixelSize() * 0.62,
                                                 inner.width() - label_w - u, bold=True)
             cw = text_width(corner, cf) + 1
             self._text(p, QRectF(inner.right() - cw, top.top(), cw, top.height()), corner,
                        cf, num_c, Qt.AlignmentFlag.AlignRight)
-        if paused:
-            state = " ".join(x for x in (tile.reason, tile.reason_en) if x)
-        else:
-            state = f"{tile.state_zh} {tile.state_en}"
-        self._text(p, bottom, state, fit_font(state, big * 0.62, bottom.width()), state_c)
+        state = _state_line(tile)
+        self._text(p, bottom, state, fit_font(state, low.pixelSize(), bottom.width()),
+                   state_c)
 
     def _queues(self, p: QPainter, r: QRectF, u: float) -> None:
         queues = self.board.queues

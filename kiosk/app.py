@@ -641,7 +641,9 @@ class KioskWindow(QWidget):
         if key == "DEL":
             return self.button("delete", self.bi("delete"), size=40, height=110)
         if key == "-":                           # a thin glyph: say what it is too
-            return self.button("key:-", "-", self.bi("dash"), size=60, height=110)
+            first, second = self.bi("dash")      # one line: a key has little room
+            return self.button("key:-", ("-", f"{first} {second}"), size=60, height=110,
+                               ratio=0.4)
         return self.button(f"key:{key}", key, size=60, height=110)
 
     # ------------------------------------------------------------------ screenshots

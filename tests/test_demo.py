@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import subprocess
 import sys
@@ -56,15 +55,17 @@ def test_one_percentile_everywhere_is_nearest_rank() -> None:
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     ten = [float(v) for v in range(1, 11)]
     assert [percentile(ten, p) for p in (10, 50, 90, 95, 100)] == [1.0, 5.0, 9.0, 10.0, 10.0]
-    for n in range(1, 30):
-        values = [float((v * 37) % 11) for v in range(n)]
+    for n in range(1, 201):
+        values = [float(v * 37 % 101) for v in range(n)]      # distinct, shuffled
         ordered = sorted(values)
         for p in (50, 90, 95):
             got = percentile(values, p)
-            rank = math.ceil(p / 100 * n)                # nearest rank, 1-based
+            rank = next(r for r in range(1, n + 1) if 100 * r >= p * n)   # ⌈p·n/100⌉
             assert got == ordered[rank - 1]
-            assert sum(v <= got for v in values) >= p / 100 * n
+            assert 100 * sum(v <= got for v in values) >= p * n            # at least p %
+            assert 100 * sum(v < got for v in values) < p * n              # the smallest
         assert percentile(values, 90) >= percentile(values, 50)
+    assert percentile(range(1, 71), 90) == 63      # not 64: ⌈0.9 × 70⌉ in floating point
     with pytest.raises(ValueError):
         percentile([], 90)
 

@@ -657,14 +657,17 @@ def test_the_help_description_names_whole_units(kiosk_factory: Any) -> None:
     assert f"{len(units)} departments: Taxation, Real Estate and more" in text
 
 
-def test_every_kiosk_text_has_aa_contrast_on_the_rendered_screens(kiosk_factory: Any,
-                                                                  tmp_path: Path) -> None:
-    """Every screen, both orientations, measured on the PNG (tests/screen_contrast.py):
-    each visible label (a button's words are a label over it), its most common colour
-    against the pixel that contrasts most with it."""
+def test_every_kiosk_text_is_whole_and_has_aa_contrast(kiosk_factory: Any,
+                                                       tmp_path: Path) -> None:
+    """Every screen, both orientations: every button's words fit it whole (nothing cut
+    off below, no line wider than the button), and every visible label (a button's
+    words are a label over it) has AA contrast measured on the PNG
+    (tests/screen_contrast.py): its most common colour against the pixel that
+    contrasts most with it."""
     from PIL import Image
     from screen_contrast import AA, measure
 
+    from dispatcher.client.touch import BigButton, _metrics
     from kiosk.app import SIZES, _pose, shots
 
     k = kiosk_factory()
@@ -680,6 +683,13 @@ def test_every_kiosk_text_has_aa_contrast_on_the_rendered_screens(kiosk_factory:
             path = tmp_path / f"{screen}{variant}-{orient}.png"
             k.window.screenshot(path, size)
             image = Image.open(path)
+            for btn in k.window._page.findChildren(BigButton):
+                label, sizes = btn.text_label, btn._sizes(btn.title_px)
+                widest = max(_metrics(px, bold).horizontalAdvance(text)
+                             for (text, _, bold), px in zip(btn.lines, sizes, strict=True))
+                if label.heightForWidth(label.width()) > label.height() \
+                        or widest > label.width():
+                    bad.append((screen + variant, orient, btn.accessibleName(), "cut"))
             for lab in k.window._page.findChildren(QLabel):
                 if not lab.isVisibleTo(k.window) or not (lab.text() or "").strip():
                     continue

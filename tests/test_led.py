@@ -288,3 +288,26 @@ def test_an_offline_strip_costs_one_set_of_tries_and_is_rechecked_once(tmp_path)
 
     with FakeStrip() as strip:
         asyncio.run(scenario(strip))
+
+
+def test_redraw_draws_once_per_burst_and_never_later_than_max() -> None:
+    from dispatcher.client.redraw import Redraw
+
+    async def scenario() -> None:
+        drawn: list[tuple[str, bool]] = []
+        redraw: Redraw[str] = Redraw(lambda key, force: drawn.append((key, force)),
+                                     settle_s=0.05, max_s=0.2)
+        redraw.mark("B03")
+        redraw.mark("B04", force=True)
+        redraw.mark("B03")                      # one command's frames: one draw each
+        await asyncio.sleep(0.1)
+        assert drawn == [("B03", False), ("B04", True)]
+        drawn.clear()
+        started = time.monotonic()
+        while time.monotonic() - started < 0.35:  # a stream that never pauses 50 ms
+            redraw.mark("B03")
+            await asyncio.sleep(0.01)
+        assert drawn and drawn[0] == ("B03", False)   # drawn by max_s all the same
+        redraw.cancel()
+
+    asyncio.run(scenario())

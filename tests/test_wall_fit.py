@@ -218,3 +218,11 @@ def test_every_text_has_aa_contrast_on_the_rendered_wall(qtbot, tmp_path: Path,
         if contrast < AA:
             bad.append((d.text, round(contrast, 2), bg, fg))
     assert len(wall.drawn) > 100 and not bad, bad
+
+
+def test_the_grid_of_no_windows_is_no_division_by_zero() -> None:
+    """Before its first snapshot the wall paints with no windows at all."""
+    from display.board import _grid
+
+    assert _grid(0, 1920.0, 600.0, 1.6) == (1, 1)
+    assert _grid(0, 1080.0, 900.0, 1.6, portrait=True) == (1, 1)

@@ -96,11 +96,13 @@ class BigButton(QPushButton):
                 widest = max(widest, metrics.horizontalAdvance(text) / avail_w)
                 tall += metrics.height()
             if (widest <= 1 and tall <= avail_h) or title <= floor:
-                break
+                self.text_label.setText(html_lines([(t, px, b) for (t, _, b), px
+                                                    in zip(self.lines, sizes, strict=True)]))
+                # the rich text's own height (its line spacing) must fit too
+                if title <= floor or self.text_label.heightForWidth(w - pad_x) <= avail_h:
+                    break
             title = max(floor, title * 0.94)
         self.title_px = sizes[0]
-        self.text_label.setText(html_lines([(t, px, b) for (t, _, b), px
-                                       in zip(self.lines, sizes, strict=True)]))
         self.text_label.setGeometry(pad_x // 2, pad_y, w - pad_x, h - 2 * pad_y)
         self._colour()
 

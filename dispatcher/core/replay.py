@@ -28,6 +28,7 @@ from .state import HallState, WindowState
 OVERTIME = 1800.0     # windows keep calling this long after a period ends
 LOOKBACK = 3600.0     # arrival rates: over the last hour of opening time
 MAX_CALLS = 20000     # a bound on the replay's work
+SPREAD = 1.0          # how far the first free times move to exponential order statistics
 _WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 _Place = tuple[float, float, str]
 
@@ -39,6 +40,7 @@ class _Line:
     def __init__(self, places: list[_Place], streams: list[tuple[float, float]]) -> None:
         self.places, self.next, self.streams = places, 0, streams
         self.came = [0] * len(streams)   # arrivals taken from each stream so far
+        self.due = [math.inf] * len(streams)  # when each stream's next one comes
 
 
 class Replay:
@@ -53,7 +55,7 @@ class Replay:
         self.rates = _rates(state, now, day)
         working = [w for w in state.windows.values() if w.state in _WORKING]
         self.profiles = {w.id: w.profile for w in working}
-        self.free = {w.id: now + remaining.get(w.id, 0.0) for w in working}
+        self.free = {w: now + t for w, t in spread(remaining, [w.id for w in working]).items()}
         self.lines: dict[str, _Line] = {}
         self.direct = {w.id: _Line(list(state.window_lines.get(w.id, ())), [])
                        for w in working}
@@ -68,6 +70,7 @@ class Replay:
                        for (q, cls), rate in sorted(self.rates.items()) if q == queue]
             found = self.lines[queue] = _Line(list(self.state.queue_lines.get(queue, ())),
                                               streams)
+            found.due = [self.arrival(stream, 1) for stream in streams]
         return found
 
     # ------------------------------------------------------------- the clock
@@ -82,8 +85,6 @@ class Replay:
         while heap and len(found) < len(targets) and calls < MAX_CALLS:
             at, window = heapq.heappop(heap)
             at = self.in_hours(at)
-            if at is None:
-                continue
             taken = self.call(window, at)
             if taken is None:
                 later = self.next_arrival(window, at)
@@ -98,22 +99,21 @@ class Replay:
             heapq.heappush(heap, (at + hold, window))
         return found
 
-    def in_hours(self, at: float) -> float | None:
+    def in_hours(self, at: float) -> float:
         """When a window free at ``at`` may call: at once within a period or its
-        overtime, else when the next period opens; None after the day's last."""
+        overtime, else when the next period opens; after the day's last, at once (a
+        ticket the day cannot serve is told how long it would take if it went on)."""
         for start, end in self.periods:
             if at < start:
                 return start
             if at < end + OVERTIME:
                 return at
-        return None
+        return at
 
     def next_arrival(self, window: str, at: float) -> float | None:
         """When the next citizen comes to one of the window's lines after ``at``."""
-        profile = self.profiles[window]
-        times = [self.arrival(s, n + 1) for q in profile.queues
-                 for s, n in zip(self.line(q).streams, self.line(q).came, strict=True)]
-        later = [t for t in times if t > at]
+        later = [t for q in self.profiles[window].queues for t in self.line(q).due
+                 if t > at]
         return min(later) if later else None
 
     def arrival(self, stream: tuple[float, float], k: int) -> float:
@@ -139,10 +139,11 @@ class Replay:
             v, serial, tid = line.places[line.next]
             ticket = self.state.tickets.get(tid)
             best = ((v, serial), ticket.issued_at if ticket else self.now, -1)
-        for i, stream in enumerate(line.streams):
-            came = self.arrival(stream, line.came[i] + 1)
-            if came <= at and (best is None or (came - stream[1], math.inf) < best[0]):
-                best = ((came - stream[1], math.inf), came, i)
+        for i, came in enumerate(line.due):
+            if came <= at:
+                place = (came - line.streams[i][1], math.inf)
+                if best is None or place < best[0]:
+                    best = (place, came, i)
         return best
 
     def take(self, queue: str, source: int) -> str:
@@ -151,6 +152,7 @@ class Replay:
             line.next += 1
             return line.places[line.next - 1][2]
         line.came[source] += 1
+        line.due[source] = self.arrival(line.streams[source], line.came[source] + 1)
         return ""
 
     def call(self, window: str, at: float) -> tuple[str, str] | None:
@@ -181,6 +183,22 @@ class Replay:
 def _first(heads: Iterable[tuple[tuple[tuple[float, float], float, int], str]]
            ) -> tuple[tuple[tuple[float, float], float, int], str] | None:
     return min(heads, key=lambda hq: hq[0][0], default=None)
+
+
+def spread(remaining: dict[str, float], windows: list[str]) -> dict[str, float]:
+    """When each window is first free, in seconds from now: its expected rest
+    ``remaining``, moved SPREAD of the way to the expected order statistics of
+    independent exponential rests of those means (the first of many busy windows is
+    free sooner than the soonest expected rest; the last later than the latest)."""
+    busy = sorted((remaining[w], w) for w in windows if remaining.get(w, 0.0) > 0)
+    found = {w: 0.0 for w in windows}
+    rate = sum(1.0 / r for r, _ in busy)
+    at = 0.0
+    for r, w in busy:
+        at += 1.0 / rate
+        rate -= 1.0 / r
+        found[w] = min(r, SPREAD * at + (1.0 - SPREAD) * r)
+    return found
 
 
 def _day_periods(hall: Hall, now: float) -> list[tuple[float, float]]:

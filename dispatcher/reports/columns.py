@@ -41,6 +41,8 @@ COLUMNS = (
     Column("cases_opened", "差评工单", "cases opened"),
     Column("cases_closed", "已整改办结", "cases closed"),
     Column("cases_overdue", "超期工单", "cases overdue"),
+    Column("utilisation", "窗口利用率", "utilisation", "share"),
+    Column("spread", "冷热差", "hot-cold spread", "share"),
 )
 
 GROUPINGS = {"hall": ("大厅", "hall"), "zone": ("区域", "zone"), "loop": ("循环", "loop"),
@@ -55,6 +57,23 @@ WEEKDAY_NAMES = ("周一 Mon", "周二 Tue", "周三 Wed", "周四 Thu", "周五
 def outcome_columns(hall: Hall) -> tuple[Column, ...]:
     """One column per outcome code (办件结果) of the hall file."""
     return tuple(Column(f"outcome:{o.code}", o.name, o.name_en) for o in hall.outcomes.values())
+
+
+def all_columns(hall: Hall) -> tuple[Column, ...]:
+    """Every column of a report row, the outcome codes after the service times."""
+    at = next(i for i, c in enumerate(COLUMNS) if c.key == "rated")
+    return (*COLUMNS[:at], *outcome_columns(hall), *COLUMNS[at:])
+
+
+def shown(column: Column, value: float | int | None) -> str:
+    """A value as the report prints it: counts whole, minutes to 0.1, shares to 0.1%."""
+    if value is None:
+        return ""
+    if column.kind == "minutes":
+        return f"{value:.1f}"
+    if column.kind == "share":
+        return f"{value:.1%}"
+    return f"{value:d}"
 
 
 def key_name(hall: Hall, grouping: str, key: str) -> str:

@@ -56,7 +56,7 @@ cases_table = sa.Table(
 _INT = ("hour", "weekday", "called", "within", "overdue", "served", "no_show", "held",
         "cancelled", "requeued", "transferred", "left", "rating", "case_opened",
         "case_closed", "case_overdue")
-_TEXT = ("id", "day", "bucket", "week", "queue", "zone", "loop", "class", "window", "clerk",
+_TEXT = ("id", "day", "bucket", "week", "hall", "queue", "zone", "loop", "class", "window", "clerk",
          "outcome")
 facts_table = sa.Table(
     "report_facts", scratch, *(sa.Column(c, sa.String(64)) for c in _TEXT),
@@ -129,6 +129,7 @@ def _facts_query(d: str, hall: Hall, period: Period, b: Bounds) -> sa.Select[Any
 
     columns = {
         "id": t.c.id, "day": t.c.day, "bucket": days.c.bucket, "week": days.c.week,
+        "hall": sa.literal(""),   # the whole hall: one group
         "queue": _by_prefix(hall, t.c.prefix, lambda q: q.id, t.c.queue), "zone": zone,
         "loop": _by_prefix(hall, t.c.prefix, lambda q: LOOPS[q.kind]),
         "class": t.c.ticket_class,

@@ -20,7 +20,7 @@ from .period import Period
 from .usage import Hourly, Spread, Usage, WeekRating, hourly, ratings_by_week, usage
 
 Value = float | int | None
-DIMENSIONS = ("zone", "loop", "queue", "class", "window", "clerk")
+DIMENSIONS = ("hall", "zone", "loop", "queue", "class", "window", "clerk")
 COUNTS = ("called", "served", "no_show", "requeued", "transferred", "cancelled", "held",
           "left", "overdue", "within")
 
@@ -63,6 +63,7 @@ def build_report(engine: sa.Engine, hall: Hall, period: Period) -> Report:
             for grouping in GROUPINGS:
                 report.rows += _grouped(conn, hall, cube, grouping)
             report.usage, report.spreads = usage(conn, hall, found)
+            _add_usage(report)
             report.hourly = hourly(conn)
             report.weekly = ratings_by_week(conn)
         facts.scratch.drop_all(conn)
@@ -101,7 +102,7 @@ def _cube(conn: sa.Connection, hall: Hall) -> sa.Table:
 
 
 def _key(table: sa.Table, grouping: str) -> sa.ColumnElement[Any]:
-    return sa.literal_column("''") if grouping == "hall" else table.c[grouping]
+    return table.c[grouping]
 
 
 def _grouped(conn: sa.Connection, hall: Hall, cube: sa.Table, grouping: str) -> list[Row]:
@@ -138,6 +139,18 @@ def _values(r: dict[str, Any], waits: ranks.Ranks, services: ranks.Ranks,
     if grouping in ("window", "clerk"):
         values["issued"] = None          # a window's rows are the tickets it finished
     return values
+
+
+def _add_usage(report: Report) -> None:
+    """Utilisation on the window rows; its mean and hot/cold spread on zone and hall rows."""
+    by_window = {(u.bucket, u.window): u.utilisation for u in report.usage}
+    by_zone = {(s.bucket, s.zone): s for s in report.spreads}
+    for row in report.rows:
+        if row.grouping == "window":
+            row.values["utilisation"] = by_window.get((row.bucket, row.key))
+        elif row.grouping in ("zone", "hall") and (row.bucket, row.key) in by_zone:
+            spread = by_zone[row.bucket, row.key]
+            row.values.update(utilisation=spread.mean, spread=spread.spread)
 
 
 def _order(hall: Hall, grouping: str, key: str) -> tuple[int, str]:

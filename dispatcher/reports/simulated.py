@@ -7,6 +7,7 @@ the reports to the simulator's own figures.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from ..core import commands as cmd
@@ -18,12 +19,16 @@ from ..simulator.arrivals import Arrival
 from ..simulator.engine import Outcome, SimOptions, _Run
 from ..simulator.report import closing
 
+LEVELS, WEIGHTS = (5, 4, 3, 2, 1), (70, 20, 6, 3, 1)   # as the demo's citizens rate
+
 
 class StoredCore:
-    """What the simulator asks of its core, answered by a HallService."""
+    """What the simulator asks of its core, answered by a HallService. With ``rate``,
+    60% of the citizens rate their service (好差评) as it is finished, for samples: the
+    simulator's dispatch does not depend on ratings."""
 
-    def __init__(self, service: HallService) -> None:
-        self.service = service
+    def __init__(self, service: HallService, rate: random.Random | None = None) -> None:
+        self.service, self.rate = service, rate
         self.kiosks = {z.id: z.kiosks[0] for z in service.hall.zones.values() if z.kiosks}
 
     def __getattr__(self, name: str) -> Any:      # hall, state, choose_next, ...
@@ -33,15 +38,31 @@ class StoredCore:
         device = "simulator"
         if isinstance(command, cmd.IssueTicket) and command.zone in self.kiosks:
             device = self.kiosks[command.zone]
-        return [e for _, e in self.service.execute(command, now, device=device)]
+        events = [e for _, e in self.service.execute(command, now, device=device)]
+        for event in events:
+            if self.rate and isinstance(event, ev.ServiceFinished) and self.rate.random() < 0.6:
+                level = self.rate.choices(LEVELS, WEIGHTS)[0]
+                self.service.execute(cmd.Evaluate(event.ticket, level), now, device="evaluator")
+        return events
+
+    def settle_cases(self, now: float) -> None:
+        """Most 差评 cases are contacted and closed by the end of the day."""
+        assert self.rate is not None
+        for case in sorted(self.service.core.state.cases.values(), key=lambda k: k.id):
+            if case.state == "open" and self.rate.random() < 0.8:
+                for step in ("contacted", "closed"):
+                    self.service.execute(cmd.UpdateCase(case.id, step, by="staff-001"), now)
 
 
 def simulate_stored(hall: Hall, arrivals: list[Arrival], options: SimOptions,
-                    url: str) -> Outcome:
+                    url: str, rate: random.Random | None = None) -> Outcome:
     """``simulate(hall, arrivals, options)``, every command through the store at ``url``;
-    the day is closed at the simulator's closing time."""
+    the day is closed at the simulator's closing time (``rate``: see StoredCore)."""
     with HallService.open(hall_for(hall, options.policy), url) as service:
-        core: Any = StoredCore(service)
+        stored = StoredCore(service, rate)
+        core: Any = stored
         outcome = _Run(hall, arrivals, options, core).play()
+        if rate is not None:
+            stored.settle_cases(closing(outcome))
         service.execute(cmd.CloseDay(), closing(outcome), device="simulator")
     return outcome

@@ -1,8 +1,11 @@
 """Arrival files: ``time,zone,queue,class[,service_seconds]``, one row per ticket.
 
-``time`` is a wall-clock time of the simulated day (``09:12:30``) or seconds from
-the hall's opening (``732.5``). ``service_seconds``, when present, is how long the
-citizen's business takes at the window; otherwise the simulator draws it.
+``time`` is a wall-clock time of the simulated day (``09:12:30``), a date and time
+(``2026-11-24 09:12:30``: a trace of several days, one simulated day per calendar
+day, counted from the file's first date; rows without a date are on that day) or
+seconds from the first day's opening (``732.5``; 86,400 and more are later days).
+``service_seconds``, when present, is how long the citizen's business takes at the
+window (0 allowed: a citizen done at once); otherwise the simulator draws it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import csv
 import io
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from ..hall import TICKET_CLASSES, Hall
@@ -23,9 +27,13 @@ class ArrivalError(ValueError):
     """A row that cannot be used: ``file:line: reason``."""
 
 
+DAY = 86400.0
+
+
 @dataclass(frozen=True)
 class Arrival:
     at: float                  # seconds after the local midnight of the simulated day
+                               # (of a trace's first day: later days are at + k × DAY)
     zone: str
     queue: str
     ticket_class: str = "normal"
@@ -50,9 +58,8 @@ def parse_time(text: str, opening: float) -> float:
     text = text.strip()
     if ":" not in text:
         after = float(text)
-        if not 0 <= after < 86400:
-            raise ValueError(f"time {text!r}: seconds from opening must be 0 or more, "
-                             "within the day")
+        if not 0 <= after < math.inf:
+            raise ValueError(f"time {text!r}: seconds from opening must be 0 or more")
         return opening + after
     parts = [float(p) for p in text.split(":")]
     if len(parts) == 2:
@@ -74,30 +81,55 @@ def format_time(at: float) -> str:
 
 def read_arrivals(path: str | Path, hall: Hall) -> list[Arrival]:
     """The arrivals of a CSV file, checked against the hall and sorted by time."""
+    return read_trace(path, hall)[1]
+
+
+def read_trace(path: str | Path, hall: Hall) -> tuple[str | None, list[Arrival]]:
+    """``read_arrivals``, and the file's first date (None when no row has one)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ArrivalError(f"{path}: cannot read the arrivals file: {reason}") from None
-    return parse_arrivals(text, hall, str(path))
+    return parse_trace(text, hall, str(path))
 
 
 def parse_arrivals(text: str, hall: Hall, source: str = "<arrivals>") -> list[Arrival]:
+    return parse_trace(text, hall, source)[1]
+
+
+def parse_trace(text: str, hall: Hall,
+                source: str = "<arrivals>") -> tuple[str | None, list[Arrival]]:
+    """The arrivals and the first date of the rows that carry one (else None): a dated
+    row is at its time of day plus a DAY per day after that date."""
     reader = csv.DictReader(io.StringIO(text))
     missing = {"time", "zone", "queue", "class"} - set(reader.fieldnames or ())
     if missing:
         raise ArrivalError(f"{source}:1: missing column(s) {', '.join(sorted(missing))}")
     opening = opening_seconds(hall)
-    rows = []
+    rows: list[tuple[date | None, Arrival]] = []
     for line, row in enumerate(reader, start=2):
         try:
             rows.append(_arrival(row, hall, opening))
         except (ValueError, TypeError) as exc:
             raise ArrivalError(f"{source}:{line}: {exc}") from None
-    return sorted(rows, key=lambda a: a.at)
+    first = min((d for d, _ in rows if d is not None), default=None)
+    found = [a if d is None or first is None else
+             replace(a, at=a.at + (d - first).days * DAY) for d, a in rows]
+    return (first.isoformat() if first else None), sorted(found, key=lambda a: a.at)
 
 
-def _arrival(row: dict, hall: Hall, opening: float) -> Arrival:
+def split_days(arrivals: list[Arrival]) -> list[tuple[int, list[Arrival]]]:
+    """A trace's arrivals per calendar day: (days after the first, that day's arrivals
+    with times of that day), the days with arrivals only, in order."""
+    days: dict[int, list[Arrival]] = {}
+    for a in arrivals:
+        k = int(a.at // DAY)
+        days.setdefault(k, []).append(replace(a, at=a.at - k * DAY))
+    return sorted(days.items())
+
+
+def _arrival(row: dict, hall: Hall, opening: float) -> tuple[date | None, Arrival]:
     queue, zone = row["queue"].strip(), row["zone"].strip()
     if queue not in hall.queues:
         raise ValueError(f"no queue {queue!r} in the hall")
@@ -108,9 +140,21 @@ def _arrival(row: dict, hall: Hall, opening: float) -> Arrival:
         raise ValueError(f"no ticket class {ticket_class!r}")
     service = (row.get("service_seconds") or "").strip()
     seconds = float(service) if service else None
-    if seconds is not None and not 0 < seconds < math.inf:
-        raise ValueError(f"service_seconds must be more than 0, got {service}")
-    return Arrival(parse_time(row["time"], opening), zone, queue, ticket_class, seconds)
+    if seconds is not None and not 0 <= seconds < math.inf:
+        raise ValueError(f"service_seconds must be 0 or more, got {service}")
+    day, clock = _split_date(row["time"])
+    return day, Arrival(parse_time(clock, opening), zone, queue, ticket_class, seconds)
+
+
+def _split_date(text: str) -> tuple[date | None, str]:
+    """``2026-11-24 09:12`` or ``2026-11-24T09:12`` -> (the date, ``09:12``)."""
+    text = text.strip()
+    if len(text) > 10 and text[4] == "-" and text[10] in " T":
+        try:
+            return date.fromisoformat(text[:10]), text[11:]
+        except ValueError:
+            raise ValueError(f"{text!r}: {text[:10]!r} is not a date (YYYY-MM-DD)") from None
+    return None, text
 
 
 def write_arrivals(arrivals: Iterable[Arrival], out: io.TextIOBase) -> None:

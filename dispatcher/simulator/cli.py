@@ -6,17 +6,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 from ..argtypes import count, number
 from ..core.policy import POLICIES
 from ..hall import SAMPLE_HALL, WEEKDAYS, Hall, load_hall
-from .arrivals import ArrivalError, read_arrivals, write_arrivals
+from .arrivals import ArrivalError, read_trace, split_days, write_arrivals
 from .engine import SimOptions, simulate
 from .generate import DAY_PROFILES, GenOptions, generate, offered_load
 from .report import summary
 from .service import DISTRIBUTIONS
 from .text import class_table, day_text, estimator_table, policy_table
+
+DEFAULT_DAY = "2026-11-23"   # a Monday
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="balanced, capped: how often the suggested moves are applied")
     p.add_argument("--overtime-minutes", type=number(0), default=30.0,
                    help="windows keep calling this long after each period ends")
-    p.add_argument("--day", default="2026-11-23",
-                   help="the simulated date, YYYY-MM-DD (its weekday must be open)")
+    p.add_argument("--day", default=None,
+                   help="the simulated date, YYYY-MM-DD (its weekday must be open); default "
+                   "the arrivals file's first date, else 2026-11-23")
     gen = p.add_argument_group("generating arrivals")
     gen.add_argument("--generate", action="store_true", help="write an arrivals CSV instead")
     gen.add_argument("--day-profile", choices=tuple(DAY_PROFILES), default="two-peaks")
@@ -83,23 +86,50 @@ def run(args: argparse.Namespace) -> int:
     hall = load_hall(args.hall)
     if args.generate:
         return _generate(args, hall)
-    problem = day_problem(args.day, hall)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
     if not args.arrivals:
         print("error: --arrivals FILE.csv is needed (or --generate)", file=sys.stderr)
         return 2
     try:
-        arrivals = read_arrivals(args.arrivals, hall)
+        first, arrivals = read_trace(args.arrivals, hall)
     except (ArrivalError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    policies = list(POLICIES) if args.policy == "all" else [args.policy]
-    reports = [summary(simulate(hall, arrivals, _options(args, policy))) for policy in policies]
+    start = args.day or first or DEFAULT_DAY
+    problem = day_problem(start, hall)
+    days = split_days(arrivals) or [(0, [])]
+    if problem and len(days) == 1:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if len(days) == 1:
+        return _one_day(args, hall, arrivals, start)
+    out = []   # a trace of several days: one simulated day per calendar day
+    for k, day_arrivals in days:
+        day = (date.fromisoformat(start) + timedelta(days=k)).isoformat()
+        problem = day_problem(day, hall)
+        if problem:
+            print(f"note: {problem}: its {len(day_arrivals)} arrivals are not simulated",
+                  file=sys.stderr)
+            continue
+        if not args.json:
+            print(f"\n=== {day}: {len(day_arrivals)} arrivals ===\n")
+        out.append({"day": day, "report": _one_day(args, hall, day_arrivals, day,
+                                                   quiet=args.json)})
     if args.json:
-        print(json.dumps(reports if args.policy == "all" else reports[0], ensure_ascii=False,
-                         indent=2))
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _one_day(args: argparse.Namespace, hall: Hall, arrivals: list, day: str,
+             quiet: bool = False):
+    """Simulate one day and print it; ``quiet``: return the report(s) instead."""
+    policies = list(POLICIES) if args.policy == "all" else [args.policy]
+    reports = [summary(simulate(hall, arrivals, _options(args, policy, day)))
+               for policy in policies]
+    data = reports if args.policy == "all" else reports[0]
+    if quiet:
+        return data
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     elif args.policy == "all":
         print(f"{len(arrivals)} arrivals, offered load {offered_load(hall, arrivals):.0%}\n")
         print(policy_table(reports), class_table(reports), estimator_table(reports),
@@ -109,11 +139,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace, policy: str) -> SimOptions:
+def _options(args: argparse.Namespace, policy: str, day: str) -> SimOptions:
     return SimOptions(policy=policy, seed=args.seed, no_show=_no_show(args.no_show),
                       service_dist=args.service_dist, service_cv=args.service_cv,
                       rebalance_minutes=args.rebalance_minutes,
-                      overtime_minutes=args.overtime_minutes, day=args.day)
+                      overtime_minutes=args.overtime_minutes, day=day)
 
 
 def _generate(args: argparse.Namespace, hall: Hall) -> int:

@@ -113,8 +113,8 @@ class _Run:
         services = [draw_service(rng, self.hall.queues[a.queue].service_seconds,
                                  self.opts.service_dist, self.opts.service_cv)
                     for a in self.arrivals]
-        self.service = [a.service_seconds or s for a, s in zip(self.arrivals, services,
-                                                                strict=True)]
+        self.service = [s if a.service_seconds is None else a.service_seconds
+                        for a, s in zip(self.arrivals, services, strict=True)]
         chance = self.opts.no_show
         self.absent = [rng.random() < chance.get(a.queue, chance.get("*", 0.0))
                        for a in self.arrivals]
