@@ -57,7 +57,9 @@ bench: install
 	$(PY) -m bench.bench_abuse
 	$(PY) -m bench.bench_kiosk
 	$(PY) -m bench.bench_simulate
+	$(PY) -m bench.bench_accuracy
 	$(PY) -m bench.bench_balancing
+	$(PY) -m bench.bench_reports
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

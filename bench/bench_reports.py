@@ -147,9 +147,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"round {r + 1}/{args.rounds} done", flush=True)
         for engine in engines.values():
             engine.dispose()
+    busy = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nmonthly report of {args.month} ({month_tickets:,} tickets) in a year of "
           f"{n_tickets:,} tickets; median of {args.rounds} rounds ({os.cpu_count()} CPUs, "
-          "shared machine)\n")
+          f"shared machine; load average {busy})\n")
     print("| backend | monthly report s | floor s (bare aggregate) | report / floor |")
     print("|---|---:|---:|---:|")
     for backend in engines:

@@ -68,13 +68,13 @@ class OutcomeDialog(QDialog):
         self.case_edit.setMaxLength(MAX_CASE_NUMBER)
         self.case_edit.setPlaceholderText("例 / e.g. KY-2026-000123")
         self.case_edit.textChanged.connect(self._update)
+        self.case_edit.returnPressed.connect(self._enter)     # Enter after the number: OK
         self.missing = QLabel("")
         self.missing.setObjectName("missing")
         for w in (self.case_label, self.case_edit, self.missing):
             lay.addWidget(w)
         self.box = QDialogButtonBox()
         self.ok = self.box.addButton("确定 / OK", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok.setDefault(True)                 # Enter in the case number field: OK
         self.box.addButton("取消 / Cancel", QDialogButtonBox.ButtonRole.RejectRole)
         self.box.accepted.connect(self.accept)
         self.box.rejected.connect(self.reject)
@@ -91,6 +91,7 @@ class OutcomeDialog(QDialog):
             b = QPushButton(choice_label(c))
             b.setProperty("outcome", True)
             b.setCheckable(True)
+            b.setAutoDefault(False)              # Enter never picks an outcome by itself
             b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             self.group.addButton(b, i)
             grid.addWidget(b, i // COLUMNS, i % COLUMNS)
@@ -121,6 +122,10 @@ class OutcomeDialog(QDialog):
         self.buttons[code].click()
         self.case_edit.setText(case_number)
 
+    def _enter(self) -> None:
+        if self.ok.isEnabled():
+            self.accept()
+
     def _update(self) -> None:
         choice = self.chosen()
         needs = bool(choice and choice.case_number)
@@ -148,6 +153,8 @@ def screenshot(parent: QWidget | None, choices: tuple[OutcomeChoice, ...], path:
     dialog.resize(dialog.minimumWidth(), dialog.sizeHint().height())
     dialog.show()
     QApplication.processEvents()
+    dialog.case_edit.deselect()              # as typed, not as selected by the focus
+    dialog.case_edit.end(False)
     path = Path(path)
     dialog.grab().save(str(path))
     dialog.close()

@@ -5,7 +5,7 @@
 the values (never an interpolation), so a report's p90 is a wait somebody waited.
 On 1 value every percentile is that value; on 2 values p50 is the smaller and p90
 the larger; on 3 values p50 is the middle one and p90 the largest. The reports
-compute the same rank in SQL (``dispatcher/reports/figures.py``).
+compute the same rank in SQL, in integer arithmetic (``dispatcher/reports/ranks.py``).
 """
 
 from __future__ import annotations

@@ -530,7 +530,8 @@ class KioskWindow(QWidget):
         layout.addWidget(number)
         queue = ticket.get("queue", "")
         layout.addWidget(self.label(self.queue_names(queue), 48 * scale, bold=True))
-        ahead, wait = ahead_text(status.get("ahead")), wait_text(status.get("expected_wait_s"))
+        ahead = ahead_text(status.get("ahead"))
+        wait = wait_text(status.get("expected_wait_s"), status.get("expected_wait_range_s"))
         line = (f"{TEXT['ahead_label'][0]} {ahead[0]} · {TEXT['wait_label'][0]} {wait[0]}",
                 f"{TEXT['ahead_label'][1]}: {ahead[1]} · {TEXT['wait_label'][1]}: {wait[1]}")
         layout.addWidget(self.label(self.order(line), 40 * scale, ratio=0.8))

@@ -44,6 +44,7 @@ class TicketSlip:
     qr_payload: str = ""      # "" prints no QR code
     notice: tuple[str, ...] = ()
     logo: str | None = None   # path of a picture for the top of the ticket
+    expected_wait_range_s: tuple[float, float] | None = None  # printed as 约 15–25 分钟
 
     @property
     def class_mark(self) -> tuple[str, str] | None:
@@ -55,7 +56,23 @@ class TicketSlip:
 
     @property
     def wait_text(self) -> tuple[str, str]:
-        return wait_text(self.expected_wait_s)
+        return wait_text(self.expected_wait_s, self.expected_wait_range_s)
+
+
+def range_text(low: float, high: float) -> tuple[str, str] | None:
+    """A range of waits in words (low rounded down, high up): whole minutes under 30,
+    5-minute steps under two hours, half hours beyond; None when it is one figure."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low or low < 0:
+        return None
+    if high < 7200:
+        lo, hi = low / 60, high / 60
+        lo_m = math.floor(lo) if lo < 30 else 5 * math.floor(lo / 5)
+        hi_m = math.ceil(hi) if hi < 30 else 5 * math.ceil(hi / 5)
+        if hi_m <= lo_m:
+            return None
+        return f"约 {lo_m}–{hi_m} 分钟", f"about {lo_m}–{hi_m} min"
+    lo_h, hi_h = math.floor(low / 1800) / 2, math.ceil(high / 1800) / 2
+    return f"约 {lo_h:g}–{hi_h:g} 小时", f"about {lo_h:g}–{hi_h:g} h"
 
 
 def ahead_text(ahead: int | None) -> tuple[str, str]:
@@ -65,15 +82,20 @@ def ahead_text(ahead: int | None) -> tuple[str, str]:
     return f"{ahead} 人", ("1 person" if ahead == 1 else f"{ahead} people")
 
 
-def wait_text(seconds: float | None) -> tuple[str, str]:
+def wait_text(seconds: float | None,
+              span: tuple[float, float] | list[float] | None = None) -> tuple[str, str]:
     """(Chinese, English) for an expected wait, rounded the way people say it.
 
     Under a minute: "不到 1 分钟"; up to half an hour: whole minutes ("约 12 分钟");
     up to an hour: 5-minute steps; beyond: hours and 10-minute steps ("约 1 小时 20 分钟").
-    No estimate (no window open for the queue): "暂无估计".
+    No estimate (no window open for the queue): "暂无估计". With ``span`` (the hub's
+    ``expected_wait_range_s``, where the wait is uncertain) a range: "约 15–25 分钟",
+    "约 1.5–3 小时".
     """
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "暂无估计", "no estimate"
+    if span is not None and (found := range_text(*span)) is not None:
+        return found
     minutes = seconds / 60
     if minutes < 1:
         return "不到 1 分钟", "under 1 min"
@@ -125,6 +147,7 @@ def slip_from_reply(hall: dict[str, Any], result: dict[str, Any],
     status = result.get("status") or {}
     ahead = status.get("ahead")
     wait = status.get("expected_wait_s")
+    span = status.get("expected_wait_range_s")
     logo = template.logo_path
     return TicketSlip(
         hall_name=hall.get("name", ""),
@@ -142,4 +165,5 @@ def slip_from_reply(hall: dict[str, Any], result: dict[str, Any],
         qr_payload=template.qr_payload(ticket_id, number, queue_id),
         notice=tuple(template.notice),
         logo=str(logo) if logo else None,
+        expected_wait_range_s=(float(span[0]), float(span[1])) if span else None,
     )

@@ -49,6 +49,25 @@ def tax_panel(qtbot: Any, hall: LiveHub) -> Iterator[CallerPanel]:
     hub.close(timeout=2)
 
 
+def answer(qtbot: Any, fill_in: Any) -> tuple[list[str], list[BaseException]]:
+    """Answer the next dialog with ``fill_in``: the titles seen, and what failed in it
+    (a failure closes the dialog, so the test fails instead of hanging on it)."""
+    def safely(dialog: OutcomeDialog) -> None:
+        try:
+            fill_in(dialog)
+        except BaseException as exc:
+            failures.append(exc)
+            dialog.reject()
+
+    failures: list[BaseException] = []
+    return answer_next_dialog(qtbot, safely), failures
+
+
+def no_failures(failures: list[BaseException]) -> None:
+    if failures:
+        raise failures[0]
+
+
 def serving(qtbot: Any, p: CallerPanel, console: QtHubClient) -> dict[str, Any]:
     """A tax ticket called (no outcome asked: the window held nothing) and started."""
     ticket = issue(qtbot, console, "tax")
@@ -79,9 +98,10 @@ def test_finish_asks_the_outcome_and_its_case_number(qtbot: Any, tax_panel: Call
         seen["ok_with_number"] = dialog.ok.isEnabled()
         qtbot.keyClick(dialog.case_edit, Qt.Key.Key_Return)    # Enter: OK
 
-    titles = answer_next_dialog(qtbot, fill_in)
+    titles, failures = answer(qtbot, fill_in)
     qtbot.keyClick(p, Qt.Key.Key_F4)
     settle(qtbot, p)
+    no_failures(failures)
     assert titles == ["办件结果 / Outcome"]
     assert seen["labels"][0].startswith("已办结") and "Done" in seen["labels"][0]
     assert not seen["ok_at_first"] and not seen["ok_without_number"]
@@ -113,9 +133,10 @@ def test_call_next_asks_first_and_a_cancel_sends_nothing(qtbot: Any, tax_panel: 
 
     p.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is p, timeout=5000)
-    answer_next_dialog(qtbot, not_accepted)
+    _, failures = answer(qtbot, not_accepted)
     qtbot.keyClick(p, Qt.Key.Key_F1)
     settle(qtbot, p)
+    no_failures(failures)
     assert p.sent[-1] == ("call_next", {"window": "B19", "outcome": "rejected"})
     assert p.number.text() != first["number"]
     qtbot.waitUntil(lambda: console.view.ticket(first["id"])["outcome"] == "rejected",
@@ -137,12 +158,13 @@ def test_a_queue_without_the_requirement_asks_nothing(qtbot: Any, tax_panel: Cal
 
 class _View:
     loaded = True
-    hall = {"queues": {"tax": {"outcome_required": True}, "quick_b": {}},
-            "outcomes": {"done": {"name": "已办结", "name_en": "Done", "case_number": True},
-                         "rejected": {"name": "不予受理", "name_en": "Not accepted"}}}
 
     def __init__(self, queue: str | None) -> None:
         self.queue = queue
+        self.hall = {
+            "queues": {"tax": {"outcome_required": True}, "quick_b": {}},
+            "outcomes": {"done": {"name": "已办结", "name_en": "Done", "case_number": True},
+                         "rejected": {"name": "不予受理", "name_en": "Not accepted"}}}
 
     def window(self, _w: str) -> dict[str, Any]:
         return {"ticket": "t1" if self.queue else None}

@@ -51,7 +51,7 @@ def test_the_first_estimator_is_half_a_service_more_than_the_tickets_ahead() -> 
 def test_an_idle_window_calls_at_once_then_one_service_per_ticket_ahead() -> None:
     h = hall_with("W1", "W2", "W3")
     assert status(h, "q3") == {"waiting": 0, "windows": 1, "side_windows": 0,
-                               "expected_wait_s": 0.0}
+                               "expected_wait_s": 0.0, "expected_wait_range_s": None}
     for _ in range(3):
         h.issue("q3")
     assert status(h, "q3")["waiting"] == 3
@@ -122,7 +122,7 @@ def test_no_estimate_while_no_window_calls_the_queue() -> None:
     h = hall_with("W1", "W2")
     h.issue("q3")
     assert status(h, "q3") == {"waiting": 1, "windows": 0, "side_windows": 0,
-                               "expected_wait_s": None}
+                               "expected_wait_s": None, "expected_wait_range_s": None}
     h.do(c.OpenWindow("W3"))
     h.do(c.Pause("W3", "午休"))
     assert status(h, "q3")["expected_wait_s"] is None      # paused: not calling
@@ -172,7 +172,8 @@ def test_a_ticket_is_told_what_the_queue_promised_when_it_was_taken() -> None:
     mine = h.issue("q3")
     assert ticket_status(h.core.hall, h.core.state, mine, h.now) == {
         "ticket": mine, "number": "C003", "queue": "q3", "state": "waiting", "window": None,
-        "ahead": 2, "expected_wait_s": promised}
+        "ahead": 2, "expected_wait_s": promised, "expected_wait_range_s": [
+            promised * 0.56, promised * 1.43]}
     h.call("W3")
     assert ticket_status(h.core.hall, h.core.state, mine, h.now)["ahead"] == 1
 

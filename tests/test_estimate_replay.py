@@ -119,3 +119,15 @@ def test_seed_1_h001_is_not_promised_hours_for_minutes() -> None:
     assert actual is not None and actual / MIN == pytest.approx(7.6, abs=0.05)
     assert projected["expected_wait_s"] / MIN == pytest.approx(186.7, abs=0.05)
     assert abs(replayed["expected_wait_s"] - actual) < 15 * MIN
+
+
+def test_a_wide_wait_is_printed_as_a_calibrated_range() -> None:
+    from dispatcher.core.estimate import wait_range
+    from printers.slip import wait_text
+
+    assert wait_range(None) is None and wait_range(9 * MIN) is None
+    assert wait_range(15 * MIN) == pytest.approx([0.56 * 15 * MIN, 1.43 * 15 * MIN])
+    assert wait_text(15 * MIN, wait_range(15 * MIN)) == ("约 8–22 分钟", "about 8–22 min")
+    assert wait_text(50 * MIN, wait_range(50 * MIN)) == ("约 35–70 分钟", "about 35–70 min")
+    assert wait_text(150 * MIN, wait_range(150 * MIN)) == ("约 1.5–3 小时", "about 1.5–3 h")
+    assert wait_text(5 * MIN, None) == ("约 5 分钟", "about 5 min")

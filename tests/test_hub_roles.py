@@ -314,7 +314,8 @@ def test_an_evaluator_only_rates_what_its_window_served(
     ticket = hall.ok(caller, "call_next", window="B03")["ticket"]
     hall.ok(caller, "finish_service", window="B03")
     rated = hall.ok(evaluator, "evaluate", ticket=ticket["id"], level=2, reason="等候时间长")
-    assert rated["events"][-1]["name"] == "ticket_evaluated"
+    assert [e["name"] for e in rated["events"]] == ["ticket_evaluated",
+                                                    "case_opened"]   # 差评: [cases] of the hall
     assert (rated["ticket"]["rating"], rated["ticket"]["rating_reason"], rated["ticket"]["clerk"]
             ) == (2, "等候时间长", "clerk-018")
     hall.refused(evaluator, "evaluate", "already_evaluated", ticket=ticket["id"], level=5)

@@ -253,3 +253,24 @@ def test_a_period_without_a_business_day(played: sa.Engine, hall: Hall) -> None:
 
     report = build_report(played, hall, Period(date(2026, 12, 1), date(2026, 12, 31)))
     assert report.asof is None and report.rows == [] and report.usage == []
+
+
+def test_a_day_still_open_counts_its_waiting_tickets_up_to_the_last_event(
+        db_url: str, hall: Hall) -> None:
+    """Today, before 日结: a ticket not yet called has waited until the log's last event."""
+    from datetime import date
+
+    with HallService.open(hall, db_url) as service:
+        for hhmm, command in (("09:00", c.OpenWindow("W1")),
+                              ("09:10", c.IssueTicket("q1", zone="Z")),
+                              ("09:25", c.OpenWindow("W2"))):
+            service.execute(command, hall_time(hall, hhmm, DAY1), device="K1")
+    engine = sa.create_engine(db_url)
+    try:
+        day = date(2026, 11, 23)
+        by_week = build_report(engine, hall, Period(day, day, "week"))
+    finally:
+        engine.dispose()
+    values = row(by_week, "hall", "", "2026-W48")
+    assert (values["issued"], values["left"], values["called"]) == (1, 1, 0)
+    assert values["wait_max"] == 15.0 and values["within"] == 0.0

@@ -77,7 +77,7 @@ class Replay:
 
     def run(self, targets: set[str]) -> dict[str, float]:
         """Seconds from now until each target ticket id (``?queue`` for a marker) is
-        called; a target never called today is left out."""
+        called; a target not reached within MAX_CALLS calls is left out."""
         heap = [(t, w) for w, t in sorted(self.free.items())]
         heapq.heapify(heap)
         found: dict[str, float] = {}

@@ -30,6 +30,7 @@ LINE_HEAD = 50            # the first tickets of a queue's line a snapshot lists
 _WINDOW_FIELDS = ("window", "from_window", "to_window")
 _QUEUE_FIELDS = ("queue", "from_queue", "to_queue")
 _DAY_EVENTS = (ev.DayOpened.NAME, ev.DayClosed.NAME)
+_CASE_EVENTS = (ev.CaseOpened.NAME, ev.CaseUpdated.NAME)
 
 
 def window_view(state: HallState, window_id: str) -> dict[str, Any]:
@@ -75,6 +76,8 @@ def changes_for(event: ev.Event, state: HallState, hall: Hall | None = None
     """The views the event changed, read from ``state`` just after applying it (with
     the ``hall``, a day's opening also gives each zone's balancing mode afresh)."""
     data = event.to_dict()
+    if event.NAME in _CASE_EVENTS:   # the console's alone: no ticket or window view, which
+        return _case_changes(data, state)   # the rated window's caller would merge as public
     if event.NAME in _DAY_EVENTS:
         windows: Iterable[str] = state.windows
         queues: Iterable[str] = state.queue_lines
@@ -122,7 +125,7 @@ def _extra_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
 def _case_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]:
     """差评 cases (the console's): the one a case event touched; at a day's opening,
     which resets every map, every case it carried over."""
-    if data["name"] in ("case_opened", "case_updated"):
+    if data["name"] in _CASE_EVENTS:
         return {"cases": {data["case"]: state.cases[data["case"]].view()}}
     if data["name"] == ev.DayOpened.NAME:
         return {"cases": cases_view(state)}

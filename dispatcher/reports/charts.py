@@ -91,9 +91,11 @@ def window_chart(report: Report) -> bytes:
         ax.set_xticks(range(len(ids)), ids, rotation=90, fontsize=7)
         ax.set_ylabel("利用率 utilisation (%)")
         ax.set_title("窗口负荷 Load per window (服务时长 / 开放时长 serving / open time)")
+        ax.set_ylim(0, max(120.0, 1.2 * max(shares, default=0.0)))   # room for the legend
         ax.legend(handles=[Patch(color=ZONE_COLOURS[i % len(ZONE_COLOURS)],
                                  label=f"{z} {hall.zones[z].name} {hall.zones[z].name_en}")
-                           for i, z in enumerate(zones)], fontsize=8, loc="lower right")
+                           for i, z in enumerate(zones)], fontsize=8, loc="upper right",
+                  ncol=len(zones))
         return _png(fig)
 
 
@@ -107,6 +109,7 @@ def satisfaction_chart(report: Report) -> bytes:
                label="差评 dissatisfied (1–2)")
         ax.set_ylabel("评价数 ratings")
         ax.set_ylim(bottom=0)
+        ax.set_xlim(-1, max(len(weeks), 2))     # a bar a week, however few the weeks
         ax.tick_params(axis="x", rotation=45 if len(weeks) > 8 else 0)
         right = ax.twinx()
         right.plot(weeks, [None if w.satisfaction is None else 100 * w.satisfaction

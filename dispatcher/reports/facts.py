@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..hall import Hall
-from ..store.schema import events, tickets
+from ..store.schema import tickets
 from . import logread
 from .logread import Bounds
 from .period import Period, bucket_of, midnight
@@ -31,8 +31,12 @@ TEMP = {"prefixes": ["TEMPORARY"]}
 scratch = sa.MetaData()
 days_table = sa.Table(
     "report_days", scratch, sa.Column("day", sa.String(10), primary_key=True),
-    sa.Column("bucket", sa.String(10)), sa.Column("week", sa.String(10)),
+    sa.Column("bucket", sa.String(10)), sa.Column("bucket_no", sa.Integer),
+    sa.Column("week", sa.String(10)),
     sa.Column("midnight", sa.Float), sa.Column("weekday", sa.Integer), **TEMP)
+issued_table = sa.Table(
+    "report_issued", scratch, sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("device", sa.String(64)), **TEMP)
 flags_table = sa.Table(
     "report_flags", scratch, sa.Column("day", sa.String(10)), sa.Column("ticket", sa.String(32)),
     sa.Column("seq", sa.Integer),
@@ -45,15 +49,16 @@ flagged_table = sa.Table(
 finishes_table = sa.Table(
     "report_finishes", scratch, sa.Column("ticket", sa.String(32), primary_key=True),
     sa.Column("outcome", sa.String(64)), **TEMP)
-signins_table = sa.Table(
+signins_table = sa.Table(      # who worked at a window from ``at`` until ``until``
     "report_signins", scratch, sa.Column("window", sa.String(32), primary_key=True),
-    sa.Column("at", sa.Float, primary_key=True), sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("clerk", sa.String(64)), **TEMP)
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True), sa.Column("at", sa.Float),
+    sa.Column("until", sa.Float), sa.Column("clerk", sa.String(64)), **TEMP)
 cases_table = sa.Table(
     "report_cases", scratch, sa.Column("ticket", sa.String(32), primary_key=True),
     sa.Column("opened", sa.Integer), sa.Column("closed", sa.Integer),
     sa.Column("overdue", sa.Integer), **TEMP)
-_INT = ("hour", "weekday", "called", "within", "overdue", "served", "no_show", "held",
+_INT = ("bucket_no", "hour", "weekday", "called", "within", "overdue", "served", "no_show", "held",
         "cancelled", "requeued", "transferred", "left", "rating", "case_opened",
         "case_closed", "case_overdue")
 _TEXT = ("id", "day", "bucket", "week", "hall", "queue", "zone", "loop", "class", "window", "clerk",
@@ -72,22 +77,29 @@ def fill(conn: sa.Connection, hall: Hall, period: Period) -> Bounds | None:
     found = logread.bounds(conn, period)
     if found is not None:
         d = conn.dialect.name
+        _insert(conn, issued_table, logread.issued(found))
         _insert(conn, flags_table, logread.flags(d, found))
         _insert(conn, flagged_table, logread.per_ticket(flags_table))
         _insert(conn, finishes_table, logread.finishes(d, found))
         _insert(conn, signins_table, logread.signins(d, found))
         _insert(conn, cases_table, logread.cases(d, found))
-        _insert(conn, facts_table, _facts_query(d, hall, period, found))
+        _insert(conn, facts_table, _facts_query(d, hall, period, found), analyze=False)
     return found
 
 
-def _insert(conn: sa.Connection, table: sa.Table, query: sa.Select[Any]) -> None:
-    """INSERT INTO a scratch table SELECT …: the rows never leave the database."""
+def _insert(conn: sa.Connection, table: sa.Table, query: sa.Select[Any],
+            analyze: bool = True) -> None:
+    """INSERT INTO a scratch table SELECT …: the rows never leave the database.
+    PostgreSQL never analyzes a temporary table by itself: without its size the planner
+    guesses the joins after it wrong (the facts are only grouped: no need there)."""
     conn.execute(table.insert().from_select(list(query.selected_columns.keys()), query))
+    if analyze and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
 def _day_row(hall: Hall, period: Period, d: date) -> dict[str, Any]:
-    return {"day": d.isoformat(), "bucket": period.bucket(d), "week": bucket_of(d, "week"),
+    return {"day": d.isoformat(), "bucket": period.bucket(d),
+            "bucket_no": period.buckets().index(period.bucket(d)), "week": bucket_of(d, "week"),
             "midnight": midnight(d, hall.timezone), "weekday": d.weekday()}
 
 
@@ -103,17 +115,10 @@ def _by_prefix(hall: Hall, value: Any, pick: Any, else_: Any = None) -> sa.Colum
     return sa.case(whens, value=value, else_=else_)
 
 
-def _clerk_at_finish() -> sa.ScalarSelect[Any]:
-    """The clerk of the finishing window's last sign-in at or before the finish."""
-    s, t = signins_table.c, tickets.c
-    return (sa.select(sa.func.nullif(s.clerk, ""))
-            .where(s.window == t.served_by, s.at <= t.finished_at)
-            .order_by(s.at.desc(), s.seq.desc()).limit(1).scalar_subquery())
-
-
 def _facts_query(d: str, hall: Hall, period: Period, b: Bounds) -> sa.Select[Any]:
-    t, days, issued = tickets, days_table, events.alias("issued")
+    t, days, issued = tickets, days_table, issued_table
     fl, fin, cs, closes = flagged_table, finishes_table, cases_table, logread.closes(b)
+    si = signins_table
     kiosks = {k: z.id for z in hall.zones.values() for k in z.kiosks}
     planned = _by_prefix(hall, t.c.prefix, lambda q: q.zones[0])
     zone = sa.case(kiosks, value=issued.c.device, else_=planned) if kiosks else planned
@@ -128,12 +133,14 @@ def _facts_query(d: str, hall: Hall, period: Period, b: Bounds) -> sa.Select[Any
         return sa.case((cond, 1), else_=0)
 
     columns = {
-        "id": t.c.id, "day": t.c.day, "bucket": days.c.bucket, "week": days.c.week,
+        "id": t.c.id, "day": t.c.day, "bucket": days.c.bucket, "bucket_no": days.c.bucket_no,
+        "week": days.c.week,
         "hall": sa.literal(""),   # the whole hall: one group
         "queue": _by_prefix(hall, t.c.prefix, lambda q: q.id, t.c.queue), "zone": zone,
         "loop": _by_prefix(hall, t.c.prefix, lambda q: LOOPS[q.kind]),
         "class": t.c.ticket_class,
-        "window": sa.case((done, t.c.served_by)), "clerk": sa.case((done, _clerk_at_finish())),
+        "window": sa.case((done, t.c.served_by)),
+        "clerk": sa.case((done, sa.func.nullif(si.c.clerk, ""))),
         "outcome": fin.c.outcome,
         "hour": floor(d, (t.c.issued_at - days.c.midnight) / 3600),
         "weekday": days.c.weekday,
@@ -157,6 +164,10 @@ def _facts_query(d: str, hall: Hall, period: Period, b: Bounds) -> sa.Select[Any
               .outerjoin(fl, fl.c.ticket == t.c.id)
               .outerjoin(fin, fin.c.ticket == t.c.id)
               .outerjoin(cs, cs.c.ticket == t.c.id)
+              .outerjoin(si, sa.and_(   # the sign-in in force at the finishing window
+                  si.c.window == t.c.served_by, si.c.day == t.c.day,
+                  si.c.at <= t.c.finished_at,
+                  sa.or_(si.c.until.is_(None), si.c.until > t.c.finished_at)))
               .outerjoin(closes, closes.c.day == t.c.day))
     return (sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(joined)
             .where(t.c.day.between(period.start.isoformat(), period.end.isoformat())))

@@ -15,14 +15,16 @@ STYLE = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 24px;
        color: #222; }
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
+div.wide { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 12px; margin: 8px 0; }
-th, td { border: 1px solid #c8d2dc; padding: 3px 6px; }
+th, td { border: 1px solid #c8d2dc; padding: 3px 6px; white-space: nowrap; }
 th { background: #dde7f0; font-weight: 600; }
 th small { font-weight: 400; color: #555; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; display: block; margin: 8px 0; }
 p.note { color: #555; font-size: 12px; }
-@media print { h2 { page-break-before: auto; } table { page-break-inside: auto; } }
+@page { size: A3 landscape; margin: 12mm; }
+@media print { div.wide { overflow: visible; } table { font-size: 8px; } }
 """
 
 
@@ -49,13 +51,13 @@ def to_html(report: Report) -> str:
         if not rows:
             continue
         parts += [f"<h2>{escape(zh)} by {escape(en)}</h2>",
-                  f"<table><tr><th>期间<br><small>period</small></th>"
+                  '<div class="wide"><table><tr><th>期间<br><small>period</small></th>'
                   f"<th>名称<br><small>name</small></th>{header}</tr>"]
         for r in rows:
             cells = "".join(f'<td class="n">{shown(c, r.values.get(c.key))}</td>'
                             for c in columns)
             parts.append(f"<tr><td>{escape(r.bucket)}</td><td>{escape(r.name)}</td>"
                          f"{cells}</tr>")
-        parts.append("</table>")
+        parts.append("</table></div>")
     parts.append("</body></html>")
     return "\n".join(parts)

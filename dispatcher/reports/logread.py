@@ -65,6 +65,11 @@ def in_range(b: Bounds, *names: str) -> sa.ColumnElement[bool]:
     return sa.and_(events.c.name.in_(names), events.c.seq.between(b.lo, b.hi))
 
 
+def issued(b: Bounds) -> sa.Select[Any]:
+    """The device (a kiosk: the ticket's zone) of each ``ticket_issued``."""
+    return sa.select(events.c.seq, events.c.device).where(in_range(b, "ticket_issued"))
+
+
 def flags(d: str, b: Bounds) -> sa.Select[Any]:
     """Each flag event: ticket, seq, name, window (transfers: the window it left), at,
     and ``call_at``, the ticket's last call before it (None if it held no window)."""
@@ -113,8 +118,13 @@ def finishes(d: str, b: Bounds) -> sa.Select[Any]:
 
 
 def signins(d: str, b: Bounds) -> sa.Select[Any]:
-    return (sa.select(jfield(d, "window").label("window"), events.c.seq, events.c.at,
-                      jfield(d, "clerk").label("clerk"))
+    """Each sign-in with the moment the next one at its window replaced it (None: the
+    day's last). Sign-ins do not outlive the day: the day's opening resets the clerks."""
+    window = jfield(d, "window")
+    until = sa.func.lead(events.c.at).over(partition_by=(window, events.c.day),
+                                           order_by=(events.c.at, events.c.seq))
+    return (sa.select(window.label("window"), events.c.day, events.c.seq, events.c.at,
+                      until.label("until"), jfield(d, "clerk").label("clerk"))
             .where(in_range(b, "clerk_signed_in")))
 
 
@@ -122,9 +132,12 @@ def cases(d: str, b: Bounds) -> sa.Select[Any]:
     opened = (sa.select(jfield(d, "ticket").label("ticket"), jfield(d, "case").label("case"),
                         sa.cast(jfield(d, "close_by"), sa.Float).label("close_by"))
               .where(in_range(b, "case_opened")).subquery("opened"))
+    contains = sa.func.strpos if d == "postgresql" else sa.func.instr
     steps = (sa.select(jfield(d, "case").label("case"), jfield(d, "step").label("step"),
                        events.c.at)
-             .where(events.c.name == "case_updated", events.c.seq >= b.lo).subquery("steps"))
+             .where(events.c.name == "case_updated", events.c.seq >= b.lo,
+                    contains(events.c.data, '"closed"') > 0)    # cheap, before the JSON
+             .subquery("steps"))
     closed = (sa.select(steps.c.case, sa.func.min(steps.c.at).label("closed_at"))
               .where(steps.c.step == "closed").group_by(steps.c.case).subquery("closed"))
     late = sa.or_(closed.c.closed_at > opened.c.close_by,

@@ -1,13 +1,14 @@
 """Nearest-rank percentiles per group, computed by the database (``dispatcher/stats.py``
 states the definition: rank ⌈p·n/100⌉ of the ascending values, in integer arithmetic).
 
-PostgreSQL numbers each group's values with ROW_NUMBER() and keeps the rows at the
-ranks. SQLite's window functions cost several times a sort, so there the values are
-copied into a scratch table in (bucket, key, value) order, where a row's position is
-its rowid (from 1 in an emptied table): a group's value of rank r is at position
-(the counts of the groups before it) + r, the groups taken in the order SQLite
-sorted them (BINARY: the bytes of their UTF-8). PostgreSQL's own percentile_disc
-computes the rank in floating point (⌈0.9 × 70⌉ = 64), so it is not used.
+PostgreSQL gathers each group's values in order (``array_agg(value ORDER BY value)``)
+and takes the elements at the ranks (its arrays count from 1): one GROUP BY. SQLite
+(3.40: no ordered aggregates; its window functions cost several times a sort) copies
+the values into a scratch table in (bucket number, key, value) order, where a row's position
+is its rowid (from 1 in an emptied table): a group's value of rank r is at position
+(the counts of the groups before it) + r, the groups taken in the order SQLite sorted
+them (BINARY: the bytes of their UTF-8). PostgreSQL's own percentile_disc computes the
+rank in floating point (⌈0.9 × 70⌉ = 64), so it is not used.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from .facts import TEMP, scratch
 
-Ranks = dict[tuple[str, str], dict[int, float]]
-Counts = dict[tuple[str, str], int]      # values (not NULL) per (bucket, key)
+Ranks = dict[tuple[int, str], dict[int, float]]
+Counts = dict[tuple[int, str], int]      # values (not NULL) per (bucket number, key)
 sorted_table = sa.Table(
     "report_sorted", scratch, sa.Column("pos", sa.Integer, primary_key=True),
     sa.Column("value", sa.Float), **TEMP)
@@ -32,25 +34,16 @@ def rank_of(p: int, n: Any) -> Any:
 
 def percentiles(conn: sa.Connection, bucket: Any, key: Any, value: Any,
                 ps: tuple[int, ...], counts: Counts) -> Ranks:
-    """{(bucket, key): {p: value}} over the rows where key and value are not NULL;
-    ``counts``: how many such rows each group has."""
+    """{(bucket number, key): {p: value}} over the rows where key and value are not
+    NULL; ``counts``: how many such rows each group has."""
     if conn.dialect.name == "sqlite":
         return _by_position(conn, bucket, key, value, ps, counts)
-    part = (bucket, key)
-    numbered = (sa.select(bucket.label("bucket"), key.label("key"), value.label("value"),
-                          sa.func.row_number().over(partition_by=part, order_by=value)
-                          .label("rn"),
-                          sa.func.count().over(partition_by=part).label("n"))
-                .where(key.is_not(None), value.is_not(None)).subquery("numbered"))
-    found: Ranks = {}
-    wanted = sa.or_(*(numbered.c.rn == rank_of(p, numbered.c.n) for p in ps))
-    query = sa.select(numbered.c.bucket, numbered.c.key, numbered.c.rn, numbered.c.n,
-                      numbered.c.value).where(wanted)
-    for b, k, rn, n, v in conn.execute(query):
-        for p in ps:
-            if rn == rank_of(p, n):
-                found.setdefault((b, k), {})[p] = v
-    return found
+    ordered = postgresql.array_agg(postgresql.aggregate_order_by(value, value))
+    n = sa.func.count(value)
+    query = (sa.select(bucket, key, *(ordered[rank_of(p, n)] for p in ps))
+             .where(key.is_not(None), value.is_not(None)).group_by(bucket, key))
+    return {(b, k): dict(zip(ps, values, strict=True))
+            for b, k, *values in conn.execute(query)}
 
 
 def _by_position(conn: sa.Connection, bucket: Any, key: Any, value: Any,
@@ -62,7 +55,7 @@ def _by_position(conn: sa.Connection, bucket: Any, key: Any, value: Any,
     wanted: dict[int, list[tuple[tuple[str, str], int]]] = {}
     before = 0
     for group in sorted((g for g, n in counts.items() if n),
-                        key=lambda g: (g[0].encode(), g[1].encode())):
+                        key=lambda g: (g[0], g[1].encode())):
         for p in ps:
             wanted.setdefault(before + rank_of(p, counts[group]), []).append((group, p))
         before += counts[group]

@@ -42,13 +42,15 @@ def sample_week(hall: Hall, url: str, monday: date = MONDAY, days: int = 5) -> N
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs", help="folder for report-sample.*")
-    parser.add_argument("--keep", help="keep the week's SQLite store here")
+    parser.add_argument("--keep", help="keep the week's SQLite store here (and if it is "
+                        "there already, report from it without simulating again)")
     args = parser.parse_args(argv)
     hall = load_hall(SAMPLE_HALL)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep or Path(tmp) / "week.db")
         url = f"sqlite:///{path}"
-        sample_week(hall, url)
+        if not path.exists():
+            sample_week(hall, url)
         engine = sa.create_engine(url)
         report = build_report(engine, hall,
                               Period(MONDAY, MONDAY + timedelta(days=4), "day"))

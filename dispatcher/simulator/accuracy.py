@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.estimate import wait_range
 from ..hall import SAMPLE_HALL, Hall, load_hall
 from .engine import SimOptions, _Run
 from .generate import GenOptions, generate
@@ -47,6 +48,7 @@ class Row:
     ahead: int
     wait: float
     estimates: dict[str, float]
+    span: list[float] | None = None    # the printed range, where one is printed
 
 
 class _Run17(_Run):
@@ -110,7 +112,8 @@ def measure_day(hall: Hall, seed: int, policy: str, oracle_every: int = 0,
                  if (v := getattr(r.estimates, k)) is not None}
         found.update(run.extra.get(i, {}))
         hour = int(r.arrival.at // 3600)
-        rows.append(Row(seed, hour, run.ahead.get(i, 0), r.wait, found))
+        rows.append(Row(seed, hour, run.ahead.get(i, 0), r.wait, found,
+                        wait_range(found.get("printed"))))
     return rows
 
 
@@ -126,7 +129,11 @@ def figures(rows: list[Row], name: str) -> dict[str, float] | None:
     errors = [e - w for e, w in pairs]
     mean_wait = sum(w for _, w in pairs) / len(pairs)
     n = len(pairs)
-    return {"tickets": n,
+    spans = [(r.span, r.wait) for r in rows if r.span and name == "printed"]
+    covered = {"ranged": len(spans) / n,
+               "coverage": (sum(lo <= w <= hi for (lo, hi), w in spans) / len(spans)
+                            if spans else math.nan)}
+    return {"tickets": n, **covered,
             "rmse": math.sqrt(sum(x * x for x in errors) / n) / 60,
             "mae": sum(abs(x) for x in errors) / n / 60,
             "bias": sum(errors) / n / mean_wait if mean_wait > 0 else 0.0,
@@ -159,6 +166,8 @@ def report(rows: list[Row], oracle: bool) -> dict:
                 continue
             days = [f for s in seeds if (f := figures([r for r in subset if r.seed == s],
                                                        name))]
+            for d in days:  # a day without a range has no coverage to average
+                d["coverage"] = d["coverage"] if d["ranged"] else 0.0
             worst = max(range(len(days)), key=lambda k: days[k]["rmse"])
             block[name] = {
                 "overall": overall,
@@ -185,14 +194,15 @@ def _by(rows: list[Row], name: str, key) -> dict[str, dict]:
 
 def table(policy: str, block: dict) -> str:
     lines = [f"| {policy} | estimator | tickets | RMSE | MAE | bias | over | >60 for <15 "
-             "| day mean RMSE | worst day RMSE (seed) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| day mean RMSE | worst day RMSE (seed) | ranged | coverage |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, b in block.items():
         o, d, w = b["overall"], b["day_mean"], b["worst_day"]
+        cover = (f"{o['ranged']:.1%} | {o['coverage']:.1%}" if o["ranged"] else "– | –")
         lines.append(f"| {policy} | {name} | {o['tickets']} | {o['rmse']:.2f} | "
                      f"{o['mae']:.2f} | {o['bias']:+.1%} | {o['over']:.1%} | "
                      f"{o['hours_for_minutes']} | {d['rmse']:.2f} | "
-                     f"{w['rmse']:.2f} ({w['seed']}) |")
+                     f"{w['rmse']:.2f} ({w['seed']}) | {cover} |")
     return "\n".join(lines)
 
 
