@@ -36,6 +36,7 @@ STAFF = {"staff": "staff-001", "pin": "9001"}   # staff_sign_in args for a test'
 
 
 FAST = {"backoff_min": 0.05, "backoff_max": 0.4}   # client reconnects quickly in tests
+QUIET = ["--balance-every", "86400"]   # no balancing round during a test module
 
 
 def sample_token(device: str) -> str:
@@ -144,8 +145,10 @@ class Closable(Protocol):
 
 @contextlib.contextmanager
 def live_hub(folder: Path, wrap: Callable[[HubProcess], Closable]) -> Iterator[Any]:
-    """A hub on a fresh SQLite file in ``folder``, wrapped for a test module's use."""
-    with HubProcess(f"sqlite:///{folder / 'hall.db'}") as hub:
+    """A hub on a fresh SQLite file in ``folder``, wrapped for a test module's use. Its
+    balancing rounds are a day apart: a module that counts every event it caused must
+    not meet the hub's own suggestions (tests/test_hub_balancing.py tests those)."""
+    with HubProcess(f"sqlite:///{folder / 'hall.db'}", extra=QUIET) as hub:
         live = wrap(hub)
         try:
             yield live

@@ -77,7 +77,9 @@ def test_a_device_report_is_kept_for_staff(hall: Driver) -> None:
     assert got == [ev.DeviceReported(at=hall.now, device="K-B1/printer",
                                      status="paper_near_end", detail="roll at 10%")]
     assert hall.core.state.devices == {
-        "K-B1/printer": DeviceStatus("paper_near_end", "roll at 10%", since=hall.now)}
+        "K-B1/printer": DeviceStatus("paper_near_end", "roll at 10%", since=hall.now,
+                                     history=[{"at": hall.now, "status": "paper_near_end",
+                                               "detail": "roll at 10%"}])}
 
 
 def test_a_device_repeating_its_status_adds_nothing_to_the_log(hall: Driver) -> None:
@@ -91,7 +93,10 @@ def test_a_device_repeating_its_status_adds_nothing_to_the_log(hall: Driver) -> 
     changed = hall.do(c.ReportDevice("LED-B03", "offline", "no answer on COM3"))
     assert changed[0].detail == "no answer on COM3"
     assert hall.do(c.ReportDevice("LED-B03", "ok"))[0].status == "ok"
-    assert hall.core.state.devices["LED-B03"] == DeviceStatus("ok", "", hall.now)
+    status = hall.core.state.devices["LED-B03"]
+    assert (status.status, status.detail, status.since) == ("ok", "", hall.now)
+    assert [(h["status"], h["detail"]) for h in status.history] == [   # the day's history
+        ("offline", ""), ("offline", "no answer on COM3"), ("ok", "")]
 
 
 @pytest.mark.parametrize(("device", "status", "detail", "field"), [
