@@ -10,10 +10,13 @@ import sys
 
 from dispatcher.client.tls import CA_HELP, settings_problem
 
+from .model import key_list
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     caller = sub.add_parser("caller", help="the window clerk's caller panel: call, recall, "
-                            "start, finish, no-show, transfer, pause, hold, call back (F1–F10)")
+                            "start, finish, no-show, transfer, pause, resume, hold, call "
+                            "back (F1–F11)", epilog=f"keys: {key_list()}")
     caller.add_argument("--window", required=True, help="the window, B03")
     caller.add_argument("--server", required=True,
                         help="the hub, wss://host:8765 (ws:// only to this machine)")

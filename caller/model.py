@@ -36,6 +36,19 @@ COMMANDS = {"call_next": "call_next", "call_ticket": "call_ticket", "recall": "r
             "pause": "pause", "resume": "resume",
             "open": "open_window", "close": "close_window"}
 
+#: action → its key on the panel; pause and resume have keys of their own (F7, F11)
+KEYS = {"call_next": "F1", "recall": "F2", "start": "F3", "finish": "F4", "no_show": "F5",
+        "transfer": "F6", "pause": "F7", "call_ticket": "F8", "hold": "F9",
+        "call_back": "F10", "resume": "F11"}
+
+
+def key_list() -> str:
+    """The keys and their actions, one line: "F1 call next, F2 recall, …"."""
+    words = {"no_show": "no-show", "call_ticket": "call a number", "hold": "hold aside"}
+    return ", ".join(f"{key} {words.get(action, action.replace('_', ' '))}" for action, key
+                     in sorted(KEYS.items(), key=lambda kv: int(kv[1][1:])))
+
+
 STATE_WORDS = {
     "closed": ("已关闭", "Closed"),
     "idle": ("空闲", "Idle"),

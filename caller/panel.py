@@ -2,7 +2,7 @@
 
 A sign-in screen (clerk id + PIN, sent to the hub, which checks them: the panel
 keeps no PIN) and, once the hub says yes, the panel: the window's state, the ticket
-it holds, its queues, and the action buttons with shortcuts F1–F10. Every action
+it holds, its queues, and the action buttons with shortcuts F1–F11. Every action
 goes through QtHubClient; the hub records the clerk it has signed in at the window
 as the actor. The panel shows "…" until the hub replies and shows nothing as done
 before that. Errors are shown in clerk words (caller.model.error_words). While the
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -32,15 +32,18 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from dispatcher.client import touch
 from dispatcher.client.qt import QtHubClient
 
 from .model import (
     EMPTY_SIGN_IN,
+    KEYS,
     PAUSE_REASONS,
     SIGNING_IN,
     TRY_AGAIN,
@@ -56,22 +59,25 @@ from .model import (
 from .outcome import OutcomeDialog
 from .outcome import screenshot as outcome_screenshot
 
-#: action → (label, shortcut); F7 toggles pause/resume
-BUTTONS: dict[str, tuple[str, str]] = {
-    "call_next": ("呼叫下一位\nCall next", "F1"),
-    "recall": ("重呼\nRecall", "F2"),
-    "start": ("开始办理\nStart", "F3"),
-    "finish": ("办结\nFinish", "F4"),
-    "no_show": ("过号\nNo-show", "F5"),
-    "transfer": ("转移…\nTransfer", "F6"),
-    "hold": ("挂起\nHold aside", "F9"),
-    "call_back": ("回呼\nCall back", "F10"),
-    "call_ticket": ("指定呼叫…\nCall a number", "F8"),
-    "pause": ("暂停…\nPause", "F7"),
-    "resume": ("恢复\nResume", "F7"),
-    "open": ("开窗\nOpen window", ""),
-    "close": ("关窗\nClose window", ""),
+#: action → (label, shortcut); pause and resume have keys of their own (caller.model.KEYS)
+LABELS: dict[str, str] = {
+    "call_next": "呼叫下一位\nCall next",
+    "recall": "重呼\nRecall",
+    "start": "开始办理\nStart",
+    "finish": "办结\nFinish",
+    "no_show": "过号\nNo-show",
+    "transfer": "转移…\nTransfer",
+    "hold": "挂起\nHold aside",
+    "call_back": "回呼\nCall back",
+    "call_ticket": "指定呼叫…\nCall a number",
+    "pause": "暂停…\nPause",
+    "resume": "恢复\nResume",
+    "open": "开窗\nOpen window",
+    "close": "关窗\nClose window",
 }
+BUTTONS: dict[str, tuple[str, str]] = {a: (label, KEYS.get(a, "")) for a, label in LABELS.items()}
+#: the house button kinds (touch.page_style): the main action blue, finishing green
+KINDS = {"call_next": "primary", "finish": "green", "open": "green"}
 COLUMNS = 5
 SIGN_IN_TIMEOUT = 10.0   # s: a sign-in (and its PIN) is not resent after this
 
@@ -96,19 +102,33 @@ DONE_WORDS = {
     "close": "已关窗 / Window closed",
 }
 
-STYLE = """
-QWidget { font-size: 18px; }
-QLabel#number { font-size: 72px; font-weight: bold; color: #0b5394; }
-QLabel#number[stale="true"] { color: #9e9e9e; }
-QLabel#title { font-size: 24px; font-weight: bold; }
-QLabel#state { font-size: 22px; }
-QLabel#banner { background: #c62828; color: white; font-size: 20px; padding: 8px; }
-QLabel#message { font-size: 20px; padding: 6px; }
-QLabel#error { color: #c62828; font-size: 20px; }
-QLabel#hint { color: #1b5e20; font-size: 20px; }
-QLabel#held { color: #e65100; font-weight: bold; }
-QPushButton { min-height: 64px; font-size: 18px; }
-QPushButton:disabled { color: #9e9e9e; }
+# The kiosk's standard (dispatcher.client.touch): its font, page and button colours,
+# one colour per window state, and room between things.
+STATE_COLOURS = {"idle": touch.GREEN, "calling": touch.BLUE, "serving": touch.GREEN,
+                 "paused": touch.AMBER, "closed": touch.MUTED}
+STYLE = touch.page_style("panel") + f"""
+QWidget {{ font-family: "{touch.FONT_FAMILY}"; font-size: 20px; }}
+QLineEdit {{ font-size: 24px; padding: 10px; border: 3px solid {touch.BORDER};
+             border-radius: 12px; background: white; }}
+QLabel#number {{ font-size: 72px; font-weight: bold; color: {touch.BLUE}; }}
+QLabel#number[stale="true"] {{ color: #9e9e9e; }}
+QLabel#title {{ font-size: 26px; font-weight: bold; }}
+QLabel#who {{ font-size: 22px; }}
+QLabel#state {{ font-size: 24px; font-weight: bold; }}
+""" + "".join(f'QLabel#state[state="{k}"] {{ color: {c}; }}\n'
+              for k, c in STATE_COLOURS.items()) + f"""
+QLabel#state[stale="true"] {{ color: {touch.MUTED}; }}
+QLabel#detail {{ font-size: 22px; }}
+QLabel#queues {{ color: {touch.INK}; }}
+QLabel#banner {{ background: {touch.RED}; color: white; font-size: 22px; padding: 6px;
+                 font-weight: bold; }}
+QLabel#message {{ font-size: 22px; padding: 2px 6px; }}
+QLabel#error {{ color: {touch.RED}; font-size: 22px; }}
+QLabel#hint {{ color: {touch.GREEN}; font-size: 22px; }}
+QLabel#held {{ color: {touch.AMBER}; font-weight: bold; }}
+QPushButton {{ min-height: 60px; font-size: 20px; border-radius: 12px; }}
+QPushButton:disabled {{ background: #e9ecf0; color: {touch.MUTED}; border: 3px solid #d5dbe3; }}
+QPushButton#signOut {{ min-height: 44px; padding: 0 16px; }}
 """
 
 
@@ -152,10 +172,13 @@ class CallerPanel(QWidget):
         self.signing_in = False              # a sign_in to the hub awaits its reply
         self.locked_until: float | None = None   # monotonic end of a sign_in_locked
         self.sent: list[tuple[str, dict[str, Any]]] = []   # every command sent (tests)
+        self.setObjectName("panel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(STYLE)
         self.setWindowTitle(f"一窗通 叫号 / OneWindow caller — {window}")
         self.stack = QStackedWidget()
         outer = QVBoxLayout(self)
+        outer.setContentsMargins(20, 12, 20, 12)
         self.banner = QLabel("⚠ 与叫号服务器的连接已断开，操作暂不可用 / "
                              "Not connected to the hub: actions are off")
         self.banner.setObjectName("banner")
@@ -179,6 +202,7 @@ class CallerPanel(QWidget):
         page = QWidget()
         lay = QVBoxLayout(page)
         lay.setContentsMargins(220, 0, 220, 0)
+        lay.setSpacing(14)
         lay.addStretch()
         title = QLabel(f"窗口 {self.window_id} 签到 / Sign in")
         title.setObjectName("title")
@@ -188,6 +212,7 @@ class CallerPanel(QWidget):
         self.pin_edit.setPlaceholderText("密码 / PIN")
         self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.sign_in_button = QPushButton("登录 / Sign in")
+        self.sign_in_button.setProperty("kind", "primary")
         self.sign_in_button.clicked.connect(self._on_sign_in)
         self.pin_edit.returnPressed.connect(self._on_sign_in)
         self.sign_in_error = QLabel("")
@@ -202,13 +227,19 @@ class CallerPanel(QWidget):
     def _build_panel(self) -> None:
         page = QWidget()
         lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(5)
         top = QHBoxLayout()
+        top.setSpacing(16)
         self.title = QLabel()
         self.title.setObjectName("title")
+        self.title.setWordWrap(True)     # a long window name wraps; the clerk's name never
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.who = QLabel()
+        self.who.setObjectName("who")
+        self.who.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.sign_out_button = QPushButton("签退 / Sign out")
-        self.sign_out_button.setMinimumHeight(40)
-        self.sign_out_button.setStyleSheet("min-height: 40px;")
+        self.sign_out_button.setObjectName("signOut")
         self.sign_out_button.clicked.connect(self.sign_out)
         top.addWidget(self.title, 1)
         top.addWidget(self.who)
@@ -220,18 +251,26 @@ class CallerPanel(QWidget):
         self.number.setObjectName("number")
         self.number.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail = QLabel()
+        self.detail.setObjectName("detail")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.queues_label = QLabel()
+        self.queues_label.setObjectName("queues")
         self.queues_label.setWordWrap(True)
         self.held_label = QLabel()
         self.held_label.setObjectName("held")
         for w in (self.state_label, self.number, self.detail, self.queues_label,
                   self.held_label):
             lay.addWidget(w)
+        # the lines above change with the window's state (a held ticket, a transfer):
+        # they take from this stretch, so the buttons below never move
+        lay.addStretch(1)
         grid = QGridLayout()
+        grid.setSpacing(8)
         self.buttons: dict[str, QPushButton] = {}
         for i, (action, (label, key)) in enumerate(BUTTONS.items()):
             b = QPushButton(f"{label}" + (f"  [{key}]" if key else ""))
+            if action in KINDS:
+                b.setProperty("kind", KINDS[action])
             b.clicked.connect(lambda _c=False, a=action: self.trigger(a))
             grid.addWidget(b, i // COLUMNS, i % COLUMNS)
             self.buttons[action] = b
@@ -240,13 +279,12 @@ class CallerPanel(QWidget):
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
         lay.addWidget(self.message)
-        for key, action in (("F1", "call_next"), ("F2", "recall"), ("F3", "start"),
-                            ("F4", "finish"), ("F5", "no_show"), ("F6", "transfer"),
-                            ("F7", "pause_resume"), ("F8", "call_ticket"), ("F9", "hold"),
-                            ("F10", "call_back")):
+        self.shortcuts: dict[str, QShortcut] = {}
+        for action, key in KEYS.items():
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(lambda a=action: self.trigger(a))
+            self.shortcuts[action] = sc
         self.stack.addWidget(page)
 
     # ------------------------------------------------------------ sign-in
@@ -356,21 +394,30 @@ class CallerPanel(QWidget):
         self._show_lock()
         self.sign_in_button.setEnabled(not self.signing_in)
         self.title.setText(f"{p.window_name} ({self.window_id})")
-        self.who.setText(self._who())
+        who = self._who()
+        if who != self.who.text():
+            self.who.setText(who)
+            self.who.ensurePolished()    # its own font, so the width is the shown text's
+            self.who.setMinimumWidth(QFontMetrics(self.who.font()).horizontalAdvance(who)
+                                     + 2 * self.who.margin() + 4)
         state = p.state_words
         if p.pause_reason and p.state == "paused":
             state += f" — {p.pause_reason}"
         if not self.connected:   # what the hub last said, which may have changed since
             state += "（断线前 / as last seen）"
         self.state_label.setText(f"状态 / State: {state}")
+        self.state_label.setProperty("state", p.state)
+        self.state_label.setProperty("stale", not self.connected)
+        self.state_label.style().polish(self.state_label)
         self.number.setProperty("stale", not self.connected)
         self.number.style().polish(self.number)
         self.number.setText(p.number or "—")
         if p.ticket:
             extra = f"办理 / Serving for {fmt_duration(p.serving_s)}" if p.serving_s is not None \
                 else ""
-            self.detail.setText(f"{p.queue_name}  ·  {p.ticket_class}  ·  "
-                                f"等候 / Waited {fmt_duration(p.waited_s)}  {extra}")
+            self.detail.setText("  ·  ".join(x for x in (
+                p.queue_name, p.ticket_class, f"等候 / Waited {fmt_duration(p.waited_s)}",
+                extra) if x))
         else:
             self.detail.setText("当前没有号 / No ticket at this window"
                                 if p.state in ("idle", "paused") else "")
@@ -381,7 +428,8 @@ class CallerPanel(QWidget):
             rows.append(f"转给本窗口 / Sent to this window: {p.waiting_for_window}")
         self.queues_label.setText("\n".join(rows))
         self.held_label.setText(f"挂起待回呼 / Held aside: {'、'.join(p.held)}" if p.held else "")
-        self.held_label.setVisible(bool(p.held))
+        self.held_label.ensurePolished()     # its line is kept even while nothing is held
+        self.held_label.setMinimumHeight(QFontMetrics(self.held_label.font()).height())
         on = p.enabled if (self.clerk and self.pending is None) else frozenset()
         for action, b in self.buttons.items():
             b.setEnabled(action in on)
@@ -395,15 +443,13 @@ class CallerPanel(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #c62828;" if error else "color: #1b5e20;")
+        self.message.setStyleSheet(f"color: {touch.RED if error else touch.GREEN};")
 
     # ------------------------------------------------------------ actions
 
     def trigger(self, action: str) -> None:
         """A button or shortcut: asks what it needs (dialogs), then acts."""
         p = self.state()
-        if action == "pause_resume":
-            action = "resume" if p.state == "paused" else "pause"
         if not self._allowed(action):
             return
         outcome = self.ask_outcome(action)

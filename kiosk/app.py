@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatcher.client import touch
-from dispatcher.client.touch import FONT_FAMILY, SECOND_RATIO, BigButton
+from dispatcher.client.touch import SECOND_RATIO, BigButton
 from printers.slip import ahead_text, slip_from_reply, wait_text
 
 from .hours import HoursError, OpeningHours
@@ -357,17 +357,7 @@ class KioskWindow(QWidget):
         self.buttons = {}
         page = QWidget(self)
         page.setObjectName("page")
-        page.setStyleSheet(f"""
-            QWidget#page {{ background: #f4f6f9; }}
-            QLabel {{ color: #1a1a1a; font-family: "{FONT_FAMILY}"; }}
-            QPushButton {{ font-family: "{FONT_FAMILY}"; border-radius: 18px;
-                           border: 3px solid #b8c2d0; background: white; color: #1a1a1a; }}
-            QPushButton:pressed {{ background: #dde6f3; }}
-            QPushButton[kind="primary"] {{ background: #0b5cad; color: white;
-                                           border: none; }}
-            QPushButton[kind="green"] {{ background: #1e7d32; color: white; border: none; }}
-            QPushButton[kind="help"] {{ background: #b3541e; color: white; border: none; }}
-        """)
+        page.setStyleSheet(touch.page_style())
         layout = QVBoxLayout(page)
         margin = self.px(36)
         layout.setContentsMargins(margin, margin // 2, margin, margin)

@@ -374,7 +374,7 @@ def test_hold_aside_and_call_back_ahead_of_new_work(qtbot: Any, panel: CallerPan
     click(qtbot, p, "call_back")                         # 回呼: before the newer ticket
     settle(qtbot, p)
     assert "Called back" in p.message.text()
-    assert p.number.text() == stepped_away["number"] and not p.held_label.isVisibleTo(p)
+    assert p.number.text() == stepped_away["number"] and p.held_label.text() == ""
     assert console.view.ticket(newer["id"])["state"] == "waiting"
     click(qtbot, p, "finish")
     settle(qtbot, p)
@@ -399,7 +399,9 @@ def test_pause_with_a_reason_then_resume_through_the_dialog(qtbot: Any,
     assert {a for a, b in p.buttons.items() if b.isEnabled()} == {"resume"}
     p.activateWindow()                                   # offscreen: focus is not handed back
     qtbot.waitUntil(lambda: QApplication.activeWindow() is p, timeout=5000)
-    qtbot.keyClick(p, Qt.Key.Key_F7)                     # the same key resumes
+    qtbot.keyClick(p, Qt.Key.Key_F7)                     # pause's key does not resume
+    assert p.state().state == "paused" and p.pending is None
+    qtbot.keyClick(p, Qt.Key.Key_F11)                    # resume has its own key
     settle(qtbot, p)
     assert p.state().state == "idle" and "Resumed" in p.message.text()
 
@@ -481,3 +483,80 @@ def test_close_the_window_then_sign_out_tells_the_hub(qtbot: Any, panel: CallerP
     qtbot.mouseClick(p.sign_out_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: console.view.window("B03").get("clerk") is None, timeout=5000)
     assert p.stack.currentIndex() == 0 and not any(b.isEnabled() for b in p.buttons.values())
+
+
+def test_pause_and_resume_have_keys_of_their_own(panel: CallerPanel) -> None:
+    p = panel
+    keys = {action: sc.key().toString() for action, sc in p.shortcuts.items()}
+    assert keys["pause"] == "F7" and keys["resume"] == "F11"
+    assert len(set(keys.values())) == len(keys)          # one action per key
+    assert "[F7]" in p.buttons["pause"].text() and "[F11]" in p.buttons["resume"].text()
+
+
+def button_places(p: CallerPanel) -> dict[str, Any]:
+    QApplication.processEvents()                         # lay out what refresh changed
+    return {a: (b.mapTo(p, b.rect().topLeft()), b.size()) for a, b in p.buttons.items()}
+
+
+def test_buttons_stay_put_when_a_ticket_is_held_aside(qtbot: Any, panel: CallerPanel,
+                                                      console: QtHubClient) -> None:
+    p = panel
+    p.resize(1024, 700)
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    issue(qtbot, console, p.state().queues[0].queue)
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    before = button_places(p)
+    assert p.held_label.text() == ""
+    qtbot.keyClick(p, Qt.Key.Key_F9)                     # 挂起: the held line appears
+    settle(qtbot, p)
+    assert "Held aside" in p.held_label.text() and p.held_label.isVisibleTo(p)
+    assert button_places(p) == before
+
+
+@pytest.mark.parametrize("width", [1024, 800])
+def test_the_clerks_name_is_shown_in_full(qtbot: Any, panel: CallerPanel, width: int) -> None:
+    from PySide6.QtGui import QFontMetrics
+
+    p = panel
+    p.resize(width, 700)
+    sign_in(qtbot, p)
+    QApplication.processEvents()
+    assert p.who.text() == "王芳 (clerk-017)"
+    needed = QFontMetrics(p.who.font()).horizontalAdvance(p.who.text())
+    assert needed <= p.who.contentsRect().width(), (needed, p.who.contentsRect())
+    assert p.who.geometry().right() < p.sign_out_button.geometry().left()
+
+
+def test_panel_screenshots(qtbot: Any, hall: LiveHub, panel: CallerPanel,
+                           console: QtHubClient, tmp_path: Path) -> None:
+    """The panel idle, calling (a ticket held aside), serving and offline, at 1024×700:
+
+        ONEWINDOW_SCREENSHOTS=docs/images pytest tests/test_caller.py -k screenshots
+
+    writes caller-*.png there (else into the test's temporary folder)."""
+    out = Path(os.environ.get("ONEWINDOW_SCREENSHOTS") or tmp_path)
+    p = panel
+    p.resize(1024, 700)
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    queue = p.state().queues[0].queue
+    for _ in range(3):
+        issue(qtbot, console, queue)
+    qtbot.waitUntil(lambda: p.state().queues[0].waiting == 3, timeout=5000)
+    shots = [p.screenshot(out / "caller-idle.png")]
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    qtbot.keyClick(p, Qt.Key.Key_F9)                     # one steps away for a document
+    settle(qtbot, p)
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    shots.append(p.screenshot(out / "caller-calling.png"))
+    click(qtbot, p, "start")
+    settle(qtbot, p)
+    shots.append(p.screenshot(out / "caller-serving.png"))
+    hall.hub.kill()
+    qtbot.waitUntil(lambda: not p.connected, timeout=10000)
+    shots.append(p.screenshot(out / "caller-offline.png"))
+    assert all(shot.stat().st_size > 1000 for shot in shots)

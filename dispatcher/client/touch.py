@@ -15,6 +15,33 @@ from PySide6.QtWidgets import QLabel, QPushButton
 FONT_FAMILY = "Noto Sans CJK SC"
 SECOND_RATIO = 0.55   # the second language's size, as a share of the first's
 
+# The house colours (kiosk, evaluation pad, caller panel): ink on a light page, white
+# buttons with a grey border, and one colour per kind of state.
+INK = "#1a1a1a"        # text
+PAGE = "#f4f6f9"       # page background
+BORDER = "#b8c2d0"     # a plain button's border
+PRESSED = "#dde6f3"    # a button held down
+BLUE = "#0b5cad"       # the primary action; a number being called
+GREEN = "#1e7d32"      # done, served, the green channel
+AMBER = "#b3541e"      # needs attention (unsure, held aside)
+RED = "#b00020"        # stopped, refused, an error
+MUTED = "#5a6472"      # secondary text, hints
+
+
+def page_style(name: str = "page") -> str:
+    """The stylesheet of a page (a QWidget named ``name``): the house font and colours,
+    rounded buttons, and ``kind`` = primary / green / help for coloured ones."""
+    return f"""
+        QWidget#{name} {{ background: {PAGE}; }}
+        QLabel {{ color: {INK}; font-family: "{FONT_FAMILY}"; }}
+        QPushButton {{ font-family: "{FONT_FAMILY}"; border-radius: 18px;
+                       border: 3px solid {BORDER}; background: white; color: {INK}; }}
+        QPushButton:pressed {{ background: {PRESSED}; }}
+        QPushButton[kind="primary"] {{ background: {BLUE}; color: white; border: none; }}
+        QPushButton[kind="green"] {{ background: {GREEN}; color: white; border: none; }}
+        QPushButton[kind="help"] {{ background: {AMBER}; color: white; border: none; }}
+    """
+
 
 def html_lines(lines: list[tuple[str, int, bool]]) -> str:
     """Lines of (text, pixel size, bold) as the rich text of a QLabel."""
