@@ -18,6 +18,7 @@ import ssl as ssl_module
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -155,6 +156,19 @@ def live_hub(folder: Path, wrap: Callable[[HubProcess], Closable]) -> Iterator[A
         finally:
             hub.kill()  # not stop(): a client a failed test left open would delay it
             live.close()
+
+
+async def event_named(client: RawClient, name: str, timeout: float = 15.0,
+                      **match: Any) -> dict[str, Any]:
+    """The first event ``name`` whose data has ``match`` that ``client`` has seen
+    already or sees within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for frame in client.events:
+            if frame["name"] == name and all(frame["data"].get(k) == v
+                                             for k, v in match.items()):
+                return frame
+        await client.recv(max(0.1, deadline - time.monotonic()))
 
 
 class RawClient:

@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
-from hub_process import HubProcess, RawClient
+from hub_process import HubProcess, RawClient, event_named
 
 BALANCE = ["--balance-every", "1"]
-
-
-async def event_named(client: RawClient, name: str, timeout: float = 15.0,
-                      **match: Any) -> dict[str, Any]:
-    """The first event ``name`` whose data has ``match`` (seen already, or to come)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for frame in client.events:
-            if frame["name"] == name and all(frame["data"].get(k) == v
-                                             for k, v in match.items()):
-                return frame
-        await client.recv(max(0.1, deadline - time.monotonic()))
 
 
 async def police_runs_long(url: str) -> tuple[RawClient, RawClient, RawClient]:

@@ -8,23 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from hub_process import HubProcess, RawClient
-
-
-async def event(client: RawClient, name: str, timeout: float = 10.0, **match: Any
-                ) -> dict[str, Any]:
-    """The first event ``name`` whose data has ``match`` (seen already, or to come)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for frame in client.events:
-            if frame["name"] == name and all(frame["data"].get(k) == v
-                                              for k, v in match.items()):
-                return frame
-        await client.recv(max(0.1, deadline - time.monotonic()))
+from hub_process import HubProcess, RawClient, event_named
 
 
 async def drain(client: RawClient, quiet: float = 0.3) -> None:
@@ -79,12 +66,12 @@ def test_a_unit_ticket_needs_its_outcome_which_the_lobby_never_sees(tmp_path: Pa
                         case_number="KY-2026-000123")
         assert done["ticket"]["outcome"] == "done"
         for full in (console, caller):
-            seen = await event(full, "service_finished", ticket=ticket)
+            seen = await event_named(full, "service_finished", ticket=ticket)
             assert (seen["data"]["outcome"], seen["data"]["case_number"]) == (
                 "done", "KY-2026-000123")
             assert seen["changes"]["tickets"][ticket]["case_number"] == "KY-2026-000123"
         for lobby in (display, other):
-            seen = await event(lobby, "service_finished", ticket=ticket)
+            seen = await event_named(lobby, "service_finished", ticket=ticket)
             assert "outcome" not in seen["data"] and "case_number" not in seen["data"]
             assert "outcome" not in seen["changes"]["tickets"][ticket]
         fresh = await RawClient.hello(url, "console", "CONSOLE-1")
@@ -113,7 +100,7 @@ def test_a_keypad_call_next_uses_the_windows_default_outcome(tmp_path: Path) -> 
         await ok(console, "issue_ticket", queue="quick_b", zone="B")
         called = await ok(keypad, "call_next", window="B03")      # no outcome: a keypad
         assert [e["name"] for e in called["events"]] == ["service_finished", "ticket_called"]
-        seen = await event(console, "service_finished", ticket=ticket)
+        seen = await event_named(console, "service_finished", ticket=ticket)
         assert (seen["data"]["outcome"], seen["data"]["implicit"]) == ("consult_only", True)
         for client in (console, keypad):
             await client.close()
@@ -135,7 +122,7 @@ async def rated_badly(url: str) -> tuple[str, RawClient, RawClient, RawClient]:
     await ok(caller, "finish_service", window="B01")
     rated = await ok(rater, "evaluate", ticket=ticket, level=1, reason="态度不好")
     assert [e["name"] for e in rated["events"]] == ["ticket_evaluated", "case_opened"]
-    opened = await event(console, "case_opened", ticket=ticket)
+    opened = await event_named(console, "case_opened", ticket=ticket)
     case = opened["data"]["case"]
     view = opened["changes"]["cases"][case]
     assert (view["window"], view["clerk"], view["level"], view["reason"], view["state"]) == (
@@ -156,11 +143,11 @@ def test_a_bad_rating_opens_a_case_the_console_follows_to_closure(tmp_path: Path
         refused = await caller.command("update_case", case=case, step="contacted")
         assert refused["error"]["code"] == "forbidden"            # the console's alone
         await ok(console, "update_case", case=case, step="contacted", note="电话回访，已致歉")
-        seen = await event(other, "case_updated", case=case, step="contacted")
+        seen = await event_named(other, "case_updated", case=case, step="contacted")
         assert seen["data"]["by"] == "staff-001"                  # the hub says who
         assert seen["changes"]["cases"][case]["state"] == "contacted"
         await ok(other, "update_case", case=case, step="closed")
-        closed = await event(console, "case_updated", case=case, step="closed")
+        closed = await event_named(console, "case_updated", case=case, step="closed")
         steps = closed["changes"]["cases"][case]["steps"]
         assert [(s["step"], s["by"]) for s in steps] == [("contacted", "staff-001"),
                                                          ("closed", "staff-002")]
@@ -199,10 +186,10 @@ def test_an_open_case_survives_restarts_and_the_next_day_and_alerts_when_overdue
         console = await RawClient.hello(url, "console", "CONSOLE-1")
         assert console.welcome["snapshot"]["day"] == "2026-11-23"   # not rolled over yet
         await ok(console, "notice", text="今日正常办公")                # opens Wednesday
-        opened = await event(console, "day_opened")
+        opened = await event_named(console, "day_opened")
         assert opened["data"]["day"] == "2026-11-25" and opened["changes"]["reset"]
         assert opened["changes"]["cases"][case]["state"] == "open"
-        raised = await event(console, "alert_raised", timeout=15, id=f"case_overdue:{case}")
+        raised = await event_named(console, "alert_raised", timeout=15, id=f"case_overdue:{case}")
         assert raised["data"]["level"] == "critical"
         await console.close()
 

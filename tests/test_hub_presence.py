@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hub_process import FAST, HubProcess, RawClient, sample_token
+from hub_process import FAST, HubProcess, RawClient, event_named, sample_token
 
 from dispatcher.client import HubClient
 
@@ -79,17 +79,6 @@ def test_the_client_librarys_view_keeps_presence(tmp_path: Path) -> None:
 
     with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:
         asyncio.run(scenario(hub.url))
-
-
-async def event_named(client: RawClient, name: str, timeout: float = 15.0,
-                      **match: Any) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        for frame in client.events:
-            if frame["name"] == name and all(frame["data"].get(k) == v
-                                             for k, v in match.items()):
-                return frame
-        await client.recv(max(0.1, deadline - time.monotonic()))
 
 
 def test_a_kiosk_gone_for_long_is_reported_offline_alerted_and_back_when_it_returns(
