@@ -16,6 +16,7 @@ import pytest
 from hub_process import FAST, SAMPLE_PINS, STAFF, LiveHub, sample_token
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from qt_dialogs import answer_next_dialog
 
 from caller.panel import CallerPanel
 from dispatcher.client.qt import QtHubClient
@@ -333,26 +334,6 @@ def test_cli_screenshots_and_no_clerks_file(hall: LiveHub, tmp_path: Path) -> No
     assert done.returncode == 2 and "unrecognized arguments: --clerks" in done.stderr
 
 
-def answer_next_dialog(qtbot: Any, answer: Any) -> list[str]:
-    """Answer the modal dialog an action is about to open: ``answer(dialog)`` fills it
-    in and accepts it. Returns the dialogs' titles seen (one, once it has run)."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    seen: list[str] = []
-
-    def poll() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(20, poll)
-            return
-        seen.append(dialog.windowTitle())
-        answer(dialog)
-
-    QTimer.singleShot(0, poll)
-    return seen
-
-
 def test_hold_aside_and_call_back_ahead_of_new_work(qtbot: Any, panel: CallerPanel,
                                                     console: QtHubClient) -> None:
     p = panel
@@ -391,7 +372,7 @@ def test_pause_with_a_reason_then_resume_through_the_dialog(qtbot: Any,
         dialog.setTextValue("用餐 / Meal break")
         dialog.accept()
 
-    titles = answer_next_dialog(qtbot, pick_meal_break)
+    titles = answer_next_dialog(pick_meal_break)
     qtbot.keyClick(p, Qt.Key.Key_F7)
     settle(qtbot, p)
     assert titles == ["暂停原因 / Pause reason"]
@@ -412,7 +393,7 @@ def test_a_cancelled_dialog_sends_nothing(qtbot: Any, panel: CallerPanel) -> Non
     sign_in(qtbot, p)
     open_window(qtbot, p)
     sent = len(p.sent)
-    answer_next_dialog(qtbot, lambda dialog: dialog.reject())
+    answer_next_dialog(lambda dialog: dialog.reject())
     click(qtbot, p, "pause")
     assert len(p.sent) == sent and p.state().state == "idle"
 
@@ -435,7 +416,7 @@ def test_call_a_returning_no_show_by_number(qtbot: Any, panel: CallerPanel,
         dialog.setTextValue(absent["number"].lower())   # a clerk types it as it comes
         dialog.accept()
 
-    answer_next_dialog(qtbot, type_number)
+    answer_next_dialog(type_number)
     qtbot.keyClick(p, Qt.Key.Key_F8)
     settle(qtbot, p)
     assert p.number.text() == absent["number"] and p.state().state == "calling"
@@ -462,7 +443,7 @@ def test_transfer_to_a_named_window_through_the_dialog(qtbot: Any, panel: Caller
         dialog.window_box.setCurrentIndex(dialog.window_box.findData("B04"))
         dialog.accept()
 
-    answer_next_dialog(qtbot, to_b04)
+    answer_next_dialog(to_b04)
     qtbot.keyClick(p, Qt.Key.Key_F6)
     settle(qtbot, p)
     assert "Transferred" in p.message.text()

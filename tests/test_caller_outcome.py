@@ -14,7 +14,8 @@ import pytest
 from hub_process import FAST, LiveHub, sample_token
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_caller import answer_next_dialog, click, issue, run, settle, sign_in
+from qt_dialogs import answer_next_dialog
+from test_caller import click, issue, run, settle, sign_in
 
 from caller.model import command_args, outcome_choices, outcome_needed, outcome_ready
 from caller.outcome import OutcomeDialog
@@ -60,7 +61,7 @@ def answer(qtbot: Any, fill_in: Any) -> tuple[list[str], list[BaseException]]:
             dialog.reject()
 
     failures: list[BaseException] = []
-    return answer_next_dialog(qtbot, safely), failures
+    return answer_next_dialog(safely), failures
 
 
 def no_failures(failures: list[BaseException]) -> None:
@@ -122,7 +123,7 @@ def test_call_next_asks_first_and_a_cancel_sends_nothing(qtbot: Any, tax_panel: 
     issue(qtbot, console, "tax")
     qtbot.waitUntil(lambda: p.state().queues[0].waiting >= 1, timeout=5000)
     sent = len(p.sent)
-    answer_next_dialog(qtbot, lambda dialog: dialog.reject())
+    answer_next_dialog(lambda dialog: dialog.reject())
     click(qtbot, p, "call_next")
     assert len(p.sent) == sent and p.number.text() == first["number"]
 

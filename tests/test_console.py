@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from hub_process import FAST, SAMPLE_PINS, HubProcess, sample_token
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+from qt_dialogs import answer_next_dialog
 
 from dispatcher.client.qt import QtHubClient
 from dispatcher.console.app import Console
@@ -111,22 +112,6 @@ def settle(qtbot: Any, app: Console) -> None:
 def click(qtbot: Any, button: QWidget) -> None:
     assert button.isEnabled(), button.text()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def answer_next_dialog(answer: Callable[[Any], None]) -> list[str]:
-    """Fill in and accept the modal dialog an action is about to open."""
-    seen: list[str] = []
-
-    def poll() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(20, poll)
-            return
-        seen.append(dialog.windowTitle())
-        answer(dialog)
-
-    QTimer.singleShot(0, poll)
-    return seen
 
 
 def select(qtbot: Any, app: Console, window: str) -> None:
