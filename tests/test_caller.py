@@ -542,3 +542,60 @@ def test_panel_screenshots(qtbot: Any, hall: LiveHub, panel: CallerPanel,
     qtbot.waitUntil(lambda: not p.connected, timeout=10000)
     shots.append(p.screenshot(out / "caller-offline.png"))
     assert all(shot.stat().st_size > 1000 for shot in shots)
+
+
+def low_contrast_texts(p: CallerPanel, path: Path) -> tuple[int, list[tuple]]:
+    """Every visible label and enabled button of the panel as grabbed to ``path``, its
+    WCAG contrast measured on the PNG (tests/screen_contrast.py); disabled buttons are
+    inactive controls, which WCAG exempts. (how many measured, those under AA)"""
+    from PIL import Image
+    from PySide6.QtWidgets import QLabel, QPushButton
+    from screen_contrast import AA, measure
+
+    image = Image.open(path)
+    page = p.stack.currentWidget()
+    texts = [w for w in page.findChildren(QLabel) if w.text().strip()]
+    texts += [b for b in page.findChildren(QPushButton) if b.isEnabled()]
+    bad, measured = [], 0
+    for w in texts:
+        if not w.isVisibleTo(p) or w.width() < 8:
+            continue
+        at = w.mapTo(p, w.rect().topLeft())
+        inset = 6 if isinstance(w, QPushButton) else 2     # inside a button's border
+        contrast, bg, fg = measure(image, (at.x() + inset, at.y() + inset,
+                                           w.width() - 2 * inset, w.height() - 2 * inset))
+        measured += 1
+        if contrast < AA:
+            bad.append((path.name, w.text(), round(contrast, 2), bg, fg))
+    return measured, bad
+
+
+def test_every_caller_text_has_aa_contrast(qtbot: Any, panel: CallerPanel,
+                                           console: QtHubClient, tmp_path: Path) -> None:
+    """Sign-in (and its refusal), idle, calling with a ticket held aside, serving, paused:
+    every text the clerk reads measures at least 4.5:1 on the rendered PNG."""
+    p = panel
+    p.resize(1024, 700)
+    results = [low_contrast_texts(p, p.screenshot(tmp_path / "sign-in.png"))]
+    p._signed_in("clerk-017", False, {"code": "wrong_pin"})
+    results.append(low_contrast_texts(p, p.screenshot(tmp_path / "wrong-pin.png")))
+    sign_in(qtbot, p)
+    open_window(qtbot, p)
+    queue = p.state().queues[0].queue
+    for _ in range(2):
+        issue(qtbot, console, queue)
+    qtbot.waitUntil(lambda: p.state().queues[0].waiting == 2, timeout=5000)
+    results.append(low_contrast_texts(p, p.screenshot(tmp_path / "idle.png")))
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    qtbot.keyClick(p, Qt.Key.Key_F9)
+    settle(qtbot, p)
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    results.append(low_contrast_texts(p, p.screenshot(tmp_path / "calling.png")))
+    click(qtbot, p, "start")
+    settle(qtbot, p)
+    results.append(low_contrast_texts(p, p.screenshot(tmp_path / "serving.png")))
+    measured = sum(n for n, _ in results)
+    bad = [b for _, found in results for b in found]
+    assert measured > 40 and not bad, bad
