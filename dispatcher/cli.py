@@ -133,6 +133,10 @@ def _rate_limit(text: str) -> tuple[float, float] | None:
 def _token(args: argparse.Namespace) -> int:
     from .hub.devices import device_id_problem, hash_token, new_token
 
+    if args.devices is not None:
+        from .hub.provision import provision_command
+
+        return provision_command(args)
     problem = device_id_problem(args.device)
     if problem:
         print(f"error: token --device: {problem}", file=sys.stderr)
@@ -218,8 +222,21 @@ def build_parser() -> argparse.ArgumentParser:
                             "a device may send the hub, and of each command's arguments")
     schema.set_defaults(handler=_protocol_schema)
 
-    token = sub.add_parser("token", help="make a device token and its hash line")
-    token.add_argument("--device", required=True)
+    token = sub.add_parser("token", help="make a device token and its hash line, or "
+                           "tokens for a range of devices (--devices)")
+    which = token.add_mutually_exclusive_group(required=True)
+    which.add_argument("--device", help="one device: prints its token and hash line")
+    which.add_argument("--devices", metavar="FIRST..LAST", help="a range such as "
+                       "C-B01..C-B40: prints a [[devices]] entry, tokens go to --tokens")
+    token.add_argument("--role", help="with --devices: kiosk, caller, evaluator, display, "
+                       "led or console")
+    token.add_argument("--windows", help="with --devices: B01..B40 gives one window to "
+                       "each device in order; B01,B02 gives all of them both")
+    token.add_argument("--zone", help="with --devices: the zone of kiosks or displays")
+    token.add_argument("--name", default="", help="with --devices: a name, {id} "
+                       "replaced by each device's id")
+    token.add_argument("--tokens", metavar="FILE", help="with --devices: a new file "
+                       "(mode 0600, never overwritten) for the installer: id = token")
     token.set_defaults(handler=_token)
 
     from printers.cli import register as register_printer_commands

@@ -507,10 +507,45 @@ BAD_DEVICES = {
         windows = "B03"
         token_hash = "{hash}"
         """), "device[0].windows", "list"),
-    "no_devices": ("# nothing here\n", "device", "Field required"),
+    "no_devices": ("# nothing here\n", "device", "no devices"),
     "bad_toml": ('[[device]]\nid = "K-B1\nrole = "kiosk"\n', "-", "not valid TOML"),
-    "top_level_typo": (device(GOOD).replace("[[device]]", "[[devices]]"), "device",
-                       "Field required"),
+    "top_level_typo": (device(GOOD).replace("[[device]]", "[[Device]]"), "Device",
+                       "Extra inputs are not permitted"),
+    "range_one_hash_short": (device("""
+        [[devices]]
+        ids = "K-B1..K-B3"
+        role = "kiosk"
+        zone = "B"
+        token_hashes = ["{hash}", "{hash}"]
+        """), "devices[0]", "3 devices in 'K-B1..K-B3' but 2 token_hashes"),
+    "range_windows_short": (device("""
+        [[devices]]
+        ids = "C-B01..C-B03"
+        role = "caller"
+        windows = "B01..B02"
+        token_hashes = ["{hash}", "{hash}", "{hash}"]
+        """), "devices[0]", "3 devices but 2 windows"),
+    "range_backwards": (device("""
+        [[devices]]
+        ids = "K-B3..K-B1"
+        role = "kiosk"
+        zone = "B"
+        token_hashes = ["{hash}"]
+        """), "devices[0]", "runs backwards"),
+    "range_overlaps_an_entry": (device(GOOD) + device("""
+        [[devices]]
+        ids = "K-B1..K-B2"
+        role = "kiosk"
+        zone = "B"
+        token_hashes = ["{hash}", "{hash}"]
+        """), "devices[0](K-B1).id", "listed twice"),
+    "range_bad_window": (device("""
+        [[devices]]
+        ids = "C-B39..C-B41"
+        role = "caller"
+        windows = "B39..B41"
+        token_hashes = ["{hash}", "{hash}", "{hash}"]
+        """), "devices[0](C-B41).windows", "no window 'B41'"),
 }
 
 

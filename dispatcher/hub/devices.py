@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..hall import ASSETS, Hall, HallConfigError
+from .ranges import expand_range, windows_per_device
 
 SAMPLE_DEVICES = ASSETS / "halls" / "sample-devices.toml"
 Role = Literal["kiosk", "caller", "evaluator", "display", "led", "console"]
@@ -46,9 +47,33 @@ class _DeviceFile(BaseModel):
     name: str = ""
 
 
+class _DeviceRange(BaseModel):
+    """``[[devices]]``: many devices in one entry (dispatcher/hub/provision.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    ids: str
+    role: Role
+    token_hashes: list[Annotated[str, Field(pattern=TOKEN_HASH)]] = Field(min_length=1)
+    expires: Any = None
+    zone: str | None = None
+    windows: str | list[str] | None = None   # a range: one each; a list: all share it
+    name: str = ""                           # may say {id}
+
+    def entries(self) -> list[_DeviceFile]:
+        ids = expand_range(self.ids)
+        if len(ids) != len(self.token_hashes):
+            raise ValueError(f"{len(ids)} devices in {self.ids!r} but "
+                             f"{len(self.token_hashes)} token_hashes: one each, in order")
+        windows = windows_per_device(ids, self.windows)
+        return [_DeviceFile(id=i, role=self.role, token_hash=h, expires=self.expires,
+                            zone=self.zone, windows=w, name=self.name.replace("{id}", i))
+                for i, h, w in zip(ids, self.token_hashes, windows, strict=True)]
+
+
 class _DevicesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-    device: list[_DeviceFile] = Field(min_length=1)
+    device: list[_DeviceFile] = []
+    devices: list[_DeviceRange] = []
 
 
 @dataclass(frozen=True)
@@ -106,13 +131,35 @@ def load_devices(path: str | Path, hall: Hall) -> dict[str, Device]:
         err = exc.errors(include_url=False)[0]
         key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"])
         raise HallConfigError(source, key.replace(".[", "["), err["msg"]) from None
-    return _build(parsed, hall, source)
+    return _build(_entries(parsed, source), hall, source)
 
 
-def _build(parsed: _DevicesFile, hall: Hall, source: str) -> dict[str, Device]:
+def _entries(parsed: _DevicesFile, source: str) -> list[tuple[str, _DeviceFile]]:
+    """(where in the file, entry): single entries, then each range's devices; at least
+    one device in all."""
+    entries = [(f"device[{i}]", d) for i, d in enumerate(parsed.device)]
+    for i, batch in enumerate(parsed.devices):
+        try:
+            entries += [(f"devices[{i}]({d.id})", d) for d in batch.entries()]
+        except (ValueError, ValidationError) as exc:
+            raise HallConfigError(source, f"devices[{i}]", _first_error(exc)) from None
+    if not entries:
+        raise HallConfigError(source, "device", "no devices: add [[device]] entries "
+                              "(or [[devices]] ranges) made with `onewindow token`")
+    return entries
+
+
+def _first_error(exc: ValueError | ValidationError) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False)[0]
+        return f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
+    return str(exc)
+
+
+def _build(entries: list[tuple[str, _DeviceFile]], hall: Hall, source: str
+           ) -> dict[str, Device]:
     devices: dict[str, Device] = {}
-    for i, d in enumerate(parsed.device):
-        key = f"device[{i}]"
+    for key, d in entries:
         if d.id in devices:
             raise HallConfigError(source, f"{key}.id", f"device {d.id} is listed twice")
         if d.role == "kiosk" and d.zone is None:
