@@ -26,7 +26,9 @@ RECENT_CALLS = 20
 RECENT_OWN = 20           # a caller's own finished tickets in its snapshot
 RECENT_CONSOLE = 200      # the console's
 LOOK_BACK = 2_000         # tickets looked through for them, newest first
-LINE_HEAD = 50            # the first tickets of a queue's line a snapshot lists
+LINE_HEAD = 50            # the first tickets of a queue's line a snapshot lists, at most
+HEADS_IN_ALL = 500        # ... shared by its queues (each keeps 10 at least): so a hall of
+HEAD_MIN = 10             # many queues cannot grow a welcome towards the frame limit
 _WINDOW_FIELDS = ("window", "from_window", "to_window")
 _QUEUE_FIELDS = ("queue", "from_queue", "to_queue")
 _DAY_EVENTS = (ev.DayOpened.NAME, ev.DayClosed.NAME)
@@ -184,7 +186,7 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device,
 
 def live_tickets(state: HallState, device: Device) -> set[str]:
     """The tickets live now that the device needs, found from the lines (no day
-    scan): the first LINE_HEAD of each queue it may call from (every queue for the
+    scan): the head of each queue it may call from (every queue for the
     console; the queues of its windows' profiles for a caller), every ticket waiting
     for, held aside at or called to its windows. The counts in ``waiting`` are whole;
     a line longer than its head is cut, so no snapshot outgrows a frame."""
@@ -192,7 +194,8 @@ def live_tickets(state: HallState, device: Device) -> set[str]:
     mine = set(state.windows) if full else set(device.windows)
     queues = set(state.queue_lines) if full else {
         q for w in mine if w in state.windows for q in state.windows[w].profile.queues}
-    live = {t for q in queues for _, _, t in state.queue_lines.get(q, ())[:LINE_HEAD]}
+    head = max(HEAD_MIN, min(LINE_HEAD, HEADS_IN_ALL // max(len(queues), 1)))
+    live = {t for q in queues for _, _, t in state.queue_lines.get(q, ())[:head]}
     live |= {t for w in mine for _, _, t in state.window_lines.get(w, ())}
     live |= {t for w in mine for t in state.held.get(w, ())}
     live |= {state.windows[w].ticket for w in mine if w in state.windows
