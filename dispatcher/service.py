@@ -5,9 +5,11 @@ decide (may refuse, changes nothing) → append and commit (durable) → apply t
 in-memory state → return the events with their seqs, for the caller to tell.
 Nobody is told of an event that is not on disk.
 
-An ``observer`` sees each event right after it is applied, with its seq and the
-core: the hub builds its event frames there, from the state of that moment. It
-sees today's events again whenever the state is rebuilt from the store.
+An ``observer`` sees each event right after it is applied, with its seq, the
+core and how many events of the same batch are still to come: the hub builds its
+event frames there, from the state of that moment (and skips the frames of a
+rebuild's events that its resync ring would not keep). It sees today's events
+again whenever the state is rebuilt from the store.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .core.events import Event
 from .hall import Hall
 from .store import EventStore
 
-Observer = Callable[[int, Event, Dispatcher], None]
+Observer = Callable[[int, Event, Dispatcher, int], None]
 
 
 class HallService:
@@ -58,10 +60,12 @@ class HallService:
         return core
 
     def _apply(self, core: Dispatcher, events: list[tuple[int, Event]]) -> None:
+        left = len(events)
         for seq, event in events:
             core.apply(event)
+            left -= 1
             if self.observer is not None:
-                self.observer(seq, event, core)
+                self.observer(seq, event, core, left)
 
     def execute(self, command: Command, now: float, *, device: str | None = None,
                 actor: str | None = None, command_id: str | None = None,

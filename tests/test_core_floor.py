@@ -123,3 +123,79 @@ def test_pieces() -> None:
     assert utilisation(line, 300.0, horizon=250.0) == (150.0, 100.0)
     assert trend([(10.0, 2), (40.0, 5)], 60.0, span=60.0, step=30.0) == [0, 2, 5]
     assert zone_spread({"a": 0.9, "b": 0.1})["spread"] == pytest.approx(0.8)
+
+
+def _full_scan_note(history: FloorHistory, seq: int, event, state) -> None:
+    """The fold as first written: every window and queue looked at after every event."""
+    from dispatcher.core.floor import _OPEN, _prune
+
+    history.last_seq = seq
+    for wid, w in state.windows.items():
+        mark = (w.state in _OPEN, w.ticket is not None)
+        line = history.windows.setdefault(wid, [])
+        if not line or line[-1][1:] != mark:
+            line.append((event.at, *mark))
+            _prune(line, event.at)
+    for qid, tickets in state.queue_lines.items():
+        line_q = history.queues.setdefault(qid, [])
+        if not line_q or line_q[-1][1] != len(tickets):
+            line_q.append((event.at, len(tickets)))
+            _prune(line_q, event.at)
+
+
+def test_the_fold_looks_only_at_what_each_event_names_and_misses_nothing(sample_hall) -> None:
+    """A random day of every command the clerks have (calls, no-shows, requeues,
+    transfers to queues and windows, holds, call-backs, pauses, closes, profile moves,
+    cancels): the fold that looks only at the windows and queues an event names ends
+    with the same history as one that scans the whole hall after every event."""
+    import random
+
+    from dispatcher.core import DispatchError
+
+    rng = random.Random(11)
+    core, fast, full = Dispatcher(sample_hall), FloorHistory(), FloorHistory()
+    windows, queues = list(sample_hall.windows), list(sample_hall.queues)
+    now, seq = hall_time(sample_hall, "09:00"), 0
+
+    def some_ticket() -> str:
+        return rng.choice(list(core.state.tickets)) if core.state.tickets else "none"
+
+    makers = [
+        lambda: c.IssueTicket(queue=(q := rng.choice(queues)),
+                              zone=sample_hall.queues[q].zones[0]),
+        lambda: c.CallNext(window=rng.choice(windows)),
+        lambda: c.StartService(window=rng.choice(windows)),
+        lambda: c.FinishService(window=rng.choice(windows)),
+        lambda: c.NoShow(window=rng.choice(windows)),
+        lambda: c.Requeue(ticket=some_ticket()),
+        lambda: c.Transfer(ticket=some_ticket(), to_queue=rng.choice(queues)),
+        lambda: c.Transfer(ticket=some_ticket(), to_window=rng.choice(windows)),
+        lambda: c.Hold(window=rng.choice(windows)),
+        lambda: c.CallBack(window=rng.choice(windows)),
+        lambda: c.Pause(window=rng.choice(windows), reason="break"),
+        lambda: c.Resume(window=rng.choice(windows)),
+        lambda: c.OpenWindow(window=rng.choice(windows)),
+        lambda: c.CloseWindow(window=rng.choice(windows)),
+        lambda: c.Cancel(ticket=some_ticket()),
+        lambda: c.SetProfile(window=rng.choice(windows), main=(rng.choice(queues),),
+                             side=()),
+    ]
+    weights = [8, 6, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1]
+    kinds: set[str] = set()
+    for _ in range(6000):
+        now += rng.uniform(0, 6)
+        try:
+            events = core.decide(rng.choices(makers, weights)[0](), now)
+        except DispatchError:
+            continue
+        for event in events:
+            core.apply(event)
+            seq += 1
+            fast.note(seq, event, core.state)
+            _full_scan_note(full, seq, event, core.state)
+            kinds.add(type(event).__name__)
+    assert seq > 2000 and {"TicketTransferred", "TicketHeld", "TicketNoShow",
+                           "TicketRequeued", "ProfileChanged", "WindowPaused",
+                           "TicketCancelled", "WindowClosed"} <= kinds, kinds
+    assert fast.windows == full.windows
+    assert fast.queues == full.queues

@@ -130,11 +130,14 @@ class Hub(CommandPath, CredentialReload, Balancer):
 
     # ------------------------------------------------------------ events
 
-    def _observe(self, seq: int, event: ev.Event, core: Dispatcher) -> None:
+    def _observe(self, seq: int, event: ev.Event, core: Dispatcher, left: int) -> None:
         """Build each event's frames once (in full, and as the lobby may see it), from
-        the state just after it applied."""
+        the state just after it applied; none for a rebuilt event that ``left`` more
+        will push out of the ring before anyone could ask for it."""
         self.recent.note(event)
         self.floor.note(seq, event, core.state)
+        if left >= RING_SIZE:
+            return
         data = event.to_dict()
         name = data.pop("name")
         changes = changes_for(event, core.state, core.hall)
