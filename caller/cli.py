@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     caller.add_argument("--screenshot", metavar="PREFIX",
                         help="render PREFIX-sign-in.png (also -wrong-pin, -locked) and "
                         "PREFIX-panel.png once the hall is loaded, then exit")
+    caller.add_argument("--autopilot", metavar="PLAN",
+                        help="demo: a simulated clerk signs in (PIN from $ONEWINDOW_PIN) and "
+                        "works the window through this panel's buttons by a JSON plan file")
+    caller.add_argument("--record", metavar="FILE", help="demo: write each action as a JSON "
+                        "line to FILE (SIGUSR1 grabs the panel to FILE.png)")
     caller.set_defaults(handler=_caller)
     register_evaluator(sub)
 
@@ -34,6 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _caller(args: argparse.Namespace) -> int:
     if _connection_problem(args):
         return 2
+    plan = None
+    if args.autopilot:
+        from .autopilot import load_plan
+
+        try:
+            plan = load_plan(args.autopilot)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not os.environ.get("ONEWINDOW_PIN"):
+            print("error: --autopilot needs the clerk's PIN in $ONEWINDOW_PIN", file=sys.stderr)
+            return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -46,6 +63,15 @@ def _caller(args: argparse.Namespace) -> int:
     device = args.device or f"C-{args.window}"
     hub = QtHubClient(args.server, "caller", device, args.token, ca=args.ca)
     panel = CallerPanel(hub, args.window)
+    if plan is not None or args.record:
+        from dispatcher.livedemo.appctl import control, grab_path
+
+        from .autopilot import PanelAutopilot
+
+        pilot = None if plan is None else PanelAutopilot(
+            panel, plan, os.environ["ONEWINDOW_PIN"], args.record)
+        panel.autopilot = pilot
+        control(panel, grab_path(args.record), pilot)
     return run_app(app, hub, panel, size=(1024, 700), screenshot=args.screenshot,
                    shots=lambda prefix: screenshots(panel, prefix))
 
@@ -65,6 +91,10 @@ def register_evaluator(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--screenshot", metavar="PREFIX",
                     help="render PREFIX-SCREEN-WxH.png (idle, rating, reason, thanks, already, "
                     "offline at 1280x800 and 800x480) once the hall is loaded, then exit")
+    ev.add_argument("--autopilot", type=int, metavar="SEED",
+                    help="demo: simulated citizens rate on this screen's buttons (seeded)")
+    ev.add_argument("--record", metavar="FILE", help="demo: write each rating as a JSON line "
+                    "to FILE (SIGUSR1 grabs the screen to FILE.png)")
     ev.set_defaults(handler=_evaluator)
 
 
@@ -94,5 +124,14 @@ def _evaluator(args: argparse.Namespace) -> int:
     hub = QtHubClient(args.server, "evaluator", args.device or f"E-{args.window}",
                       args.token, ca=args.ca)
     screen = EvaluatorScreen(hub, args.window, timeout_s=args.timeout)
+    if args.autopilot is not None or args.record:
+        from dispatcher.livedemo.appctl import control, grab_path
+
+        from .autopilot import EvaluatorAutopilot
+
+        rater = None if args.autopilot is None else EvaluatorAutopilot(
+            screen, args.autopilot, args.record)
+        screen.autopilot = rater
+        control(screen, grab_path(args.record), rater)
     return run_app(app, hub, screen, size=(1280, 800), screenshot=args.screenshot,
                    shots=lambda prefix: screenshots(screen, prefix))

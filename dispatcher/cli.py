@@ -51,12 +51,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if not args.core:
+        return _live_demo(args)
     from .demo import DemoOptions, run_demo
     from .store import StoreOpenError
 
     hall = load_hall(args.hall)
     url = args.db
-    if url is None:  # the demo's own embedded database, started afresh each run
+    if url is None:  # the core demo's own embedded database, started afresh each run
         problem = _folder_problem("--data", args.data)
         if problem:
             return _fail(problem)
@@ -64,13 +66,43 @@ def _demo(args: argparse.Namespace) -> int:
         for stale in path.parent.glob("demo.db*"):
             stale.unlink()
         url = f"sqlite:///{path}"
-    opts = DemoOptions(minutes=args.minutes, speed=args.speed, load=args.load, seed=args.seed)
+    opts = DemoOptions(minutes=60 if args.minutes is None else args.minutes,
+                       speed=120 if args.speed is None else args.speed,
+                       load=1.0 if args.load is None else args.load, seed=args.seed)
     print(f"OneWindow demo: {hall.name} ({hall.name_en}), store {url}")
     try:
         run_demo(hall, url, opts)
     except StoreOpenError as exc:
         return _fail(str(exc))
     return 0
+
+
+def _live_demo(args: argparse.Namespace) -> int:
+    from .livedemo.run import LiveOptions, run_live
+
+    hall = load_hall(args.hall)
+    if args.db is not None:    # checked (and created) here: one line, not a dead hub
+        from .store import EventStore, StoreOpenError
+
+        try:
+            EventStore.open(args.db).close()
+        except StoreOpenError as exc:
+            return _fail(str(exc))
+    if args.speed == 0:
+        return _fail("--speed 0: the live hall needs a clock that runs (0 is for --core)")
+    problem = _folder_problem("--data", args.data)
+    if problem:
+        return _fail(problem)
+    headless = args.headless or not (os.environ.get("DISPLAY")
+                                      or os.environ.get("WAYLAND_DISPLAY"))
+    minutes = args.minutes if args.minutes is not None else (3.0 if headless else None)
+    opts = LiveOptions(hall_file=args.hall, data=Path(args.data).resolve() / "demo-hall",
+                       headless=headless, minutes=minutes,
+                       speed=10.0 if args.speed is None else args.speed,
+                       load=0.85 if args.load is None else args.load, seed=args.seed,
+                       port=args.port, db=args.db,
+                       screenshot=Path(args.screenshot).resolve() if args.screenshot else None)
+    return run_live(hall, opts)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -100,11 +132,18 @@ def _serve(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     url = args.db or f"sqlite:///{Path(args.data) / 'hall.db'}"
+    from .hub.identity import Identity, IdentityError, load_secret
+
+    try:
+        identity = Identity(load_secret(args.id_secret, args.data))
+    except IdentityError as exc:
+        return _fail(str(exc))
     return run_hub(hall, devices, url, args.host, args.port, HallClock(start_at, args.speed),
                    rate_limit=args.rate_limit, people=people,
                    files=CredentialFiles(args.devices, args.clerks), tls=tls,
                    limits=Limits(args.max_per_address, args.max_connections,
-                                 args.welcome_rate), balance_every=args.balance_every)
+                                 args.welcome_rate), balance_every=args.balance_every,
+                   identity=identity)
 
 
 def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
@@ -166,18 +205,30 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--hall", default=str(SAMPLE_HALL), help="hall TOML file")
     check.set_defaults(handler=_check)
 
-    demo = sub.add_parser("demo", help="play a morning in the sample hall through the core "
-                          "and the store, printing each call")
+    demo = sub.add_parser("demo", help="the sample hall live: the hub and every device as "
+                          "its own process, with simulated citizens and clerks")
     demo.add_argument("--hall", default=str(SAMPLE_HALL), help="hall TOML file")
-    demo.add_argument("--db", help="database URL (default: a fresh SQLite file in --data)")
-    demo.add_argument("--data", default="data", help="data directory for the SQLite file")
-    demo.add_argument("--minutes", type=number(0, strict=True), default=60,
-                      help="hall minutes of arrivals")
-    demo.add_argument("--speed", type=number(0), default=120,
-                      help="hall seconds per real second (0: as fast as possible)")
-    demo.add_argument("--load", type=number(0, strict=True), default=1.0,
-                      help="arrivals / window capacity")
+    demo.add_argument("--data", default="data", help="data directory: the live demo keeps "
+                      "its store, credentials and clock in DATA/demo-hall (a second start "
+                      "goes on with the day)")
+    demo.add_argument("--headless", action="store_true", help="no windows (offscreen), end "
+                      "after --minutes with a checked summary; the default without a screen")
+    demo.add_argument("--minutes", type=number(0, strict=True), help="live: real minutes to "
+                      "run (headless default 3; with a screen: until Ctrl-C); --core: hall "
+                      "minutes of arrivals (default 60)")
+    demo.add_argument("--speed", type=number(0), help="hall seconds per real second (live "
+                      "default 10; --core default 120, 0: as fast as possible)")
+    demo.add_argument("--load", type=number(0, strict=True),
+                      help="arrivals / window capacity (live default 0.85, --core 1.0)")
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--port", type=port, default=0, help="live: the hub's port (default: "
+                      "a free one)")
+    demo.add_argument("--screenshot", metavar="PNG", help="live: before stopping, grab every "
+                      "app's window into one picture")
+    demo.add_argument("--core", action="store_true", help="the old text demo instead: a "
+                      "morning through the core and the store in this process, a log of calls")
+    demo.add_argument("--db", help="database URL (default: SQLite in --data; with --core a "
+                      "fresh file each run)")
     demo.set_defaults(handler=_demo)
 
     serve = sub.add_parser("serve", help="run the hub: the websockets server every device "
@@ -189,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "without it nobody can sign in")
     serve.add_argument("--db", help="database URL (default: sqlite in --data)")
     serve.add_argument("--data", default="data", help="data directory for the SQLite file")
+    serve.add_argument("--id-secret", metavar="FILE", help="the hall's secret that ID "
+                       "card numbers are hashed with (default $ONEWINDOW_ID_SECRET, else "
+                       "--data/id-secret, made on the first start; docs/security.md)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port, default=8765, help="0 picks a free port")
     serve.add_argument("--tls-cert", metavar="FILE", help="the hub's certificate (PEM, "
@@ -278,6 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .reports.cli import register as register_report_command
 
     register_report_command(sub)  # report: 统计报表 from the store
+
+    from .backup import register as register_backup_commands
+
+    register_backup_commands(sub)  # backup, restore: the SQLite store, while the hub runs
+
+    from .central.cli import register as register_central_commands
+
+    register_central_commands(sub)  # central, ship: many halls' logs in one PostgreSQL
     return parser
 
 

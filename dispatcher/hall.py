@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as default
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -86,6 +87,7 @@ class HallSection(_Model):
     timezone: str = "Asia/Shanghai"
     day_reset: str = Field("03:00", pattern=_HHMM)
     hours: HoursFile
+    public_url: str = ""   # the hall's address on citizens' phones: each ticket's QR page
 
 
 class ZoneFile(_Model):
@@ -105,6 +107,7 @@ class QueueFile(_Model):
     service_minutes: float = Field(10, gt=0)
     requeue_after: int | None = Field(None, ge=0)
     outcome_required: bool = False     # 办结 needs an outcome code ([outcomes])
+    cross_zone: bool = False           # a window of one zone may call another zone's tickets
 
 
 class ProfileFile(_Model):
@@ -160,6 +163,12 @@ class AlertRuleFile(_Model):
                            "error"]] = []
 
 
+class IdCardFile(_Model):
+    """``[id_card]``: tickets taken with a second-generation ID card (身份证取号)."""
+
+    max_waiting_per_queue: int = Field(1, ge=1, le=20)
+
+
 class HallFile(_Model):
     hall: HallSection
     zones: dict[str, ZoneFile] = Field(min_length=1)
@@ -172,6 +181,7 @@ class HallFile(_Model):
     alerts: list[AlertRuleFile] = []
     outcomes: dict[str, OutcomeFile] = {}
     cases: CasesFile | None = None
+    id_card: IdCardFile = IdCardFile()
 
 
 # ------------------------------------------------------------ runtime model
@@ -198,6 +208,7 @@ class Queue:
     requeue_after: int
     outcome_required: bool = False
     name_en_short: str = ""     # the English name's abbreviation, where it does not fit
+    cross_zone: bool = False    # one line across its zones (else each zone calls its own)
 
 
 @dataclass(frozen=True)
@@ -288,6 +299,8 @@ class Hall:
     alerts: tuple[AlertRule, ...] = ()  # [[alerts]]: evaluated by dispatcher/core/alerts.py
     outcomes: Mapping[str, Outcome] = default(default_factory=dict)  # [outcomes.<code>]
     cases: CaseRules = default(default_factory=CaseRules)   # [cases]: 差评 follow-up
+    id_card_max_waiting: int = 1   # [id_card]: one person's waiting tickets per queue
+    public_url: str = ""   # "https://hall.example": /t/<token> is a ticket's page; "": none
 
     @property
     def max_credit(self) -> float:
@@ -482,6 +495,8 @@ def _build(f: HallFile, source: str) -> Hall:
         alerts=_build_alerts(f, queues, check),
         outcomes=outcomes,
         cases=build_cases(f.cases, check.fail),
+        id_card_max_waiting=f.id_card.max_waiting_per_queue,
+        public_url=_public_url(f.hall.public_url, check),
     )
 
 
@@ -499,6 +514,23 @@ def _check_hall_section(h: HallSection, check: _Checker) -> None:
             check.fail(key, f"{period!r} ends before it starts")
         if end == start:
             check.fail(key, f"{period!r} is empty: it ends when it starts")
+
+
+def _public_url(url: str, check: _Checker) -> str:
+    """The base of the phone pages' addresses, without a trailing slash; "" for none."""
+    if not url:
+        return ""
+    bad = _LINE_BREAKS.search(url) or " " in url
+    parts = None if bad else urlsplit(url)
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.query or parts.fragment or "@" in parts.netloc):
+        check.fail("hall.public_url", f"{url!r} is not an address like "
+                   '"https://hall.example" (http or https, a host, no ? or #)')
+    try:
+        parts.port  # noqa: B018 -- raises on a port out of range
+    except ValueError:
+        check.fail("hall.public_url", f"{url!r} has a bad port")
+    return url.rstrip("/")
 
 
 def _build_zones(f: HallFile, check: _Checker) -> dict[str, Zone]:
@@ -538,8 +570,11 @@ def _build_queues(f: HallFile, outcomes: dict[str, Outcome],
         queues[qid] = Queue(
             qid, q.name, q.name_en, q.kind, tuple(q.zones), q.prefix,
             q.overdue_minutes * 60, q.service_minutes * 60, requeue_after, q.outcome_required,
-            q.name_en_short or "",
+            q.name_en_short or "", q.cross_zone,
         )
+        if q.cross_zone and len(set(q.zones)) < 2:
+            check.fail(f"{key}.cross_zone", f"the queue is offered in zone {q.zones[0]} only: "
+                       "there is no other zone to call it from")
     return queues
 
 
@@ -633,6 +668,20 @@ def _check_every_queue_served(
     for qid in queues:
         if qid not in served:
             check.fail(f"queues.{qid}", "no window has this queue as main work (主业)")
+    # Without cross_zone each zone calls its own tickets: each needs a main window there.
+    for qid, zone in unserved_zones(queues, [(w.zone, w.profile) for w in windows.values()]):
+        check.fail(f"queues.{qid}", f"no window of zone {zone} has this queue as main work "
+                   f"(主业), and its tickets taken in zone {zone} may not be called from "
+                   "another zone: add one, or set cross_zone = true")
+
+
+def unserved_zones(queues: dict[str, Queue],
+                   windows: Iterable[tuple[str, Profile]]) -> list[tuple[str, str]]:
+    """(queue, zone) pairs of the queues that keep their zones apart (no cross_zone)
+    where no window of the zone has the queue as main work."""
+    served = {(zone, qid) for zone, profile in windows for qid in profile.main}
+    return [(qid, zone) for qid, q in queues.items() if not q.cross_zone
+            for zone in q.zones if (zone, qid) not in served]
 
 
 _ALERT_UNITS = {  # kind -> the threshold's unit in the file, seconds per unit (None: none)
@@ -725,6 +774,7 @@ def hall_layout(hall: Hall) -> dict[str, Any]:
     carries them (``snapshot["hall"]``): what every device shows."""
     return {
         "name": hall.name, "name_en": hall.name_en, "timezone": hall.timezone,
+        "public_url": hall.public_url,
         "call_next_finishes_current": hall.call_next_finishes_current,
         "hours": {"days": list(hall.hours.days),
                   "periods": [f"{_hhmm(a)}-{_hhmm(b)}" for a, b in hall.hours.periods]},

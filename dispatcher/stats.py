@@ -18,7 +18,7 @@ def rank(p: float, n: int) -> int:
     """The 1-based rank of the p-th percentile among ``n`` values (n ≥ 1)."""
     if not 0 <= p <= 100:
         raise ValueError(f"a percentile is from 0 to 100, not {p}")
-    return max(1, math.ceil(p * n / 100))  # not p / 100 * n: 0.9 * 70 is 63.00000000000001
+    return max(1, math.ceil(p * n / 100))  # not p / 100 * n: 0.07 * 100 is 7.000000000000001
 
 
 def percentile(values: Iterable[float], p: float) -> float:

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "exit")
     p.add_argument("--scale", type=float, default=1.0,
                    help="with --screenshot: scale the PNG (e.g. 0.5 for a 4K render)")
+    p.add_argument("--record", metavar="FILE", help="write each call shown and each "
+                   "announcement queued as a JSON line to FILE (SIGUSR1 grabs the wall to "
+                   "FILE.png)")
     p.add_argument("--demo", action="store_true", help="show a built-in sample picture "
                    "instead of connecting to a hub")
     p.add_argument("--demo-lost", action="store_true", help="with --demo: show the "
@@ -83,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
         from .voice_status import start_voice
 
         announcer, _voice_status = start_voice(args.voice, wall, hub, args.device)
+    if args.record:
+        from dispatcher.livedemo.appctl import control, grab_path
+
+        from .record import WallRecord
+
+        wall.record = WallRecord(wall, args.record, announcer)
+        control(wall, grab_path(args.record))
     connect_wall(wall, hub, announcer)
     hub.start()
     if args.screenshot:
@@ -120,12 +130,19 @@ def connect_wall(wall, hub, announcer=None) -> None:
 
     wall.now = hub.server_now
     if announcer is not None:
-        hub.eventReceived.connect(lambda name, data: _announce(announcer, hub, hub.server_now(),
-                                                               name, data))
+        hub.eventReceived.connect(lambda name, data: _in_zone(wall, hub, data) and _announce(
+            announcer, hub, hub.server_now(), name, data))
     hub.viewChanged.connect(lambda: wall.show_view(hub.view))
     wall.set_status(hub.status)
     if hub.view.loaded:
         wall.show_view(hub.view)
+
+
+def _in_zone(wall, hub, data: dict) -> bool:
+    """A zone's wall says only its own zone's calls (a whole-hall wall says every one)."""
+    zone = wall.zone if wall.zone is not None else hub.view.zone
+    windows = hub.view.hall.get("windows") or {}
+    return not zone or (windows.get(data.get("window")) or {}).get("zone", zone) == zone
 
 
 def _announce(announcer, hub, now: float, name: str, data: dict) -> None:

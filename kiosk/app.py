@@ -35,6 +35,7 @@ from dispatcher.client.touch import SECOND_RATIO, BigButton
 from printers.slip import ahead_text, slip_from_reply, wait_text
 
 from .hours import HoursError, OpeningHours
+from .idcard_screen import CARD_ERRORS, CARD_TEXT, CardScreens
 from .model import Action, KioskModel
 
 TICK_MS = 1000
@@ -120,6 +121,8 @@ ERRORS = {
     "hall_closed": ("大厅已停止取号", "The hall is not issuing tickets now"),
     "unavailable": ("服务器无响应", "The server did not answer"),
 }
+TEXT.update(CARD_TEXT)       # the ID card screens' (kiosk/idcard_screen.py)
+ERRORS.update(CARD_ERRORS)
 
 
 class _Bridge(QObject):
@@ -128,7 +131,7 @@ class _Bridge(QObject):
     done = Signal(object)
 
 
-class KioskWindow(QWidget):
+class KioskWindow(CardScreens, QWidget):
     """The kiosk: a hub client, a printer and the model between them."""
 
     def __init__(self, hub: Any, printer: Any, device: str, template: Any = None,
@@ -311,7 +314,7 @@ class KioskWindow(QWidget):
         m = self.model
         return (m.screen, m.lang, m.large, m.code, m.message, m.queue, m.busy,
                 m.pause_reason, id(m.result), m.print_error, m.big_loop, tuple(m.units),
-                self.refusal)
+                self.refusal, m.card, m.card_lookup)
 
     # ------------------------------------------------------------------ drawing
 
@@ -468,6 +471,8 @@ class KioskWindow(QWidget):
         row.addWidget(helpb)
         layout.addLayout(row, 4)
         layout.addWidget(self.button("check_in", self.bi("check_in"), size=52, height=150), 1)
+        if self.poller is not None:      # an ID card reader: say so where people look
+            layout.addWidget(self.label(self.bi("card_hint"), 36, color="#3d4653", ratio=0.8))
 
     def _draw_units(self, layout: QVBoxLayout) -> None:
         layout.addWidget(self.label(self.bi("choose_unit"), 56, bold=True))
@@ -507,7 +512,8 @@ class KioskWindow(QWidget):
 
     def _draw_printing(self, layout: QVBoxLayout) -> None:
         layout.addStretch(1)
-        layout.addWidget(self.label(self.bi("printing"), 64, bold=True))
+        layout.addWidget(self.label(self.bi("card_lookup" if self.model.card_lookup
+                                            else "printing"), 64, bold=True))
         layout.addStretch(1)
 
     def _ticket_block(self, layout: QVBoxLayout, scale: float = 1.0) -> None:
@@ -529,6 +535,9 @@ class KioskWindow(QWidget):
     def _draw_done(self, layout: QVBoxLayout) -> None:
         layout.addStretch(1)
         layout.addWidget(self.label(self.bi("done"), 96, bold=True, color="#1e7d32"))
+        if (self.model.ticket or {}).get("ticket_class") == "appointment":
+            layout.addWidget(self.label(self.bi("checked_in"), 48, bold=True,
+                                        color="#1e7d32"))
         self._ticket_block(layout)
         layout.addWidget(self.label(self.bi("done_sub"), 38, ratio=0.8))
         layout.addStretch(1)
@@ -547,8 +556,10 @@ class KioskWindow(QWidget):
         ticket = self.model.ticket or {}
         payload = ""
         if self.template is not None and ticket:
-            payload = self.template.qr_payload(ticket.get("id", ""), ticket.get("number", ""),
-                                               ticket.get("queue", ""))
+            payload = self.template.qr_payload(
+                ticket.get("id", ""), ticket.get("number", ""), ticket.get("queue", ""),
+                (self.model.result or {}).get("status_token", ""),
+                (self.hub.view.hall if self.hub is not None else {}).get("public_url", ""))
         if payload:
             qr = QLabel()
             qr.setObjectName("qr")

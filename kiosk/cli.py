@@ -40,9 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="the language shown first at start and after idle (default zh)")
     kiosk.add_argument("--fullscreen", action=argparse.BooleanOptionalAction, default=None,
                        help="take the whole screen")
+    kiosk.add_argument("--id-reader", metavar="PORT",
+                       help="a second-generation ID card reader on this serial port "
+                       "(/dev/ttyUSB0): tickets and check-in by ID card (docs/devices.md)")
     kiosk.add_argument("--screenshot", metavar="PREFIX",
                        help="render every screen to PREFIX-SCREEN-ORIENTATION.png "
                        "(1080×1920 and 1920×1080) once the hall is loaded, then exit")
+    kiosk.add_argument("--autopilot", metavar="PLAN",
+                       help="demo: simulated citizens take numbers through this screen's "
+                       "buttons at the times of an arrivals file (kiosk/autopilot.py)")
+    kiosk.add_argument("--record", metavar="FILE", help="demo: write each ticket handed out "
+                       "as a JSON line to FILE (SIGUSR1 grabs the screen to FILE.png)")
     kiosk.set_defaults(handler=_kiosk)
 
 
@@ -67,6 +75,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "large": pick(args.large, screen.large),
         "language": pick(args.language, screen.language),
         "fullscreen": pick(args.fullscreen, screen.fullscreen),
+        "id_reader": pick(args.id_reader, config.id_reader.port if config.id_reader else None),
+        "id_baudrate": config.id_reader.baudrate if config.id_reader else 115200,
     }
     missing = [f"--{k}" for k in ("server", "device", "printer") if not out[k]]
     if missing:
@@ -96,11 +106,23 @@ def _kiosk(args: argparse.Namespace) -> int:
     from printers import Printer, PrinterError, TemplateError, load_template
 
     from .app import KioskWindow, screenshots
+    from .idcard import IdCardError
+    from .idcard_screen import card_screenshots
 
+    rows, speed = None, 1.0
+    if args.autopilot:
+        from .autopilot import read_plan
+
+        try:
+            rows, speed = read_plan(args.autopilot)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         template = load_template(conf["template"]) if conf["template"] else load_template()
         printer = Printer(conf["printer"], conf["width"], conf["mode"], template)
-    except (TemplateError, PrinterError) as exc:
+        reader = _id_reader(conf)
+    except (TemplateError, PrinterError, IdCardError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -108,6 +130,30 @@ def _kiosk(args: argparse.Namespace) -> int:
     window = KioskWindow(hub, printer, conf["device"], template,
                          idle_timeout_s=conf["idle_timeout_s"], large=conf["large"],
                          lang=conf["language"])
+    if reader is not None and not args.screenshot:
+        from .idcard_screen import CardPoller
+
+        poller = CardPoller(reader)
+        window.attach_id_reader(poller)
+        app.aboutToQuit.connect(poller.stop)
+    if rows is not None or args.record:
+        from dispatcher.livedemo.appctl import control, grab_path
+
+        from .autopilot import KioskAutopilot
+
+        window.autopilot = KioskAutopilot(window, rows or [], args.record, speed)
+        control(window, grab_path(args.record), window.autopilot)
     return run_app(app, hub, window, size=(1080, 1920), screenshot=args.screenshot,
-                   shots=lambda prefix: screenshots(window, prefix), settle_ms=1500,
+                   shots=lambda prefix: [*screenshots(window, prefix),
+                                         *card_screenshots(window, f"{prefix}-idcard")],
+                   settle_ms=1500,
                    fullscreen=conf["fullscreen"])
+
+
+def _id_reader(conf: dict[str, Any]) -> Any:
+    """The ID card reader on ``--id-reader`` (opened now: a wrong port fails at start)."""
+    if not conf["id_reader"]:
+        return None
+    from .idcard import IdCardReader
+
+    return IdCardReader(conf["id_reader"], baudrate=conf["id_baudrate"])

@@ -41,12 +41,20 @@ class ScreenSection(_Model):
     fullscreen: bool = False
 
 
+class IdReaderSection(_Model):
+    """``[id_reader]``: a second-generation ID card reader (kiosk/idcard.py)."""
+
+    port: str = Field(min_length=1)              # /dev/ttyUSB0, or any pyserial URL
+    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 115200
+
+
 class KioskFile(_Model):
     server: str | None = None
     ca: str | None = None
     device: str | None = None
     printer: PrinterSection | None = None
     screen: ScreenSection = ScreenSection()
+    id_reader: IdReaderSection | None = None
 
 
 class KioskConfig(_Model):
@@ -57,6 +65,7 @@ class KioskConfig(_Model):
     device: str | None
     printer: PrinterSection | None
     screen: ScreenSection
+    id_reader: IdReaderSection | None = None
     source: str = "<defaults>"
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
@@ -86,4 +95,4 @@ def parse_config(raw: dict[str, Any], source: str = "<kiosk>",
         printer = printer.model_copy(update={"template": str(template)})
     ca = str((base_dir / model.ca).resolve()) if model.ca else None
     return KioskConfig(server=model.server, ca=ca, device=model.device, printer=printer,
-                       screen=model.screen, source=source)
+                       screen=model.screen, id_reader=model.id_reader, source=source)

@@ -12,6 +12,8 @@ Screens::
       │                 ▲                          └──────▶ failed (ticket on screen)
       ├──帮助办──▶ units ┘
       └──预约签到──▶ check_in (keypad) ──确认──▶ printing …
+    an ID card on the reader ──▶ printing (its appointment checked in) or card (queues)
+      ──queue──▶ confirm …: kiosk/idcard_flow.py
     paused: the hub is unreachable, or the printer cannot print (paper out, cover open)
     closed: outside the hall's opening hours (已停止取号); home again when it opens
     refused: the hub refused this kiosk's hello (bad token, unknown device): staff only
@@ -24,6 +26,7 @@ keypad of the check-in screen, where the whole code entry counts as one touch
 * 马上办 green channel: 马上办, 绿色通道取号 — 2 touches
 * 帮助办 unit: 帮助办, the unit, 取号 — 3 touches
 * appointment: 预约签到, the code, 确认签到 — 3 touches
+* ID card: the card (counts as one), the queue, 取号 — 3; with an appointment: 1
 
 Double-tap protection: from the touch that sends ``issue_ticket``/``check_in`` until
 the ticket is printed (or shown), the model is *busy* and ignores every touch.
@@ -34,12 +37,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .idcard_flow import CardFlow, CardHolder
+
 Screen = Literal["home", "units", "confirm", "printing", "done", "failed", "paused",
-                 "check_in", "closed", "refused"]
+                 "check_in", "closed", "refused", "card"]
 #: screens on which a citizen can do nothing but wait (or read the hours)
 WAITING = ("paused", "closed", "refused")
 #: screens a citizen is using, which a pause interrupts
-INTERACTIVE = ("home", "units", "confirm", "check_in")
+INTERACTIVE = ("home", "units", "confirm", "check_in", "card")
 
 #: printer states in which the kiosk issues nothing (printers.status.State)
 PRINTER_BLOCKING = ("paper_out", "cover_open", "offline", "error")
@@ -66,7 +71,7 @@ class Action:
 
 
 @dataclass
-class KioskModel:
+class KioskModel(CardFlow):
     device: str
     zone: str | None = None
     big_loop: str | None = None          # the zone's 马上办 queue
@@ -92,6 +97,8 @@ class KioskModel:
     print_error: str | None = None
     print_unsure: bool = False           # sent, but the printer never said it printed
     tickets_issued: int = 0
+    card: CardHolder | None = None       # the ID card read (kiosk/idcard_flow.py)
+    card_lookup: bool = False            # its check-in is in flight
     _code_counted: bool = False
     _reported: str | None = None         # printer state last reported to the hub
 
@@ -157,6 +164,7 @@ class KioskModel:
         self.screen = self.blocked_screen or "home"
         self.queue, self.code, self.touches, self.idle_s = None, "", 0, 0.0
         self._code_counted = False
+        self.card, self.card_lookup = None, False   # the next citizen's card is theirs
 
     # ------------------------------------------------------------------ events
 
@@ -175,13 +183,15 @@ class KioskModel:
         if self.screen in WAITING:
             return []
         if target == "home" or (target == "back" and self.screen in ("units", "check_in",
-                                                                     "done", "failed")):
+                                                                     "done", "failed", "card")):
             self._home()
             self.message = None
             return []
         if target == "back" and self.screen == "confirm":
             self.touches += 1
             self.screen = "units" if self.queue in self.units else "home"
+            if self.card is not None:
+                self.screen = "card"
             if self.screen == "home":
                 self._home()
             return []
@@ -214,8 +224,10 @@ class KioskModel:
             self._home()
             return []
         self.busy, self.screen, self.message = True, "printing", None
-        return [Action("issue", {"queue": self.queue,
-                                 "ticket_class": "green" if target == "green" else "normal"})]
+        args = {"queue": self.queue, "ticket_class": "green" if target == "green" else "normal"}
+        if self.card is not None:
+            args["id_card"] = self.card.number
+        return [Action("issue", args)]
 
     def _on_check_in(self, target: str) -> list[Action]:
         if target.startswith("key:") and len(target) == 5 and target[4] in CODE_CHARS:
@@ -238,7 +250,7 @@ class KioskModel:
 
     def reply(self, ok: bool, payload: dict[str, Any]) -> list[Action]:
         """The hub's reply to the issue_ticket / check_in this model asked for."""
-        if not self.busy:
+        if not self.busy or self._card_reply(ok, payload):
             return []
         if ok:
             self.result = payload

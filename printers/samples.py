@@ -13,6 +13,9 @@ from dispatcher.hall import hall_layout as layout_of
 from .slip import SlipError, TicketSlip, slip_from_reply
 from .template import TicketTemplate, load_template
 
+# the sample ticket's status page token (the hub makes a random one for each ticket)
+SAMPLE_STATUS_TOKEN = "x7Qk2mVb9RtL4wNp8sJd3A"
+
 
 def hall_layout(path: str | Path = SAMPLE_HALL) -> dict[str, Any]:
     """A hall file as the hub's snapshot shows it (``snapshot["hall"]``)."""
@@ -32,6 +35,7 @@ def sample_reply(number: str = "B017", queue: str = "quick_b", ticket_class: str
         "status": {"ticket": f"{day}-{number}", "number": number, "queue": queue,
                    "state": "waiting", "window": None, "ahead": ahead,
                    "expected_wait_s": expected_wait_s},
+        "status_token": SAMPLE_STATUS_TOKEN,
     }
 
 

@@ -23,7 +23,8 @@ DEFAULT_TEMPLATE = ASSETS / "templates" / "ticket.toml"
 Block = Literal["logo", "hall", "queue", "class", "number", "ahead", "wait", "issued",
                 "ticket_id", "qr", "notice", "rule"]
 BLOCKS: tuple[str, ...] = Block.__args__  # type: ignore[attr-defined]
-QR_FIELDS = ("ticket", "number", "queue")
+QR_FIELDS = ("url", "token", "ticket", "number", "queue")
+PAGE_FIELDS = ("url", "token")   # without them (no hall public_url, no token) no QR is printed
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -55,7 +56,7 @@ class TicketTemplate(_Model):
     blocks: list[Block] = Field(
         ["logo", "hall", "rule", "queue", "class", "number", "rule", "ahead", "wait",
          "issued", "qr", "rule", "notice", "ticket_id"], min_length=1)
-    qr: str = "{ticket}"
+    qr: str = "{url}"
     qr_caption: str = ""
     logo: str = ""
     time_format: str = Field("%Y-%m-%d %H:%M", min_length=1)
@@ -68,8 +69,19 @@ class TicketTemplate(_Model):
     def logo_path(self) -> Path | None:
         return (Path(self.base_dir) / self.logo) if self.logo else None
 
-    def qr_payload(self, ticket: str, number: str, queue: str) -> str:
-        return self.qr.format(ticket=ticket, number=number, queue=queue) if self.qr else ""
+    def qr_payload(self, ticket: str, number: str, queue: str, token: str = "",
+                   base: str = "") -> str:
+        """What the QR holds: ``{url}`` is the ticket's status page, ``base``/t/``token``
+        (docs/phone.md); "" (no QR) when the pattern needs a page the ticket has not."""
+        url = f"{base}/t/{token}" if base and token else ""
+        fields = {"url": url, "token": token}
+        if not self.qr or any(not fields[name] for name in self._placeholders()
+                              if name in PAGE_FIELDS):
+            return ""
+        return self.qr.format(ticket=ticket, number=number, queue=queue, **fields)
+
+    def _placeholders(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.qr) if name]
 
 
 def load_template(path: str | Path = DEFAULT_TEMPLATE) -> TicketTemplate:

@@ -231,6 +231,36 @@ CASES: dict[str, tuple[Case, str]] = {
         lambda s: ["render-ticket", "--out", "/proc/x/t.png"], "--out /proc/x/t.png"),
     "render-ticket: --out of no image kind": (
         lambda s: ["render-ticket", "--out", str(s.tmp / "t.foo")], "unknown file extension"),
+    # backup, restore: the SQLite store
+    "backup: a PostgreSQL --db": (
+        lambda s: ["backup", "--db", "postgresql+psycopg://hub:pw@db/hall", "--out",
+                   str(s.tmp / "b.db")],
+        "--db postgresql+psycopg://hub:***@db/hall: onewindow backup handles the SQLite "
+        "store only; for PostgreSQL use pg_dump"),
+    "backup: --out exists": (
+        lambda s: ["backup", "--data", str(s.tmp), "--out", str(s.a_file)],
+        "--out {file}: the file exists; give --force to replace it"),
+    "backup: --out under a file": (
+        lambda s: ["backup", "--data", str(s.tmp), "--out", str(s.a_file / "b.db")],
+        "--out {file}: a file is in the way, not a folder"),
+    "backup: no store in --data": (
+        lambda s: ["backup", "--data", str(s.tmp / "none"), "--out", str(s.tmp / "b.db")],
+        "store {tmp}/none/hall.db: no such file"),
+    "backup: --keep without a date": (
+        lambda s: ["backup", "--out", str(s.tmp / "b.db"), "--keep", "3"],
+        "--keep 3: needs a dated --out"),
+    "backup: --db and --data": (
+        lambda s: ["backup", "--db", "sqlite:///x.db", "--data", "d", "--out", "b.db"],
+        "argument --data: not allowed with argument --db"),
+    "restore: --from not SQLite": (
+        lambda s: ["restore", "--from", str(s.a_file), "--data", str(s.tmp / "r")],
+        "--from {file}: not a SQLite database"),
+    "restore: --from missing": (
+        lambda s: ["restore", "--from", str(s.tmp / "none.db"), "--data", str(s.tmp / "r")],
+        "--from {tmp}/none.db: no such file"),
+    "restore: a PostgreSQL --db": (
+        lambda s: ["restore", "--from", str(s.a_file), "--db", "postgresql://db/hall"],
+        "for PostgreSQL use pg_dump and pg_restore"),
     # the command itself
     "no subcommand": (
         lambda s: [], "the following arguments are required: COMMAND"),

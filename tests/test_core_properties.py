@@ -9,7 +9,9 @@ ticket belongs to two appointments; a device's last report is what staff see.
 Every call is checked against the state before it: the window takes the smallest
 place of the tier it calls from (FIFO by virtual arrival time), and the starvation
 bound holds. At the end, replaying the event list rebuilds the same state, and once
-every window works, every waiting ticket is called.
+every window works, every waiting ticket is called. The same machine runs on a hall of
+two zones (issue 17), where a window calls only its own zone's tickets of a queue that
+keeps its zones apart: the order and the bound are checked within that part of a line.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from conftest import hall_time
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from tiny_hall import tiny_hall
+from tiny_hall import tiny_hall, zoned_hall
 
 from dispatcher.core import Dispatcher, DispatchError, Ticket, TicketState, WindowState
 from dispatcher.core import commands as c
 from dispatcher.core import events as ev
 from dispatcher.core.dispatcher import DEVICE_STATUSES
-from dispatcher.core.selection import overdue_ratio
+from dispatcher.core.selection import callable_by, overdue_ratio
 
 HALL = tiny_hall()
 QUEUES = ["q1", "q2", "q3"]
@@ -35,13 +37,16 @@ pick = st.integers(min_value=0, max_value=200)
 codes = st.sampled_from(["P1", "P2", "P3"])
 bad_codes = st.sampled_from(["", "P" * 33])
 zones = st.sampled_from([None, "Z", "Y", "X"])  # Y offers no queue, X is no zone
+kiosk_zones = st.sampled_from([None, "Z", "Y", "Y"])  # None: the console
 
 
 class HallMachine(RuleBasedStateMachine):
+    hall = HALL
+
     def __init__(self) -> None:
         super().__init__()
-        self.core = Dispatcher(HALL)
-        self.now = hall_time(HALL, "08:00")
+        self.core = Dispatcher(self.hall)
+        self.now = hall_time(self.hall, "08:00")
         self.log: list[ev.Event] = []
         self.numbers: set[tuple[str, str]] = set()
         self.rejected: set[str] = set()
@@ -92,17 +97,21 @@ class HallMachine(RuleBasedStateMachine):
             return
         assert not direct, "a ticket sent to this window by name must come first"
         profile = window.profile
-        main = [t for t in waiting if t.window is None and t.queue in profile.main]
-        side = [t for t in waiting if t.window is None and t.queue in profile.side]
+        zone = self.hall.windows[call.window].zone
+        mine = [t for t in waiting if t.window is None and callable_by(self.hall, t, zone)]
+        main = [t for t in mine if t.queue in profile.main]
+        side = [t for t in mine if t.queue in profile.side]
+        assert callable_by(self.hall, chosen, zone), "a ticket of another zone was called"
         heads = [min((t for t in side if t.queue == q), key=lambda t: t.place)
                  for q in {t.queue for t in side}]
-        main_ratio = overdue_ratio(HALL, min(main, key=lambda t: t.place), self.now) if main else 0
+        first = min(main, key=lambda t: t.place) if main else None
+        main_ratio = overdue_ratio(self.hall, first, self.now) if first else 0
         bar = max(1.0, main_ratio)
-        overdue = [h for h in heads if overdue_ratio(HALL, h, self.now) > bar]
+        overdue = [h for h in heads if overdue_ratio(self.hall, h, self.now) > bar]
         if call.tier == "overdue_side":
             assert profile.side_when_overdue and chosen in overdue
-            assert all(overdue_ratio(HALL, chosen, self.now) >= overdue_ratio(HALL, h, self.now)
-                       for h in heads)
+            mine = overdue_ratio(self.hall, chosen, self.now)
+            assert all(mine >= overdue_ratio(self.hall, h, self.now) for h in heads)
             return
         assert not (profile.side_when_overdue and overdue), "overdue side work was skipped"
         tier = main if call.tier == "main" else side
@@ -118,7 +127,7 @@ class HallMachine(RuleBasedStateMachine):
             return
         for t in main:
             if t.ticket_class == "normal" and not t.requeues:
-                assert chosen.issued_at <= t.issued_at + HALL.max_credit, (chosen, t)
+                assert chosen.issued_at <= t.issued_at + self.hall.max_credit, (chosen, t)
 
     def check_after(self, event: ev.Event, places: dict[str, tuple[float, float]]) -> None:
         if isinstance(event, ev.TicketIssued):
@@ -133,13 +142,16 @@ class HallMachine(RuleBasedStateMachine):
             self.check_check_in(event)
 
     def check_requeue(self, event: ev.TicketRequeued) -> None:
-        """Exactly requeue_after tickets (or all, in a shorter line) are ahead of it,
-        however many share their virtual time."""
+        """Exactly requeue_after tickets (or all, in a shorter line) are ahead of it in
+        its zone's part of the line, however many share their virtual time."""
         state = self.core.state
-        line = state.queue_lines[event.queue]
         ticket = state.tickets[event.ticket]
+        queue = self.hall.queues[event.queue]
+        zone = ticket.zone if ticket.zone in queue.zones and not queue.cross_zone else None
+        line = [e for e in state.queue_lines[event.queue]   # its zone's part of the line
+                if callable_by(self.hall, state.tickets[e[2]], zone)]
         ahead = line.index((*ticket.place, ticket.id))
-        assert ahead == min(HALL.queues[event.queue].requeue_after, len(line) - 1)
+        assert ahead == min(queue.requeue_after, len(line) - 1)
 
     def check_check_in(self, event: ev.AppointmentCheckedIn) -> None:
         """The ticket was issued just now, for the booked queue, inside the window."""
@@ -147,8 +159,8 @@ class HallMachine(RuleBasedStateMachine):
         ticket = self.core.state.tickets[event.ticket]
         assert (ticket.queue, ticket.ticket_class) == (booking.queue, "appointment")
         assert ticket.issued_at == event.at == self.now
-        assert booking.slot_start - HALL.check_in_early_seconds <= self.now
-        assert self.now <= booking.slot_start + HALL.check_in_late_seconds
+        assert booking.slot_start - self.hall.check_in_early_seconds <= self.now
+        assert self.now <= booking.slot_start + self.hall.check_in_late_seconds
 
     # ------------------------------------------------------------ rules
 
@@ -165,18 +177,19 @@ class HallMachine(RuleBasedStateMachine):
         self.now += 20 * 3600 if step >= 59 else step * 23.0
 
     # Issuing and calling are what a hall mostly does: each has three rules' weight.
-    @rule(queue=queues, ticket_class=st.sampled_from(["normal", "appointment", "green", "vip"]))
-    def issue(self, queue: str, ticket_class: str) -> None:
-        self.run(c.IssueTicket(queue, ticket_class))
+    @rule(queue=queues, ticket_class=st.sampled_from(["normal", "appointment", "green", "vip"]),
+          zone=kiosk_zones)
+    def issue(self, queue: str, ticket_class: str, zone: str | None) -> None:
+        self.run(c.IssueTicket(queue, ticket_class, zone))
 
     issue_more = issue
     issue_again = issue
 
-    @rule(queue=queues, count=st.integers(min_value=2, max_value=4))
-    def issue_in_one_second(self, queue: str, count: int) -> None:
+    @rule(queue=queues, count=st.integers(min_value=2, max_value=4), zone=kiosk_zones)
+    def issue_in_one_second(self, queue: str, count: int, zone: str | None) -> None:
         """Several kiosks at once: tickets tied on virtual time, ordered by serial."""
         for _ in range(count):
-            self.run(c.IssueTicket(queue))
+            self.run(c.IssueTicket(queue, zone=zone))
 
     @rule(window=windows)
     def call_next(self, window: str) -> None:
@@ -342,14 +355,14 @@ class HallMachine(RuleBasedStateMachine):
         assert len(self.core.state.tickets) == issued_today
 
     def teardown(self) -> None:
-        replayed = Dispatcher.replay(HALL, self.log)
+        replayed = Dispatcher.replay(self.hall, self.log)
         assert replayed.state.to_dict() == self.core.state.to_dict()
         self.drain()
 
     def drain(self) -> None:
         """Once every window is open and calling, every waiting ticket is called."""
         state = self.core.state
-        if state.day_closed or state.day != HALL.business_day(self.now):
+        if state.day_closed or state.day != self.hall.business_day(self.now):
             return  # a night has passed: yesterday's tickets are closed out, not called
         for window in WINDOWS:
             status = state.windows[window].state
@@ -374,6 +387,16 @@ HallMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestHallMachine = HallMachine.TestCase
+
+
+class ZonedMachine(HallMachine):
+    """The tiny hall in zones Z and Y: q1 and q2 kept apart by zone (W2 is zone Y's)."""
+
+    hall = zoned_hall()
+
+
+ZonedMachine.TestCase.settings = HallMachine.TestCase.settings
+TestZonedMachine = ZonedMachine.TestCase
 
 
 def test_the_random_runs_reach_every_rejection() -> None:

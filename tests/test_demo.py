@@ -1,12 +1,18 @@
-"""The README's main job: `onewindow demo` plays a morning through the core and the store."""
+"""The README's main job: `onewindow demo`, the sample hall live as separate processes;
+and `onewindow demo --core`, a morning through the core and the store in one process."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from datetime import datetime
 from datetime import time as dt_time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,9 +25,10 @@ from dispatcher.service import HallService
 from dispatcher.store import tickets
 
 
-def test_demo_announces_calls_and_its_figures_match_the_store(tmp_path) -> None:
+def test_core_demo_announces_calls_and_its_figures_match_the_store(tmp_path) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", "demo", "--speed", "0", "--minutes", "20",
+        [sys.executable, "-m", "dispatcher.cli", "demo", "--core", "--speed", "0",
+         "--minutes", "20",
          "--data", str(tmp_path)],
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -89,3 +96,120 @@ def test_the_demo_p90_of_two_waits_is_the_longer_one(tmp_path) -> None:
     row = next(line for line in lines if line.startswith("B "))
     mean, p90 = map(float, re.findall(r"(\d+\.\d) min", row))
     assert (mean, p90) == (3.0, 5.0), row
+
+
+# ---------------------------------------------------------------- the live hall
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = {"hub", "printer-K-A1", "printer-K-B1", "led-strips", "led-bridge", "wall", "K-A1",
+         "K-B1", "C-A01", "C-B01", "C-B02", "E-B01", "console", "clerks"}
+
+
+def _demo(data: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return subprocess.Popen([sys.executable, "-m", "dispatcher.cli", "demo", "--data",
+                             str(data), "--speed", "20", *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Command lines of the live processes that name ``folder`` (the demo's parts)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(folder) in cmd and int(pid) != os.getpid():
+            found.append(f"{pid}: {cmd}")
+    return found
+
+
+def _wait_for_tickets(data: Path, demo: subprocess.Popen[str], count: int,
+                      after: Path | None = None) -> Path:
+    """The newest run folder (not ``after``) once its kiosks have handed out ``count``
+    tickets."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert demo.poll() is None, demo.stdout.read() if demo.stdout else ""
+        runs = sorted((data / "demo-hall" / "runs").glob("*")) if data.exists() else []
+        records = [runs[-1] / f"{k}.jsonl" for k in ("K-A1", "K-B1")] if runs else []
+        handed = sum(len(r.read_text().splitlines()) for r in records if r.is_file())
+        if runs and runs[-1] != after and handed >= count:
+            return runs[-1]
+        time.sleep(0.5)
+    raise AssertionError("the kiosks handed out no tickets")
+
+
+def test_live_demo_runs_every_device_as_a_process_stops_on_ctrl_c_and_resumes_the_day(
+        tmp_path) -> None:
+    data = tmp_path / "data"
+    demo = _demo(data)                       # no screen here: headless, offscreen
+    run_dir = _wait_for_tickets(data, demo, 3)
+    assert {p.stem for p in run_dir.glob("*.log")} >= PARTS
+    secrets = json.loads((data / "demo-hall" / "secrets.json").read_text())
+    assert oct((data / "demo-hall" / "secrets.json").stat().st_mode & 0o777) == "0o600"
+    assert not any(t == f"sample-{d}" for d, t in secrets["tokens"].items())
+    assert len(secrets["pins"]) == 56 and all(re.fullmatch(r"\d{6}", p)
+                                              for p in secrets["pins"].values())
+    demo.send_signal(signal.SIGINT)          # Ctrl-C
+    out, _ = demo.communicate(timeout=90)
+    assert demo.returncode == 0, out
+    assert "problem:" not in out
+    issued, printed = map(int, re.search(r"tickets issued (\d+) \(printed (\d+)\)",
+                                         out).groups())
+    assert issued >= 3 and printed == issued, out
+    shown, in_store = map(int, re.search(r"calls shown on the zone B wall (\d+) \(store: "
+                                         r"(\d+)\)", out).groups())
+    assert shown == in_store, out
+    voice = int(re.search(r"announcements queued (\d+)", out).group(1))
+    assert voice == shown, out     # the zone B wall says its own zone's calls, no others
+    assert not _processes_under(data), _processes_under(data)
+    first_end = re.search(r"The hall from (\d\d:\d\d) to (\d\d:\d\d)", out).group(2)
+
+    # a second start goes on with the day; a part that dies fails the demo
+    demo = _demo(data)
+    second = _wait_for_tickets(data, demo, 1, after=run_dir)
+    wall = next(line.split(":")[0] for line in _processes_under(data)
+                if "wall.jsonl" in line)
+    os.kill(int(wall), signal.SIGKILL)
+    out, _ = demo.communicate(timeout=90)
+    assert demo.returncode == 1, out
+    assert re.search(r"problem: wall stopped by itself \(exit -9\)", out), out
+    started = re.search(r"The hall from (\d\d:\d\d)", out).group(1)
+    assert started >= first_end, out         # not back to 09:00
+    assert not _processes_under(data), _processes_under(data)
+    numbers = [json.loads(line)["number"] for line in
+               (second / "K-B1.jsonl").read_text().splitlines()]
+    assert numbers and all(int(n[1:]) > 1 for n in numbers if n.startswith("B"))
+
+
+@pytest.mark.parametrize(("args", "env", "says"), [
+    (["demo", "--speed", "0"], {}, "--speed 0: the live hall needs a clock that runs"),
+    (["kiosk", "--server", "ws://127.0.0.1:1", "--device", "K-B1", "--printer",
+      "tcp://127.0.0.1:9", "--autopilot", "no-such-plan.json"], {},
+     "--autopilot no-such-plan.json: expected a JSON plan"),
+    (["caller", "--window", "B01", "--server", "ws://127.0.0.1:1", "--autopilot",
+      "PLAN"], {"ONEWINDOW_PIN": ""}, "--autopilot needs the clerk's PIN in $ONEWINDOW_PIN"),
+    (["caller", "--window", "B01", "--server", "ws://127.0.0.1:1", "--autopilot",
+      "PLAN:speed=0"], {"ONEWINDOW_PIN": "123456"}, "speed must be a number above 0"),
+    (["caller", "--window", "B01", "--server", "ws://127.0.0.1:1", "--autopilot",
+      "PLAN:no_show=2"], {"ONEWINDOW_PIN": "123456"}, "no_show must be a share from 0 to 1"),
+])
+def test_the_demo_flags_refuse_a_mistake_in_one_line(tmp_path, args, env, says) -> None:
+    if any(a.startswith("PLAN") for a in args):
+        given = next(a for a in args if a.startswith("PLAN"))
+        plan, content = tmp_path / "plan.json", {"clerk": "clerk-B01"}
+        if ":" in given:
+            key, value = given.split(":", 1)[1].split("=")
+            content[key] = float(value)
+        plan.write_text(json.dumps(content))
+        args = [str(plan) if a == given else a for a in args]
+    run = subprocess.run([sys.executable, "-m", "dispatcher.cli", *args], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **env},
+                         check=False)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+    assert not (tmp_path / "data" / "demo-hall").exists()

@@ -100,7 +100,7 @@ def test_quick_service_prints_the_number_the_hub_issued(kiosk_factory: Any) -> N
     assert k.model.touches == 2
     assert len(k.vp.tickets) == 1 and k.vp.tickets[0].complete
     assert number in k.vp.tickets[0].text
-    assert k.model.ticket["id"] in k.vp.tickets[0].qr_payloads[0]
+    assert k.vp.tickets[0].qr_payloads[0] == k.model.result["status_url"]   # its own page
     assert number in k.texts() and "请取票" in k.texts()
 
 
@@ -164,7 +164,7 @@ def test_printer_failing_mid_print_shows_the_ticket_and_reports(kiosk_factory: A
     assert k.model.ticket["ticket_class"] == "green"
     assert number in k.texts()
     qr = k.window.findChild(QLabel, "qr")
-    assert qr is not None and k.model.ticket["id"] in qr.property("payload")
+    assert qr is not None and qr.property("payload") == k.model.result["status_url"]
     assert k.vp.tickets and not k.vp.tickets[-1].complete
     k.qtbot.waitUntil(lambda: bool(k.window.reports), timeout=5000)
     assert k.window.reports[0][0], k.window.reports
@@ -521,7 +521,7 @@ def test_a_printer_that_does_not_answer_status_still_issues(kiosk_factory: Any,
     assert "打印机故障" not in k.texts()            # it may well have printed
     assert ticket["number"] in k.texts()
     qr = k.window._page.findChild(QLabel, "qr")
-    assert qr is not None and ticket["id"] in qr.property("payload")
+    assert qr is not None and qr.property("payload") == k.model.result["status_url"]
     assert k.vp.tickets and ticket["number"] in k.vp.tickets[-1].text   # it did print
 
 

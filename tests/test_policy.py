@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from tiny_hall import Driver
+from tiny_hall import Driver, zoned_hall
 
 from dispatcher.core import Dispatcher
 from dispatcher.core import commands as c
@@ -119,3 +119,31 @@ def test_no_moves_while_nothing_waits() -> None:
     h.issue("q1")
     h.do(c.CallNext("W1"))
     assert apply(h) == []
+
+
+def test_a_zones_long_line_borrows_only_from_its_own_zone() -> None:
+    """Zoned tiny hall (q2 kept apart: W2 calls zone Y's, W1 and W3 zone Z's): zone Y's
+    long q2 line is not lent W1 of zone Z, which could not call one of its tickets;
+    zone Z's long q2 line is."""
+    h = Driver(zoned_hall())
+    for window in ("W1", "W2"):
+        h.do(c.OpenWindow(window))
+    for _ in range(4):
+        h.do(c.IssueTicket("q2", zone="Y"))
+    assert apply(h) == []
+    for _ in range(4):
+        h.do(c.IssueTicket("q2", zone="Z"))
+    assert apply(h) == [c.SetProfile("W1", ("q1", "q2"), (), True)]
+
+
+def test_the_pooled_bound_lets_any_window_call_any_ticket(sample_hall) -> None:
+    """pooled ignores zones (every queue one line across the hall); zone-pooled keeps
+    them: a zone B tax ticket is A01's under pooled only."""
+    for policy, crosses in (("pooled", True), ("zone-pooled", False)):
+        h = Driver(hall_for(sample_hall, policy), start="09:30")
+        h.do(c.OpenWindow("A01"))
+        from_b = h.do(c.IssueTicket("tax", zone="B"))[-1].ticket
+        if crosses:
+            assert h.call("A01").ticket == from_b
+        else:
+            h.rejects(c.CallNext("A01"), "queue_empty")

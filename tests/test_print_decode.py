@@ -31,7 +31,7 @@ from printers.template import load_template
 
 WIDTHS = [58, 80]
 MODES = ["native", "raster"]
-QR = "https://hall.example/t/20261123-B017"
+QR = "https://hall.example/t/x7Qk2mVb9RtL4wNp8sJd3A"   # the sample ticket's status page
 _names = itertools.count()
 
 

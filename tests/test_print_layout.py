@@ -141,7 +141,7 @@ def test_slip_from_an_issue_ticket_reply(template) -> None:
     assert slip.zone_name_en == "Individual Service Zone"   # quick_b is only in zone B
     assert (slip.number, slip.ticket_id, slip.ticket_class) == ("B017", "20261123-B017", "green")
     assert slip.issued == "2026-11-23 09:41"                  # hall-local time
-    assert slip.qr_payload == "https://hall.example/t/20261123-B017"
+    assert slip.qr_payload == "https://hall.example/t/x7Qk2mVb9RtL4wNp8sJd3A"   # its page
     assert slip.ahead_text == ("5 人", "5 people")
     assert slip.wait_text == ("约 12 分钟", "about 12 min")
     assert "过号请到咨询台" in slip.notice[0]
@@ -183,7 +183,7 @@ def test_one_person_ahead_is_singular(template) -> None:
 
 def test_the_sample_template_loads(template) -> None:
     assert template.blocks[0] == "logo" and "number" in template.blocks
-    assert template.qr == "https://hall.example/t/{ticket}"
+    assert template.qr == "{url}"
 
 
 @pytest.mark.parametrize(("raw", "key", "reason"), [

@@ -75,7 +75,7 @@ def test_serial_round_trip(pty_printer: PtyPrinter, mode: str) -> None:
         lines = text_of(ticket.elements).splitlines()
         assert "B017" in lines and "自然人综合服务区 · 马上办" in lines
         assert [e.payload for e in ticket.elements if isinstance(e, QRCode)] == [
-            "https://hall.example/t/20261123-B017"]
+            "https://hall.example/t/x7Qk2mVb9RtL4wNp8sJd3A"]
     else:
         assert sum(p.size[1] for p in ticket.pictures) == ticket.image.height - 2 * MARGIN
         assert {p.size[0] for p in ticket.pictures} == {384}

@@ -82,7 +82,11 @@ def test_excel_has_a_sheet_per_grouping_frozen_and_formatted(
     assert sheet.cell(3, heads["平均等候"]).number_format == "0.0"
     assert sheet.cell(3, heads["按时叫号率"]).number_format == "0.0%"
     assert sheet.cell(3, heads["取号"]).number_format == "0"
-    assert sum(sheet.cell(i, heads["取号"]).value for i in range(3, sheet.max_row + 1)) == 200
+    last = sheet.max_row            # the table ends with its total: the queues' tickets
+    assert sum(sheet.cell(i, heads["取号"]).value for i in range(3, last)) == 200
+    assert [sheet.cell(last, j).value for j in (1, 2, heads["取号"])] == [
+        "合计 total", "全部队列 all queues", 200]
+    assert sheet.cell(last, 1).font.bold and not sheet.cell(last - 1, 1).font.bold
 
 
 def test_html_is_one_file_with_its_charts(store: str, tmp_path: Path,
@@ -113,7 +117,7 @@ def test_html_is_one_file_with_its_charts(store: str, tmp_path: Path,
     (["--db", "{store}", "--by", "year"], "invalid choice"),
     (["--db", "{store}", "--out", "{tmp}/no/such/folder/r.txt"], "cannot write it"),
     (["--db", "{store}", "--hall", "{tmp}/none.toml"], "file not found"),
-    (["--from", "2026-11-01", "--to", "2026-11-30"], "required: --db"),
+    (["--from", "2026-11-01", "--to", "2026-11-30"], "--db URL"),
 ])
 def test_mistakes_are_one_line_and_exit_2(store: str, tmp_path: Path, args: list[str],
                                           message: str, capsys: pytest.CaptureFixture[str]

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from dispatcher.hall import SAMPLE_HALL, Hall, load_hall
 from dispatcher.reports import Period, build_report
 from dispatcher.reports.columns import COLUMNS, shown
+from dispatcher.reports.figures import ALL, TOTAL
 from dispatcher.reports.simulated import simulate_stored
 from dispatcher.simulator.engine import SimOptions, simulate
 from dispatcher.simulator.generate import GenOptions, generate
@@ -47,9 +48,19 @@ def test_a_simulated_day_reads_back_as_the_simulator_reports_it(
         report = build_report(engine, hall, Period(day, day, "day"))
     finally:
         engine.dispose()
+    grouped = [r for r in report.rows if r.grouping in ("hall", "zone", "loop", "queue", "class")]
     rows = {("hall" if r.grouping == "hall" else f"{r.grouping} {r.key}"): r.values
-            for r in report.rows if r.grouping in ("hall", "zone", "loop", "queue", "class")}
+            for r in grouped if r.bucket != TOTAL and r.values["issued"]}
     assert set(rows) == set(own["waits_min"])
+    # a queue nobody took is a row of zeros; each table's total row is the hall's figures
+    assert all(r.values["issued"] == 0 for r in grouped
+               if r.bucket != TOTAL and r.grouping != "hall" and r.key != ALL
+               and f"{r.grouping} {r.key}" not in own["waits_min"])
+    totals = [r.values for r in grouped if (r.bucket, r.key) == (TOTAL, ALL)]
+    assert len(totals) == 4 and all(
+        {k: t[k] for k in ("issued", "wait_p50", "wait_p90", "wait_max", "within")}
+        == {k: rows["hall"][k] for k in ("issued", "wait_p50", "wait_p90", "wait_max", "within")}
+        for t in totals)
     hall_figures = own["waits_min"]["hall"]
     assert hall_figures["no_shows"] > 0 and (hall_figures["left"] > 0) == (policy == "loops+side")
     minutes = {c.key: c for c in COLUMNS}

@@ -20,6 +20,11 @@ DAY_START = "03:00"  # the reset time: the whole business day is open
 
 def tiny_hall(alerts: list[dict] | None = None, **rules: object) -> Hall:
     """``alerts``: the file's [[alerts]] rules; ``rules``: its [rules] table."""
+    return parse_hall(tiny_hall_raw(alerts, **rules), "tiny.toml")
+
+
+def tiny_hall_raw(alerts: list[dict] | None = None, **rules: object) -> dict:
+    """The tiny hall's file as a dict."""
     queue = {"kind": "unit", "zones": ["Z"], "overdue_minutes": 10, "service_minutes": 5}
     raw = {
         "hall": {
@@ -50,7 +55,20 @@ def tiny_hall(alerts: list[dict] | None = None, **rules: object) -> Hall:
         "rules": {"requeue_after": 2, "max_requeues": 2, **rules},
         "alerts": alerts or [],
     }
-    return parse_hall(raw, "tiny.toml")
+    return raw
+
+
+def zoned_hall(cross_zone: bool = False) -> Hall:
+    """The tiny hall in two zones (issue 17): q1 and q2 are offered in Z and Y, q3 in Z
+    only; W1 (Z) serves q1 and helps q2, W2 (Y) serves q1 and q2, W3 (Z) serves q3 and
+    q2. ``cross_zone``: q2 is one line across the zones (q1 never is)."""
+    raw = tiny_hall_raw()
+    raw["queues"]["q1"]["zones"] = ["Z", "Y"]
+    raw["queues"]["q2"].update(zones=["Z", "Y"], cross_zone=cross_zone)
+    raw["profiles"] = {"p1": {"main": ["q1"], "side": ["q2"], "side_when_overdue": True},
+                       "p2": {"main": ["q1", "q2"]}, "p3": {"main": ["q3", "q2"]}}
+    raw["windows"][1]["zone"] = "Y"
+    return parse_hall(raw, "zoned.toml")
 
 
 class Driver:

@@ -31,6 +31,8 @@ class IssueTicket(Command):
     ticket_class: str = "normal"
     zone: str | None = None
     after_hours: bool = False
+    status_token: str = ""   # the ticket's status page (/t/<token>): the hub's, never a device's
+    person: str = ""         # the ID card holder's pseudonym (hub/identity.py): the hub's
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ class BookAppointment(Command):
     queue: str
     slot_start: float
     slot_end: float
+    person: str = ""         # booked by ID card: its holder's pseudonym (the hub's)
 
 
 @dataclass(frozen=True)
@@ -209,8 +212,10 @@ class CheckIn(Command):
     ``zone``: the kiosk's zone, checked against the booked queue's zones."""
 
     NAME: ClassVar[str] = "check_in"
-    code: str
+    code: str = ""           # the appointment code, or "" to find it by ``person``
     zone: str | None = None
+    status_token: str = ""   # as issue_ticket's
+    person: str = ""         # as issue_ticket's: check in by ID card
 
 
 @dataclass(frozen=True)

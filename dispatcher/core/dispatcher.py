@@ -12,7 +12,15 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from ..hall import TICKET_CLASSES, Hall, HallConfigError, Profile, Queue, check_profile
+from ..hall import (
+    TICKET_CLASSES,
+    Hall,
+    HallConfigError,
+    Profile,
+    Queue,
+    check_profile,
+    unserved_zones,
+)
 from . import alerts, balancing, cases, estimate
 from . import commands as cmd
 from . import events as ev
@@ -20,7 +28,7 @@ from .calls import call_back, call_next, call_ticket, hold, recall, sign_in
 from .errors import DispatchError
 from .lookups import current_ticket, find_ticket, find_window, working_window, wrong_state
 from .outcomes import finish_event
-from .selection import Choice, choose_next
+from .selection import Choice, callable_by, choose_next
 from .state import Appointment, HallState, Ticket, TicketState, WindowState
 
 Decider = Callable[[Hall, HallState, "cmd.Command", float], list[ev.Event]]
@@ -123,14 +131,18 @@ def _check_open(hall: Hall, now: float) -> None:
 
 
 def _ticket_issued(hall: Hall, state: HallState, queue: Queue, ticket_class: str,
-                   now: float) -> ev.TicketIssued:
+                   now: float, status_token: str = "") -> ev.TicketIssued:
     """The next number of the queue's prefix, placed by the class credit."""
+    if status_token and status_token in state.tokens:
+        raise DispatchError("bad_argument", "status_token is already another ticket's",
+                            field="status_token")
     sequence = state.sequences.get(queue.prefix, 0) + 1
     number = f"{queue.prefix}{sequence:03d}"
     return ev.TicketIssued(
         at=now, ticket=f"{(state.day or '').replace('-', '')}-{number}", number=number,
         prefix=queue.prefix, sequence=sequence, serial=state.serial + 1, queue=queue.id,
         ticket_class=ticket_class, virtual_at=now - hall.credits[ticket_class],
+        status_token=status_token,
     )
 
 
@@ -138,7 +150,26 @@ def _issue(hall: Hall, state: HallState, c: cmd.IssueTicket, now: float) -> list
     queue = _issuable(hall, c.queue, c.ticket_class, c.zone)
     if not c.after_hours:
         _check_open(hall, now)
-    return [_ticket_issued(hall, state, queue, c.ticket_class, now)]
+    _check_holder(hall, state, queue, c.person)
+    issued = _ticket_issued(hall, state, queue, c.ticket_class, now, c.status_token)
+    return [replace(issued, zone=c.zone,  # the ticket keeps its kiosk's zone
+                    person=c.person)]
+
+
+def _check_holder(hall: Hall, state: HallState, queue: Queue, person: str) -> None:
+    """One person (by ID card) holds at most [id_card] max_waiting_per_queue waiting
+    tickets of a queue."""
+    if not person:
+        return
+    held = [t for t, p in state.holders.items() if p == person
+            and state.tickets[t].queue == queue.id
+            and state.tickets[t].state is TicketState.WAITING]
+    if len(held) >= hall.id_card_max_waiting:
+        numbers = ", ".join(state.tickets[t].number for t in held)
+        raise DispatchError("person_limit", f"this ID card already holds {len(held)} "
+                            f"waiting ticket(s) of queue {queue.id} ({numbers}); the hall "
+                            f"allows {hall.id_card_max_waiting}", queue=queue.id,
+                            numbers=[state.tickets[t].number for t in held])
 
 
 def _start(hall: Hall, state: HallState, c: cmd.StartService, now: float) -> list[ev.Event]:
@@ -157,10 +188,13 @@ def _no_show(hall: Hall, state: HallState, c: cmd.NoShow, now: float) -> list[ev
 
 
 def requeue_place(state: HallState, queue: str, behind: int, now: float,
-                  serial: float) -> Place:
+                  serial: float, mine: Callable[[str], bool] | None = None) -> Place:
     """The place ``(virtual_at, serial)`` just behind the first `behind` waiting tickets
-    of the queue and ahead of the next; ``serial`` is the ticket's own, kept if it can be."""
+    of the queue and ahead of the next; ``serial`` is the ticket's own, kept if it can be.
+    ``mine``: only the tickets it counts (those of its zone's line, issue 17)."""
     line = state.queue_lines[queue]
+    if mine is not None:
+        line = [entry for entry in line if mine(entry[2])]
     if not line:
         return now, serial
     if len(line) <= behind:
@@ -194,7 +228,11 @@ def _requeue(hall: Hall, state: HallState, c: cmd.Requeue, now: float) -> list[e
         raise DispatchError("requeue_limit", f"{ticket.number} has been re-queued "
                             f"{ticket.requeues} times already", ticket=ticket.id)
     queue = hall.queues[ticket.queue]
-    virtual_at, serial = requeue_place(state, queue.id, queue.requeue_after, now, ticket.serial)
+    zone = ticket.zone if ticket.zone in queue.zones and not queue.cross_zone else None
+    mine = (None if zone is None else
+            lambda tid: callable_by(hall, state.tickets[tid], zone))  # its zone's line
+    virtual_at, serial = requeue_place(state, queue.id, queue.requeue_after, now, ticket.serial,
+                                       mine)
     return [ev.TicketRequeued(at=now, ticket=ticket.id, queue=queue.id, virtual_at=virtual_at,
                               requeues=ticket.requeues + 1, serial=serial)]
 
@@ -295,6 +333,12 @@ def _set_profile(hall: Hall, state: HallState, c: cmd.SetProfile, now: float) ->
     if unserved:
         raise DispatchError("queue_unserved", f"no window would serve queue {unserved[0]} as "
                             "main work", queue=unserved[0])
+    stranded = unserved_zones(hall.queues, [(hall.windows[w].zone, p)
+                                            for w, p in profiles.items()])
+    if stranded:
+        qid, zone = stranded[0]
+        raise DispatchError("queue_unserved", f"no window of zone {zone} would serve queue "
+                            f"{qid} as main work", queue=qid, zone=zone)
     reason = c.reason.strip()
     if len(reason) > MAX_TEXT:
         raise DispatchError("bad_argument", f"a move's reason is at most {MAX_TEXT} "
@@ -344,7 +388,7 @@ def _book(hall: Hall, state: HallState, c: cmd.BookAppointment, now: float) -> l
         raise DispatchError("duplicate_appointment", f"appointment {c.code} is already "
                             "booked today", appointment=c.code)
     return [ev.AppointmentBooked(at=now, code=c.code, queue=c.queue, slot_start=c.slot_start,
-                                 slot_end=c.slot_end)]
+                                 slot_end=c.slot_end, person=c.person)]
 
 
 def _check_slot(hall: Hall, start: float, end: float, day: str) -> None:
@@ -364,6 +408,15 @@ def _check_slot(hall: Hall, start: float, end: float, day: str) -> None:
 
 
 def _check_in(hall: Hall, state: HallState, c: cmd.CheckIn, now: float) -> list[ev.Event]:
+    if bool(c.code) == bool(c.person):
+        raise DispatchError("bad_argument", "check_in: give the appointment code or an ID "
+                            "card, one of them", field="code")
+    if c.person:
+        booking = _booking_of(hall, state, c.person, now)
+        try:
+            return _check_in(hall, state, replace(c, code=booking.code, person=""), now)
+        except DispatchError as exc:   # to a kiosk in the lobby: not the booking's code
+            raise _without_code(exc, booking.code) from None
     booking = state.appointments.get(c.code)
     if booking is None:
         raise DispatchError("unknown_appointment", f"no appointment {c.code!r} today",
@@ -376,8 +429,35 @@ def _check_in(hall: Hall, state: HallState, c: cmd.CheckIn, now: float) -> list[
     queue = _issuable(hall, booking.queue, "appointment", c.zone)
     _check_in_window(hall, booking, now)
     _check_open(hall, now)
-    issued = _ticket_issued(hall, state, queue, "appointment", now)
+    person = booking.person or c.person
+    _check_holder(hall, state, queue, person)
+    issued = replace(_ticket_issued(hall, state, queue, "appointment", now, c.status_token),
+                     zone=c.zone, person=person)
     return [issued, ev.AppointmentCheckedIn(at=now, code=c.code, ticket=issued.ticket)]
+
+
+def _without_code(exc: DispatchError, code: str) -> DispatchError:
+    details = {k: v for k, v in exc.details.items() if k != "appointment"}
+    return DispatchError(exc.code, exc.message.replace(f"appointment {code} ", "the "
+                                                       "appointment "), **details)
+
+
+def _booking_of(hall: Hall, state: HallState, person: str, now: float) -> Appointment:
+    """The ID card holder's appointment to check in now: of today's bookings by that
+    card, the first whose check-in is open; else the next one not yet open (too_early),
+    the last one missed (too_late) or the one checked in (already_checked_in)."""
+    mine = sorted((a for a in state.appointments.values() if a.person == person),
+                  key=lambda a: a.slot_start)
+    if not mine:
+        raise DispatchError("unknown_appointment", "no appointment today for this ID card",
+                            by="id_card")
+    waiting = [a for a in mine if a.ticket is None]
+    for booking in waiting:
+        opens = booking.slot_start - hall.check_in_early_seconds
+        if opens <= now <= booking.slot_start + hall.check_in_late_seconds:
+            return booking
+    later = [a for a in waiting if a.slot_start - hall.check_in_early_seconds > now]
+    return (later or waiting or mine)[0 if later else -1]
 
 
 def _check_in_window(hall: Hall, booking: Appointment, now: float) -> None:

@@ -35,6 +35,8 @@ ERROR_CODES: dict[str, str] = {
     "unknown_case": "no such 差评 case is open or closed today",
     "case_step_out_of_order": "a case goes contacted, (rectified,) closed, in that order",
     "stale_suggestion": "the balancing move is no longer suggested, or its window has moved",
+    "person_limit": "this ID card already holds as many waiting tickets of the queue as allowed",
+    "bad_id_card": "the ID card's number is not a valid resident ID number",
 }
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from ..hall import Hall
 from .errors import DispatchError
 from .replay import Replay
+from .selection import callable_by
 from .state import HallState, Ticket, TicketState, WindowState, WindowStatus
 
 RECENT = 20  # completed services the mean is taken over
@@ -51,23 +52,25 @@ _WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 
 
 def queue_status(hall: Hall, state: HallState, now: float,
-                 projected: bool = False) -> dict[str, dict]:
+                 projected: bool = False, zone: str | None = None) -> dict[str, dict]:
     """Per queue: tickets waiting in its line, the working windows that have it as main
     and as side work, and the expected wait of a ticket taken now (the replay; with
-    ``projected``, the projection printed before issue 17)."""
+    ``projected``, the projection printed before issue 17). ``zone``: taken at a kiosk
+    of that zone, so only that zone's line and windows count where the queue keeps its
+    zones apart (None: the whole hall, as a ticket the console issues)."""
     view = _View(hall, state, now)
     status = {}
     for qid in hall.queues:
-        waiting = len(state.queue_lines.get(qid, ()))
-        main, side = working_windows(state, qid)
+        waiting = zone_waiting(hall, state, qid, zone)
+        main, side = working_windows(state, qid, hall, zone)
         status[qid] = {"waiting": waiting, "windows": main, "side_windows": side,
                        "expected_wait_s": None}
     served = [q for q, s in status.items() if s["windows"] or s["side_windows"]]
-    found = {} if projected else view.replay(served, {f"?{q}" for q in served})
+    found = {} if projected else view.replay(served, {f"?{q}" for q in served}, zone)
     for qid in served:
         wait = found.get(f"?{qid}")
         status[qid]["expected_wait_s"] = (wait if wait is not None else
-                                          view.wait(qid, status[qid]["waiting"]))
+                                          view.wait(qid, status[qid]["waiting"], zone))
     for qs in status.values():
         qs["expected_wait_range_s"] = wait_range(qs["expected_wait_s"])
     return status
@@ -82,11 +85,35 @@ def ticket_status(hall: Hall, state: HallState, ticket_id: str, now: float,
     if ticket is None:
         raise DispatchError("unknown_ticket", f"no ticket {ticket_id} today", ticket=ticket_id)
     waiting = ticket.state is TicketState.WAITING
-    ahead = bisect.bisect_left(state.line_of(ticket), (*ticket.place, ticket.id)) if waiting else 0
+    ahead = _ahead(hall, state, ticket) if waiting else 0
     wait = _ticket_wait(hall, state, ticket, ahead, now, projected) if waiting else None
     return {"ticket": ticket.id, "number": ticket.number, "queue": ticket.queue,
             "state": str(ticket.state), "window": ticket.window, "ahead": ahead,
             "expected_wait_s": wait, "expected_wait_range_s": wait_range(wait)}
+
+
+def _ahead(hall: Hall, state: HallState, ticket: Ticket) -> int:
+    """Tickets ahead of a waiting ticket in its own line: of its queue's line, those a
+    window of its zone may call (all of them when any window may call it)."""
+    line = state.line_of(ticket)
+    at = bisect.bisect_left(line, (*ticket.place, ticket.id))
+    if ticket.window is not None or _open(hall, ticket):
+        return at
+    return sum(callable_by(hall, state.tickets[tid], ticket.zone) for *_, tid in line[:at])
+
+
+def _open(hall: Hall, ticket: Ticket) -> bool:
+    """Any window may call the ticket (no zone of its queue's, or a cross_zone queue)."""
+    queue = hall.queues[ticket.queue]
+    return ticket.zone is None or queue.cross_zone or ticket.zone not in queue.zones
+
+
+def zone_waiting(hall: Hall, state: HallState, queue: str, zone: str | None) -> int:
+    """Tickets of the queue's line that a ticket taken now in ``zone`` waits behind."""
+    line = state.queue_lines.get(queue, ())
+    if zone is None or hall.queues[queue].cross_zone or zone not in hall.queues[queue].zones:
+        return len(line)
+    return sum(callable_by(hall, state.tickets[tid], zone) for *_, tid in line)
 
 
 def wait_range(wait: float | None) -> list[float] | None:
@@ -102,7 +129,7 @@ def _ticket_wait(hall: Hall, state: HallState, ticket: Ticket, ahead: int,
                  now: float, projected: bool = False) -> float | None:
     view = _View(hall, state, now)
     if ticket.window is None:
-        projection = view.wait(ticket.queue, ahead)
+        projection = view.wait(ticket.queue, ahead, None if _open(hall, ticket) else ticket.zone)
         if projected or projection is None:
             return projection  # None: no working window may call the line
         return view.replay((), {ticket.id}).get(ticket.id, projection)
@@ -153,18 +180,23 @@ class _View:
             found = self._durations[queue] = (durations, tails)
         return found
 
-    def replay(self, markers: Iterable[str], targets: set[str]) -> dict[str, float]:
-        """When each target (a ticket id, or ``?queue``: a ticket taken now) is called,
-        by the replay of core/replay.py."""
+    def replay(self, markers: Iterable[str], targets: set[str],
+               zone: str | None = None) -> dict[str, float]:
+        """When each target (a ticket id, or ``?queue``: a ticket taken now in ``zone``)
+        is called, by the replay of core/replay.py."""
         remaining = {w.id: self.remaining(w) for w in self.working}
         means = {q: day_mean_service(self.hall, self.state, q, self.now)
                  for q in self.hall.queues}
-        return Replay(self.hall, self.state, self.now, remaining, means, markers).run(targets)
+        return Replay(self.hall, self.state, self.now, remaining, means, markers,
+                      zone).run(targets)
 
-    def wait(self, queue: str, ahead: int) -> float | None:
-        """The projected wait of the ticket with ``ahead`` tickets before it in the line."""
+    def wait(self, queue: str, ahead: int, zone: str | None = None) -> float | None:
+        """The projected wait of the ticket with ``ahead`` tickets before it in the line,
+        called by the windows of ``zone`` where the queue keeps its zones apart."""
         first = rate = 0.0
         for window in self.working:
+            if not _calls_zone(self.hall, window.id, queue, zone):
+                continue
             share, cycle = self.share(window, queue, ahead + 1)
             if share <= 0.0:
                 continue
@@ -247,9 +279,20 @@ def capacity(main: int, side: int) -> float:
     return max(m, 1.0) if m > 0 else 0.0
 
 
-def working_windows(state: HallState, queue: str) -> tuple[int, int]:
-    """Open, unpaused windows that have the queue as main work, and as side work."""
-    working = [w for w in state.windows.values() if w.state in _WORKING]
+def _calls_zone(hall: Hall, window: str, queue: str, zone: str | None) -> bool:
+    """May the window call the tickets of the queue taken in ``zone``?"""
+    q = hall.queues[queue]
+    if zone is None or q.cross_zone or zone not in q.zones or window not in hall.windows:
+        return True
+    return hall.windows[window].zone == zone
+
+
+def working_windows(state: HallState, queue: str, hall: Hall | None = None,
+                    zone: str | None = None) -> tuple[int, int]:
+    """Open, unpaused windows that have the queue as main work, and as side work (of
+    them, those that call the tickets taken in ``zone``, given the hall)."""
+    working = [w for w in state.windows.values() if w.state in _WORKING
+               and (hall is None or _calls_zone(hall, w.id, queue, zone))]
     return (sum(queue in w.profile.main for w in working),
             sum(queue in w.profile.side for w in working))
 

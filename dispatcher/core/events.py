@@ -53,6 +53,9 @@ class TicketIssued(Event):
     queue: str
     ticket_class: str
     virtual_at: float    # issue time minus the class credit: the place in line
+    status_token: str = ""   # the ticket's status page: the hub's and its issuer's alone
+    zone: str | None = None  # the kiosk's zone (None: the console's, or an event from before)
+    person: str = ""         # taken by ID card: the holder's pseudonym (never the number)
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ class AppointmentBooked(Event):
     queue: str
     slot_start: float
     slot_end: float
+    person: str = ""         # booked by ID card: the holder's pseudonym
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from dataclasses import replace
 
 from ..hall import Balancing, Hall, Profile
 from .commands import SetProfile
-from .estimate import mean_service
+from .estimate import mean_service, zone_waiting
+from .replay import ANY
 from .state import HallState, WindowState
 
 POLICIES = ("dedicated", "loops", "loops+side", "balanced", "capped", "zone-pooled",
@@ -77,7 +78,10 @@ def hall_for(hall: Hall, policy: str) -> Hall:
     profiles = policy_profiles(hall, policy)
     windows = {w.id: replace(w, profile=profiles[w.id], profile_name=policy)
                for w in hall.windows.values()}
-    return replace(hall, windows=windows)
+    queues = hall.queues
+    if policy == "pooled":  # the bound ignores zones: any window calls any ticket
+        queues = {q: replace(x, cross_zone=True) for q, x in hall.queues.items()}
+    return replace(hall, windows=windows, queues=queues)
 
 
 def big_loop_units(hall: Hall, zone: str) -> dict[str, float]:
@@ -154,20 +158,26 @@ def suggest_moves(hall: Hall, state: HallState, now: float, held: Collection[str
     core checks like any other; applying them all is safe in any order. ``held``
     windows are neither lent nor sent home; a queue is lent windows while it runs over
     ``lend_at``, a lent window goes home when its own line runs over ``recall_at``."""
-    callers = _callers(state)
-    drain = {q: _drain_ratio(hall, state, q, now, callers[q]) for q in hall.queues}
-    moves = [m for m in _returns(state, drain, recall_at) if m.window not in held]
-    donors = _donors(state, drain, {m.window for m in moves} | set(held))
-    for queue in sorted(drain, key=lambda q: (-drain[q], q)):
-        while drain[queue] > lend_at:
-            window = next((w for w in donors if _may_lend(hall, state, w, queue)), None)
+    callers = _callers(hall, state)
+    drain = {key: _drain_ratio(hall, state, key, now, n) for key, n in callers.items()}
+    moves = [m for m in _returns(hall, state, drain, recall_at) if m.window not in held]
+    donors = _donors(hall, state, drain, {m.window for m in moves} | set(held))
+    for key in sorted(drain, key=lambda k: (-drain[k], k)):
+        while drain[key] > lend_at:
+            window = next((w for w in donors if _may_lend(hall, state, w, key)), None)
             if window is None:
                 break
             donors.remove(window)
-            moves.append(_lend(state, window, queue))
-            callers[queue] += 1.0
-            drain[queue] = _drain_ratio(hall, state, queue, now, callers[queue])
+            moves.append(_lend(state, window, key[0]))
+            callers[key] += 1.0
+            drain[key] = _drain_ratio(hall, state, key, now, callers[key])
     return moves
+
+
+def line_key(hall: Hall, queue: str, zone: str) -> tuple[str, str]:
+    """The line a window of ``zone`` calls of the queue: the zone's own where the queue
+    keeps its zones apart (selection.callable_by), else the whole hall's (ANY)."""
+    return (queue, ANY if hall.queues[queue].cross_zone else zone)
 
 
 def capped_moves(hall: Hall, state: HallState, now: float,
@@ -197,24 +207,27 @@ def _open_to_zone(hall: Hall, lend: SetProfile) -> SetProfile:
     return SetProfile(lend.window, (*lend.main, *extra), side, lend.side_when_overdue)
 
 
-def _callers(state: HallState) -> dict[str, float]:
-    """Per queue, the working windows calling it: whole for main work, LENT_WEIGHT for
-    side work."""
-    callers = {q: 0.0 for q in state.queue_lines}
+def _callers(hall: Hall, state: HallState) -> dict[tuple[str, str], float]:
+    """Per line (a queue, and its zone where the queue keeps its zones apart), the
+    working windows calling it: whole for main work, LENT_WEIGHT for side work."""
+    callers = {(q, z): 0.0 for q, queue in hall.queues.items()
+               for z in ((ANY,) if queue.cross_zone else queue.zones)}
     for window in state.windows.values():
         if window.state in _WORKING:
+            zone = hall.windows[window.id].zone
             for q in window.profile.main:
-                callers[q] += 1.0
+                callers[line_key(hall, q, zone)] += 1.0
             for q in window.profile.side:
-                callers[q] += LENT_WEIGHT
+                callers[line_key(hall, q, zone)] += LENT_WEIGHT
     return callers
 
 
-def _drain_ratio(hall: Hall, state: HallState, queue: str, now: float,
+def _drain_ratio(hall: Hall, state: HallState, key: tuple[str, str], now: float,
                  callers: float) -> float:
-    """How long the queue's waiting work takes the windows calling it to clear, as a
+    """How long the line's waiting work takes the windows calling it to clear, as a
     share of its overdue threshold (inf when no working window calls it)."""
-    waiting = len(state.queue_lines[queue])
+    queue, zone = key
+    waiting = zone_waiting(hall, state, queue, None if zone == ANY else zone)
     if not waiting:
         return 0.0
     if not callers:
@@ -223,33 +236,40 @@ def _drain_ratio(hall: Hall, state: HallState, queue: str, now: float,
     return work / callers / hall.queues[queue].overdue_seconds
 
 
-def _returns(state: HallState, drain: dict[str, float], recall_at: float) -> list[SetProfile]:
+def _returns(hall: Hall, state: HallState, drain: dict[tuple[str, str], float],
+             recall_at: float) -> list[SetProfile]:
     """Lent windows go back to their planned profile when their own main work runs long
     (over ``recall_at``), so a lender's line never waits on its kindness for long."""
     moves = []
     for wid, window in sorted(state.windows.items()):
         planned = state.planned_profiles[wid]
+        zone = hall.windows[wid].zone
         lent = [q for q in window.profile.main if q not in planned.main]
-        if lent and max(drain[q] for q in planned.main) > recall_at:
+        if lent and max(drain[line_key(hall, q, zone)] for q in planned.main) > recall_at:
             moves.append(SetProfile(wid, planned.main, planned.side, planned.side_when_overdue))
     return moves
 
 
-def _donors(state: HallState, drain: dict[str, float], busy: set[str]) -> list[str]:
+def _donors(hall: Hall, state: HallState, drain: dict[tuple[str, str], float],
+            busy: set[str]) -> list[str]:
     """Working windows whose main work has slack, the most slack first."""
     found = []
     for wid, window in sorted(state.windows.items()):
         if wid in busy or window.state not in _WORKING:
             continue
-        slack = max(drain[q] for q in window.profile.main)
+        zone = hall.windows[wid].zone
+        slack = max(drain[line_key(hall, q, zone)] for q in window.profile.main)
         if slack < SLACK_AT:
             found.append((slack, wid))
     return [wid for _, wid in sorted(found)]
 
 
-def _may_lend(hall: Hall, state: HallState, window: str, queue: str) -> bool:
-    """The queue is offered in the window's zone and the window does not call it yet."""
-    return (hall.windows[window].zone in hall.queues[queue].zones
+def _may_lend(hall: Hall, state: HallState, window: str, key: tuple[str, str]) -> bool:
+    """The queue is offered in the window's zone, the window would call that line (its
+    zone's, or the whole hall's) and it does not call the queue yet."""
+    queue, zone = key
+    here = hall.windows[window].zone
+    return (here in hall.queues[queue].zones and zone in (ANY, here)
             and queue not in state.windows[window].profile.main)
 
 

@@ -9,6 +9,11 @@
 The place is the issue time minus the class credit, so tickets of one class are
 strictly first come, first served, and a later ticket can overtake a normal one
 only if it was issued less than the largest class credit after it.
+
+Zones: a window calls from a queue's line only the tickets taken in its own zone
+(``callable_by``), unless the queue is ``cross_zone`` in the hall file; so the head
+of a line for a window is the first such ticket, and the order above holds within
+each zone's part of the line.
 """
 
 from __future__ import annotations
@@ -30,8 +35,38 @@ def overdue_ratio(hall: Hall, ticket: Ticket, now: float) -> float:
     return (now - ticket.issued_at) / hall.queues[ticket.queue].overdue_seconds
 
 
-def heads(state: HallState, queues: tuple[str, ...]) -> list[Ticket]:
-    return [t for q in queues if (t := state.head(state.queue_lines[q])) is not None]
+def callable_by(hall: Hall, ticket: Ticket, zone: str | None) -> bool:
+    """May a window of ``zone`` call this ticket from its queue's line? Yes when the
+    ticket was taken in that zone, when its queue is ``cross_zone``, or when the ticket
+    has no zone of its queue's: issued at the console or before tickets kept their
+    zone (None), or transferred into a queue its zone does not offer."""
+    if zone is None or ticket.zone is None or ticket.zone == zone:
+        return True
+    queue = hall.queues[ticket.queue]
+    return queue.cross_zone or ticket.zone not in queue.zones
+
+
+def head_for(hall: Hall, state: HallState, queue: str, zone: str | None) -> Ticket | None:
+    """The first ticket of the queue's line that a window of ``zone`` may call."""
+    tickets = state.tickets
+    for _, _, tid in state.queue_lines[queue]:
+        ticket = tickets[tid]
+        if callable_by(hall, ticket, zone):
+            return ticket
+    return None
+
+
+def heads(state: HallState, queues: tuple[str, ...], hall: Hall | None = None,
+          zone: str | None = None) -> list[Ticket]:
+    """The heads of the lines, for a window of ``zone`` (None: of the whole lines)."""
+    if hall is None or zone is None:
+        return [t for q in queues if (t := state.head(state.queue_lines[q])) is not None]
+    return [t for q in queues if (t := head_for(hall, state, q, zone)) is not None]
+
+
+def window_zone(hall: Hall, window: str) -> str | None:
+    found = hall.windows.get(window)
+    return found.zone if found is not None else None
 
 
 def choose_next(hall: Hall, state: HallState, window: str, now: float) -> Choice | None:
@@ -39,8 +74,9 @@ def choose_next(hall: Hall, state: HallState, window: str, now: float) -> Choice
     if direct is not None:
         return Choice(direct, "direct")
     profile = state.windows[window].profile
-    main = min(heads(state, profile.main), key=lambda t: t.place, default=None)
-    side_heads = heads(state, profile.side)
+    zone = window_zone(hall, window)
+    main = min(heads(state, profile.main, hall, zone), key=lambda t: t.place, default=None)
+    side_heads = heads(state, profile.side, hall, zone)
     if profile.side_when_overdue and side_heads:
         worst = max(side_heads, key=lambda t: overdue_ratio(hall, t, now))
         bar = max(1.0, overdue_ratio(hall, main, now) if main else 0.0)

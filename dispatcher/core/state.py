@@ -60,6 +60,7 @@ class Ticket:
     rating_reason: str | None = None
     outcome: str | None = None         # 办件结果: the hall file's outcome code, at 办结
     case_number: str | None = None     # 办件编号, when the outcome needs one
+    zone: str | None = None            # taken at a kiosk of this zone (None: any window's)
 
     @property
     def place(self) -> tuple[float, float]:
@@ -84,6 +85,7 @@ class Appointment:
     slot_start: float
     slot_end: float
     ticket: str | None = None          # the ticket issued at check-in
+    person: str = ""                   # booked by ID card: the holder's pseudonym
 
 
 @dataclass
@@ -158,6 +160,9 @@ class HallState:
     balancing: dict[str, dict[str, Any]] = field(default_factory=dict)
     moved: dict[str, list[float]] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)  # 差评: open, and today's closed
+    tokens: dict[str, str] = field(default_factory=dict)  # status page token -> ticket id
+    # ticket id -> the pseudonym of the ID card it was taken with (not in ticket views)
+    holders: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def initial(cls, hall: Hall) -> HallState:
@@ -224,6 +229,7 @@ class HallState:
             "balancing": dict(sorted(self.balancing.items())),
             "moved": dict(sorted(self.moved.items())),
             "cases": {k: c.view() for k, c in sorted(self.cases.items())},
+            "holders": dict(sorted(self.holders.items())),
         }
 
     # ----------------------------------------------------------- apply
@@ -262,9 +268,14 @@ def _day_closed(s: HallState, e: ev.DayClosed) -> None:
 def _issued(s: HallState, e: ev.TicketIssued) -> None:
     s.serial = e.serial
     s.sequences[e.prefix] = e.sequence
-    ticket = Ticket(e.ticket, e.number, e.queue, e.ticket_class, e.at, e.virtual_at, e.serial)
+    ticket = Ticket(e.ticket, e.number, e.queue, e.ticket_class, e.at, e.virtual_at, e.serial,
+                    zone=e.zone)
     s.tickets[e.ticket] = ticket
     s.enter_line(ticket)
+    if e.status_token:
+        s.tokens[e.status_token] = e.ticket
+    if e.person:
+        s.holders[e.ticket] = e.person
 
 
 def _called(s: HallState, e: ev.TicketCalled) -> None:
@@ -369,7 +380,8 @@ def _evaluated(s: HallState, e: ev.TicketEvaluated) -> None:
 
 
 def _booked(s: HallState, e: ev.AppointmentBooked) -> None:
-    s.appointments[e.code] = Appointment(e.code, e.queue, e.slot_start, e.slot_end)
+    s.appointments[e.code] = Appointment(e.code, e.queue, e.slot_start, e.slot_end,
+                                         person=e.person)
 
 
 def _checked_in(s: HallState, e: ev.AppointmentCheckedIn) -> None:

@@ -28,8 +28,10 @@ from ..store import StoreError
 from .authorize import authorize
 from .devices import Device
 from .guard import remote
+from .identity import Identity
 from .logs import log_json
 from .people import Kind, People, Person, pin_matches
+from .phone_token import refuse_device_token, status_page, with_status_token
 from .privacy import ticket_for
 from .queries import run_query
 from .signin import (
@@ -64,9 +66,15 @@ class CommandPath:
     stored_ids: dict[tuple[str | None, str], str | None]
     _checks: set[asyncio.Task[None]]
     clock: Callable[[], float]
+    identity: Identity | None = None   # set by run_hub; None: ID cards are refused
     # and from Hub: the ``seq`` property, ``_send`` and ``_publish``
 
     def _command(self, client: Client, msg: p.CommandMessage) -> None:
+        try:    # an ID card's number becomes its holder's pseudonym before anything sees it
+            msg = self._pseudonymized(msg)
+        except DispatchError as exc:
+            self._send([client.ws], p.reply_error(msg.id, exc.to_dict()))
+            return
         key, digest = (client.device.id, msg.id), command_digest(msg)
         reply = self._known_reply(key, digest)
         if reply is None:
@@ -77,6 +85,16 @@ class CommandPath:
                 return
             reply = self._execute(client, msg, digest)
         self._send([client.ws], reply)
+
+    def _pseudonymized(self, msg: p.CommandMessage) -> p.CommandMessage:
+        """``id_card`` replaced by ``person`` (dispatcher/hub/identity.py)."""
+        if "id_card" not in msg.args and "person" not in msg.args:
+            return msg
+        if self.identity is None:
+            raise DispatchError("bad_argument", f"{msg.name}: this hub takes no ID cards "
+                                "(it was started without an ID secret)", field="id_card")
+        return msg.model_copy(update={"args": self.identity.pseudonymize(msg.name,
+                                                                         msg.args)})
 
     def _known_reply(self, key: tuple[str, str], digest: str) -> str | None:
         """The first reply to a repeated id; id_conflict when its arguments differ."""
@@ -168,7 +186,7 @@ class CommandPath:
             command = authorize(client.device, _parse_command(msg), self.service.core.state)
             actor = person.id if person else actor_of(
                 client.device, command, self.service.core.state, client.staff)
-            command = stamped(command, actor)
+            command = with_status_token(stamped(command, actor))
             committed = self.service.execute(command, self.clock(), device=client.device.id,
                                              actor=actor, command_id=msg.id,
                                              command_hash=digest)
@@ -235,6 +253,7 @@ class CommandPath:
         if issued:
             result["status"] = run_query(self, None, "ticket_status",
                                          {"ticket": issued[-1].ticket})
+            result.update(status_page(issued[-1], self.service.hall))   # the issuer's alone
         return result
 
 
@@ -250,6 +269,7 @@ def _parse_command(msg: p.CommandMessage) -> Command:
     if "by" in msg.args:
         raise DispatchError("bad_argument", f"{msg.name}: by is the hub's to say: it names "
                             "the person signed in", field="by")
+    refuse_device_token(msg)
     try:
         return command_from_dict(msg.name, core_args(msg))
     except DispatchError as exc:

@@ -62,9 +62,18 @@ PRIVATE_WINDOW_FIELDS = frozenset({"clerk"})
 PUBLIC_CHANGES = frozenset({"windows", "waiting", "tickets", "day", "day_closed", "reset",
                             "notices"})
 LOBBY_ROLES = frozenset({"display", "led", "kiosk"})
+# fields no device's frame carries, the console's included: a ticket's status page
+# token goes back only to the kiosk that issued it, in its reply (docs/phone.md); an
+# ID card holder's pseudonym stays in the hub (docs/security.md, "ID card data")
+HUB_ONLY_FIELDS = frozenset({"status_token", "person"})
 # events only the console sees in full, whatever window they name
 CONSOLE_ONLY_EVENTS = frozenset({"case_opened", "case_updated"})
 WINDOWED_ROLES = frozenset({"caller", "evaluator"})
+
+
+def without_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's data as any device may be sent it, in full or in part."""
+    return {k: v for k, v in data.items() if k not in HUB_ONLY_FIELDS}
 
 
 def public_data(name: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def run_query(hub: Hub, device: Device | None, name: str, args: dict[str, Any]
         zone = _arg(name, args, "zone", False) or (device.zone if device else None)
         if zone is not None and zone not in hub.hall.zones:
             raise DispatchError("bad_argument", f"no zone {zone!r}", field="zone")
-        status = estimate.queue_status(hub.hall, state, now)
+        status = estimate.queue_status(hub.hall, state, now, zone=zone)
         return {"zone": zone, "queues": {q: s for q, s in status.items()
                                          if zone is None or zone in hub.hall.queues[q].zones}}
     if name == "floor":

@@ -24,6 +24,7 @@ from .balancer import BALANCE_EVERY
 from .credentials import CredentialFiles
 from .devices import Device
 from .guard import Limits
+from .identity import Identity
 from .people import People
 from .server import Hub
 
@@ -63,7 +64,7 @@ def run_hub(hall: Hall, devices: dict[str, Device], url: str, host: str, port: i
             clock: HallClock, rate_limit: tuple[float, float] | None = (20.0, 60.0),
             people: People | None = None, files: CredentialFiles | None = None,
             tls: ssl.SSLContext | None = None, limits: Limits | None = None,
-            balance_every: float = BALANCE_EVERY) -> int:
+            balance_every: float = BALANCE_EVERY, identity: Identity | None = None) -> int:
     """``files``: the devices (and clerks) file to reread on SIGHUP; None: no reload.
     ``tls``: serve wss:// (dispatcher/hub/tls.py). A store that does not open or an
     address the hub cannot listen on is one line on stderr and exit code 2."""
@@ -74,6 +75,7 @@ def run_hub(hall: Hall, devices: dict[str, Device], url: str, host: str, port: i
                   rate_limit, people=people, limits=limits, balance_every=balance_every)
     except StoreOpenError as exc:
         return _fail(str(exc))
+    hub.identity = identity
     try:
         asyncio.run(_serve(hub, host, port, files, tls=tls))
     except ListenError as exc:

@@ -21,7 +21,10 @@ _JSON_TYPES: dict[Any, dict[str, Any]] = {
     dict[str, Any]: {"type": "object"},
     tuple[dict[str, Any], ...]: {"type": "array", "items": {"type": "object"}},
 }
-_HUBS = ("by",)   # the hub fills these in (the person signed in); a device may not send them
+_HUBS = ("by", "status_token", "person")   # the hub fills these in (the person signed
+# in, a ticket's status page token, an ID card's pseudonym); a device may not send them
+_ID_CARD = {"type": "string", "pattern": "^[0-9]{17}[0-9X]$",
+            "description": "a resident ID card's number; the hub keeps only its keyed hash"}
 
 
 def command_args_schema(name: str) -> dict[str, Any]:
@@ -56,6 +59,8 @@ def protocol_schema() -> dict[str, Any]:
     commands = {name: command_args_schema(name) for name in sorted(COMMANDS)}
     commands["sign_in"]["properties"]["pin"] = {
         **_PIN, "description": "required to sign a clerk in; left out to sign out"}
+    for name in ("issue_ticket", "check_in", "book_appointment"):
+        commands[name]["properties"]["id_card"] = dict(_ID_CARD)
     return {"messages": client_message_schema(), "commands": commands,
             "hub_commands": HUB_COMMANDS}
 

@@ -55,12 +55,14 @@ from .guard import (
 )
 from .logs import log_exception, log_json
 from .people import People, Person
+from .phone import Phone, route
 from .presence import DISCONNECTED, RECONNECTED, Presence
 from .privacy import (
     concerned_windows,
     public_changes,
     public_data,
     sees_in_full,
+    without_secrets,
 )
 from .queries import run_query
 from .ratelimit import TokenBucket, message_cost, reply_cost
@@ -108,6 +110,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
         self._predictor: Executor | None = None
         self.presence = Presence()            # which devices are connected
         self.guard = Guard(limits)      # connection caps, refused-hello backoff
+        self.phone = Phone(self)        # citizens' phone pages and their live sockets
         self.sent_chars = 0             # characters of every frame written (once a frame)
         self.people = people or People({})   # clerks and staff who may sign in
         self.clock = clock
@@ -138,7 +141,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
         self.floor.note(seq, event, core.state)
         if left >= RING_SIZE:
             return
-        data = event.to_dict()
+        data = without_secrets(event.to_dict())
         name = data.pop("name")
         changes = changes_for(event, core.state, core.hall)
         self.ring[seq] = EventFrames(
@@ -153,6 +156,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
         return self.service.store.last_seq()
 
     def _publish(self, seqs: list[int]) -> None:
+        self.phone.touch()
         for seq in seqs:
             frames = self.ring[seq]
             full: list[ServerConnection] = []
@@ -193,10 +197,17 @@ class Hub(CommandPath, CredentialReload, Balancer):
     # ------------------------------------------------------------ connections
 
     def _admit(self, ws: ServerConnection, request: Request) -> Response | None:
-        """process_request: /healthz, or a 503 over the connection caps (guard.py)."""
+        """process_request: a phone's page (phone.py), /healthz, or a 503 over the
+        connection caps (guard.py)."""
+        phone = route(request)
+        if phone is not None:
+            return self.phone.admit(ws, phone)
         return self.health(ws, request) or self.guard.admit(ws)
 
     async def handler(self, ws: ServerConnection) -> None:
+        if ws in self.phone.live:
+            await self.phone.serve_live(ws)
+            return
         client = await self._hello(ws)
         if client is None:
             return
@@ -412,6 +423,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
             return None
         body = {"ok": True, "hall": self.hall.name, "seq": self.seq,
                 "day": self.service.core.state.day, "clients": len(self.live),
+                "phones": len(self.phone.live),
                 "uptime_s": round(time.time() - self.started, 1)}
         response = connection.respond(HTTPStatus.OK, json.dumps(body, ensure_ascii=False))
         del response.headers["Content-Type"]      # respond() said text/plain
@@ -428,7 +440,8 @@ class Hub(CommandPath, CredentialReload, Balancer):
                          compression=None, ssl=ssl) as server:
             ready(server.sockets[0].getsockname()[1])
             clocks = [asyncio.ensure_future(self._alert_clock()),
-                      asyncio.ensure_future(self.balance_clock())]
+                      asyncio.ensure_future(self.balance_clock()),
+                      asyncio.ensure_future(self.phone.clock())]
             try:
                 await stop
             finally:

@@ -20,7 +20,7 @@ from ..core.balancing import balancing_view
 from ..core.state import HallState
 from ..hall import Hall, hall_layout
 from .devices import Device
-from .privacy import ticket_for, window_for
+from .privacy import HUB_ONLY_FIELDS, ticket_for, window_for
 
 RECENT_CALLS = 20
 RECENT_OWN = 20           # a caller's own finished tickets in its snapshot
@@ -54,8 +54,11 @@ def ticket_view(state: HallState, ticket_id: str) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """Dataclass-or-dict state entries (appointments, devices) as JSON-ready dicts."""
-    return dict(vars(value)) if hasattr(value, "__dict__") else value
+    """Dataclass-or-dict state entries (appointments, devices) as JSON-ready dicts,
+    without what stays in the hub (an appointment's ID card pseudonym)."""
+    if not hasattr(value, "__dict__"):
+        return value
+    return {k: v for k, v in vars(value).items() if k not in HUB_ONLY_FIELDS}
 
 
 class RecentCalls:

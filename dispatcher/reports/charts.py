@@ -58,7 +58,7 @@ def hourly_chart(report: Report) -> bytes:
 def heatmap_chart(report: Report) -> bytes:
     """Tickets issued by weekday and hour."""
     days = sorted({h.weekday for h in report.hourly})
-    hours = sorted({h.hour for h in report.hourly})
+    hours = list(range(min(h.hour for h in report.hourly), max(h.hour for h in report.hourly) + 1))
     grid = [[0] * len(hours) for _ in days]
     for h in report.hourly:
         grid[days.index(h.weekday)][hours.index(h.hour)] = h.arrivals
@@ -104,8 +104,9 @@ def satisfaction_chart(report: Report) -> bytes:
     weeks = [w.week for w in report.weekly]
     with _figure() as fig:
         ax = fig.add_subplot()
-        ax.bar(weeks, [w.rated for w in report.weekly], color="#9fb8cf", label="评价数 rated")
-        ax.bar(weeks, [w.low for w in report.weekly], color="#c0392b",
+        ax.bar(weeks, [w.rated for w in report.weekly], width=0.5, color="#9fb8cf",
+               label="评价数 rated")
+        ax.bar(weeks, [w.low for w in report.weekly], width=0.5, color="#c0392b",
                label="差评 dissatisfied (1–2)")
         ax.set_ylabel("评价数 ratings")
         ax.set_ylim(bottom=0)
@@ -115,7 +116,12 @@ def satisfaction_chart(report: Report) -> bytes:
         right.plot(weeks, [None if w.satisfaction is None else 100 * w.satisfaction
                            for w in report.weekly], color="#2f6f9f", marker="o",
                    label="满意率 satisfaction")
-        right.set_ylim(0, 105)
+        right.set_ylim(0, 112)
+        for i, w in enumerate(report.weekly):
+            if w.satisfaction is not None:
+                right.annotate(f"{w.satisfaction:.1%}", (i, 100 * w.satisfaction),
+                               textcoords="offset points", xytext=(0, 7), ha="center",
+                               fontsize=8, color="#2f6f9f")
         right.set_ylabel("满意率 satisfaction (%)")
         ax.set_title("每周好差评 Satisfaction by week")
         fig.legend(loc="lower right", bbox_to_anchor=(0.9, 0.2), fontsize=8)

@@ -21,8 +21,8 @@ MAX_DAYS = 3 * 366
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="统计报表: the hall's figures for a period, read from "
                        "the store (text, csv, xlsx, html)")
-    p.add_argument("--db", required=True, help="the store's database URL (sqlite:///FILE or "
-                   "postgresql+psycopg://USER@HOST/DB)")
+    p.add_argument("--db", help="the store's database URL (sqlite:///FILE or "
+                   "postgresql+psycopg://USER@HOST/DB); or --central")
     p.add_argument("--from", dest="start", required=True, type=_date, metavar="DATE",
                    help="first business day, YYYY-MM-DD")
     p.add_argument("--to", dest="end", required=True, type=_date, metavar="DATE",
@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "standard output)")
     p.add_argument("--hall", default=str(SAMPLE_HALL), help="hall TOML file: names, targets")
     p.set_defaults(handler=run)
+    from ..central.report import options as central_options
+
+    central_options(p)  # --central URL [--hall-id ID]: the halls' logs at the centre
 
 
 def _date(text: str) -> date:
@@ -81,6 +84,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--from {args.start} --to {args.end}: at most {MAX_DAYS} days a report")
     if args.format == "xlsx" and not args.out:
         return _fail("--format xlsx needs --out FILE.xlsx (a workbook is not text)")
+    if bool(args.db) == bool(args.central):
+        return _fail("give the store as --db URL or the central store as --central URL")
+    if args.central:
+        from ..central.report import run_central
+
+        return run_central(args, _write, _fail)
     hall = load_hall(args.hall)
     try:
         engine = _engine(args.db)

@@ -48,6 +48,9 @@ COLUMNS = (
 GROUPINGS = {"hall": ("大厅", "hall"), "zone": ("区域", "zone"), "loop": ("循环", "loop"),
              "queue": ("队列", "queue"), "class": ("号类", "class"),
              "window": ("窗口", "window"), "clerk": ("工作人员", "clerk")}
+ALL_NAMES = {"hall": "合计 total", "zone": "全部区域 all zones", "loop": "全部循环 all loops",
+             "queue": "全部队列 all queues", "class": "全部号类 all classes",
+             "window": "全部窗口 all windows", "clerk": "全部工作人员 all clerks"}
 LOOP_NAMES = {"big loop": "大循环(马上办)", "small loop": "小循环(帮助办)", "lines": "其他队列"}
 CLASS_NAMES = {"normal": "普通", "appointment": "预约", "green": "绿色通道"}
 WEEKDAY_NAMES = ("周一 Mon", "周二 Tue", "周三 Wed", "周四 Thu", "周五 Fri", "周六 Sat",

@@ -12,11 +12,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .columns import GROUPINGS, WEEKDAY_NAMES, Column, all_columns
-from .figures import Report
+from .figures import TOTAL, Report
 from .text import heading
 
 FORMATS = {"count": "0", "minutes": "0.0", "share": "0.0%", "rate": "0.00"}
 HEAD = PatternFill("solid", fgColor="DDE7F0")
+TOTAL_FILL = PatternFill("solid", fgColor="F3F6F9")
 
 
 def write_xlsx(report: Report, path: str | Path) -> None:
@@ -73,4 +74,7 @@ def _table(sheet: Worksheet, columns: list[Column], rows: list[list[object]]) ->
             cell = sheet.cell(i, j, value)
             if isinstance(value, int | float):
                 cell.number_format = FORMATS[column.kind]
+            if row[0] == TOTAL:        # the period's totals; bold: every key's
+                cell.fill = TOTAL_FILL
+                cell.font = Font(bold=row is rows[-1])
     sheet.freeze_panes = "C3"     # the headers and the first two columns stay in view

@@ -3,9 +3,9 @@
     python -m dispatcher.reports.sample [--out docs] [--keep FILE.db]
 
 Five days (Monday 2026-11-23 to Friday) of generated arrivals at 80% load, played by
-the simulator under ``capped`` through a HallService on a SQLite store, 60% of the
-citizens rating their service; then ``onewindow report`` of that week by day, as
-``report-sample.html`` and ``report-sample.xlsx``.
+the simulator under ``capped`` through a HallService on a SQLite store, a clerk signed
+in at each window, 60% of the citizens rating their service; then ``onewindow report``
+of that week by day, as ``report-sample.html`` and ``report-sample.xlsx``.
 """
 
 from __future__ import annotations

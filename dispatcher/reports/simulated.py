@@ -23,13 +23,15 @@ LEVELS, WEIGHTS = (5, 4, 3, 2, 1), (70, 20, 6, 3, 1)   # as the demo's citizens 
 
 
 class StoredCore:
-    """What the simulator asks of its core, answered by a HallService. With ``rate``,
-    60% of the citizens rate their service (好差评) as it is finished, for samples: the
-    simulator's dispatch does not depend on ratings."""
+    """What the simulator asks of its core, answered by a HallService. With ``rate``, for
+    samples, a clerk signs in at each window before its first command of the day and 60%
+    of the citizens rate their service (好差评) as it is finished: the simulator's
+    dispatch depends on neither."""
 
     def __init__(self, service: HallService, rate: random.Random | None = None) -> None:
         self.service, self.rate = service, rate
         self.kiosks = {z.id: z.kiosks[0] for z in service.hall.zones.values() if z.kiosks}
+        self.signed_in: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:      # hall, state, choose_next, ...
         return getattr(self.service.core, name)
@@ -38,6 +40,10 @@ class StoredCore:
         device = "simulator"
         if isinstance(command, cmd.IssueTicket) and command.zone in self.kiosks:
             device = self.kiosks[command.zone]
+        window = getattr(command, "window", None)
+        if self.rate and window and window not in self.signed_in:   # a clerk at each window
+            self.signed_in.add(window)
+            self.service.execute(cmd.SignIn(window, f"clerk-{window}"), now, device=device)
         events = [e for _, e in self.service.execute(command, now, device=device)]
         for event in events:
             if self.rate and isinstance(event, ev.ServiceFinished) and self.rate.random() < 0.6:

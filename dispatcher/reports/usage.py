@@ -89,10 +89,10 @@ def usage(conn: sa.Connection, hall: Hall, b: Bounds) -> tuple[list[Usage], list
     uses = [Usage(bucket, w.id, w.zone, busy.get((bucket, w.id), 0.0) / 3600,
                   n * scheduled / 3600)
             for bucket, n in sorted(opened.items()) for w in hall.windows.values()]
-    return uses, _spreads(hall, uses)
+    return uses, spreads(hall, uses)
 
 
-def _spreads(hall: Hall, uses: list[Usage]) -> list[Spread]:
+def spreads(hall: Hall, uses: list[Usage]) -> list[Spread]:
     found = []
     for bucket in dict.fromkeys(u.bucket for u in uses):
         for zone in ("", *hall.zones):

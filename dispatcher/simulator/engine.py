@@ -319,7 +319,7 @@ class LiveRun(_Run):
         """A record for a ticket of the live state: waiting (its wait so far counts),
         or ``at_window``, already called."""
         ticket = self.core.state.tickets[ticket_id]
-        zone = self.hall.queues[ticket.queue].zones[0]
+        zone = ticket.zone or self.hall.queues[ticket.queue].zones[0]
         arrival = Arrival(ticket.issued_at - self.midnight, zone, ticket.queue,
                           ticket.ticket_class, service)
         self.by_ticket[ticket_id] = len(self.records)

@@ -32,7 +32,7 @@ import random
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 
 from ..core import Dispatcher
@@ -175,6 +175,9 @@ class Model:
     midnight: float
     waiting: list[tuple[str, str]]           # (ticket, queue) waiting now, by id
     busy: list[tuple[str, str, float]]       # (window, queue, seconds at it so far), by id
+    # queue -> (zone, cumulative share) of its tickets of today by kiosk zone, where the
+    # queue keeps its zones apart: where the citizens to come take their numbers
+    zones: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, hall: Hall, state: HallState, now: float,
@@ -194,7 +197,8 @@ class Model:
             means = {q: mean_service(hall, state, q, now) for q in hall.queues}
         if rates is None:
             rates = arrival_rates(state, now, periods)
-        return cls(hall, now, rates, means, periods, midnight, waiting, busy)
+        return cls(hall, now, rates, means, periods, midnight, waiting, busy,
+                   zone_shares(hall, state, now))
 
     def draw(self, rng: random.Random, horizon: float) -> Draw:
         services = {t: self.service(rng, q) for t, q in self.waiting}
@@ -227,9 +231,33 @@ class Model:
                     break
                 queue, ticket_class = keys[bisect.bisect_right(cumulative,
                                                                rng.random() * total)]
-                found.append(Arrival(at - self.midnight, self.hall.queues[queue].zones[0],
+                found.append(Arrival(at - self.midnight, self.zone(rng, queue),
                                      queue, ticket_class, self.service(rng, queue)))
         return found
+
+    def zone(self, rng: random.Random, queue: str) -> str:
+        """The kiosk zone of a citizen to come (a draw only where the zone matters)."""
+        shares = self.zones.get(queue)
+        if not shares:
+            return self.hall.queues[queue].zones[0]
+        u = rng.random()
+        return next((z for z, upto in shares if u < upto), shares[-1][0])
+
+
+def zone_shares(hall: Hall, state: HallState, now: float) -> dict[str, list[tuple[str, float]]]:
+    """Per queue offered in several zones and kept apart, the cumulative share of each
+    zone among today's tickets of the queue issued by ``now`` (those with a zone)."""
+    counts = Counter((t.queue, t.zone) for t in state.tickets.values()
+                     if t.issued_at <= now and t.zone is not None)
+    found = {}
+    for qid, queue in hall.queues.items():
+        if queue.cross_zone or len(queue.zones) < 2:
+            continue
+        n = [counts[(qid, z)] for z in queue.zones]
+        if sum(n):
+            found[qid] = list(zip(queue.zones, itertools.accumulate(x / sum(n) for x in n),
+                                  strict=True))
+    return found
 
 
 def arrival_rates(state: HallState, now: float, periods: list[tuple[float, float]],

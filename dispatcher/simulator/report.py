@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from ..core.policy import hall_for
 from ..hall import TICKET_CLASSES
 from ..stats import percentile
 from .engine import Outcome, TicketRecord, day_start
@@ -115,6 +116,36 @@ def accuracy(outcome: Outcome) -> dict[str, Accuracy]:
     return found
 
 
+@dataclass(frozen=True)
+class AcrossZones:
+    called: int        # tickets called to a window of another zone than their kiosk's
+    not_allowed: int   # of them, of a queue that keeps its zones apart (no cross_zone)
+
+
+def across_zones(outcome: Outcome) -> AcrossZones:
+    """Tickets called across zones, under the policy's hall (``pooled`` lets any window
+    call any ticket; the hall file lets only its ``cross_zone`` queues)."""
+    hall = outcome.hall
+    policy_hall = hall_for(hall, outcome.options.policy)
+    called = not_allowed = 0
+    for r in outcome.records:
+        if r.window is None or r.window not in hall.windows:
+            continue
+        if hall.windows[r.window].zone != r.arrival.zone:
+            called += 1
+            queue = policy_hall.queues[_queue_called(outcome, r)]
+            not_allowed += not queue.cross_zone and r.arrival.zone in queue.zones
+    return AcrossZones(called, not_allowed)
+
+
+def _queue_called(outcome: Outcome, record: TicketRecord) -> str:
+    """The queue the ticket was called from: its own, or under ``dedicated`` the unit
+    a big-loop ticket was dealt to (its number's prefix)."""
+    prefix = (record.ticket or "").rsplit("-", 1)[-1].rstrip("0123456789")
+    return next((q.id for q in outcome.hall.queues.values() if q.prefix == prefix),
+                record.arrival.queue)
+
+
 def summary(outcome: Outcome) -> dict:
     """The whole report as plain data (the --json output)."""
     return {
@@ -129,4 +160,5 @@ def summary(outcome: Outcome) -> dict:
                         **{f"zone {w.zone}": vars(utilisation(outcome, w.zone))
                            for w in outcome.hall.windows.values()}},
         "estimators": {name: vars(a) for name, a in accuracy(outcome).items()},
+        "across_zones": vars(across_zones(outcome)),
     }

@@ -24,6 +24,10 @@ def day_text(report: dict) -> str:
         lines.append(f"{key:<24}{w.tickets:>8}{w.mean:>7.1f}{w.p50:>7.1f}{w.p90:>7.1f}"
                      f"{w.p95:>7.1f}{w.max:>7.1f}{w.within_target:>10.0%}{w.no_shows:>8}"
                      f"{w.left:>6}")
+    across = report.get("across_zones")
+    if across:
+        lines += ["", f"called across zones: {across['called']} (of queues that keep their "
+                  f"zones apart: {across['not_allowed']})"]
     lines += ["", f"{'utilisation':<24}{'mean':>7}{'stdev':>7}{'min':>7}{'max':>7}"]
     for key, u in report["utilisation"].items():
         lines.append(f"{key:<24}{u['mean']:>7.0%}{u['stdev']:>7.0%}{u['min']:>7.0%}"
@@ -38,11 +42,14 @@ def day_text(report: dict) -> str:
 
 def policy_table(reports: list[dict]) -> str:
     rows = ["| policy | mean wait | p90 | max | within target | left at closing | "
-            "utilisation spread (stdev) | moves |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "utilisation spread (stdev) | moves | called across zones (not allowed) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in reports:
         w, u = WaitStats(**r["waits_min"]["hall"]), r["utilisation"]["hall"]
+        x = r["across_zones"]
         rows.append(f"| {r['policy']} | {w.mean:.1f} | {w.p90:.1f} | {w.max:.1f} | "
-                    f"{w.within_target:.0%} | {w.left} | {u['stdev']:.0%} | {r['moves']} |")
+                    f"{w.within_target:.0%} | {w.left} | {u['stdev']:.0%} | {r['moves']} | "
+                    f"{x['called']} ({x['not_allowed']}) |")
     return "\n".join(rows)
 
 

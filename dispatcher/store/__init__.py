@@ -1,7 +1,8 @@
 """The durable event store (SQLAlchemy Core): SQLite by default, PostgreSQL alike."""
 
+from .migrate import SCHEMA_VERSION, SchemaVersionError
 from .schema import events, metadata, tickets, windows
 from .store import SQLITE_PRAGMAS, EventStore, StoreError, StoreOpenError
 
-__all__ = ["SQLITE_PRAGMAS", "EventStore", "StoreError", "StoreOpenError", "events", "metadata",
-           "tickets", "windows"]
+__all__ = ["SCHEMA_VERSION", "SQLITE_PRAGMAS", "EventStore", "SchemaVersionError", "StoreError",
+           "StoreOpenError", "events", "metadata", "tickets", "windows"]

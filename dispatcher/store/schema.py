@@ -74,3 +74,10 @@ windows = sa.Table(
     sa.Column("side_when_overdue", sa.Boolean),
     sa.Column("updated_seq", sa.Integer, sa.ForeignKey("events.seq")),
 )
+
+# One row: the version of this schema the store is at (dispatcher/store/migrate.py).
+schema_version = sa.Table(
+    "onewindow_schema",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+)

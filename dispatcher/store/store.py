@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from ..core import events as ev
 from ..core.events import Event, event_from_dict
 from ..hall import Hall
+from .migrate import SchemaVersionError, migrate
 from .projection import Planned, Projector
-from .schema import events, metadata
+from .schema import events
 
 _INSERT_EVENTS = events.insert()  # built once: SQLAlchemy memoizes its cache key
 SQLITE_PRAGMAS = (
@@ -89,8 +90,7 @@ class EventStore:
         self._writer: sa.Connection | None = None
         self._lock = threading.Lock()  # one append at a time on the writer connection
         self._sqlite = engine.dialect.name == "sqlite"
-        metadata.create_all(engine)
-        _add_missing_columns(engine)
+        migrate(engine)   # create, or bring an older store up to SCHEMA_VERSION
         self._last_seq, self._day = self._read_position()
 
     @classmethod
@@ -116,6 +116,9 @@ class EventStore:
             raise StoreOpenError(shown, _open_failure(parsed, exc)) from exc
         try:
             return cls(engine, planned)
+        except SchemaVersionError as exc:
+            engine.dispose()
+            raise StoreOpenError(shown, str(exc)) from None
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             raise StoreOpenError(shown, _open_failure(parsed, exc)) from exc
@@ -263,14 +266,3 @@ class EventStore:
 
 def _dumps(event: Event) -> str:
     return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
-
-
-def _add_missing_columns(engine: sa.Engine) -> None:
-    """Columns added since a store was created (create_all adds only tables)."""
-    present = {c["name"] for c in sa.inspect(engine).get_columns(events.name)}
-    with engine.begin() as conn:
-        for column in events.columns:
-            if column.name not in present:
-                kind = column.type.compile(engine.dialect)
-                conn.execute(sa.text(f"ALTER TABLE {events.name} ADD COLUMN "
-                                     f"{column.name} {kind}"))
