@@ -135,23 +135,6 @@ class ClerkScript:
         return extra
 
 
-class HubTime:
-    """The hub's hall time, for a hub whose training clock runs ``speed`` times faster
-    than real time (the client library's ``server_now`` keeps the offset of the last
-    welcome and runs at real speed). Re-anchored at every new welcome."""
-
-    def __init__(self, speed: float = 1.0) -> None:
-        self.speed = speed
-        self.offset: float | None = None
-        self.anchor = self.mono = 0.0
-
-    def __call__(self, server_now: float) -> float:
-        offset = server_now - time.time()
-        if self.offset is None or abs(offset - self.offset) > 0.5:
-            self.offset, self.anchor, self.mono = offset, server_now, time.monotonic()
-        return self.anchor + (time.monotonic() - self.mono) * self.speed
-
-
 def rating(rng: random.Random) -> int:
     return rng.choices(list(RATING_WEIGHTS), weights=list(RATING_WEIGHTS.values()))[0]
 
@@ -212,7 +195,6 @@ class PanelAutopilot:
         from PySide6.QtCore import QTimer
 
         self.panel, self.pin, self.clerk = panel, pin, plan["clerk"]
-        self.hub_time = HubTime(float(plan.get("speed", 1.0)))
         self.record = Recorder(record)
         self.script = ClerkScript(panel.window_id, random.Random(plan.get("seed", 1)),
                                   {k: float(v) for k, v in (plan.get("service_s") or {}).items()},
@@ -235,7 +217,7 @@ class PanelAutopilot:
             from dispatcher.client.touch import RED
 
             if RED in panel.message.styleSheet():
-                self.script.failed(self.hub_time(panel.hub.server_now()))
+                self.script.failed(panel.hub.server_now())
                 return
         if panel.clerk is None:
             if panel.locked_until is None and self.sign_ins > 0:   # a wrong PIN: not hammered
@@ -244,7 +226,7 @@ class PanelAutopilot:
                 panel.pin_edit.setText(self.pin)
                 panel.sign_in_button.click()
             return
-        view, now = panel.hub.view, self.hub_time(panel.hub.server_now())
+        view, now = panel.hub.view, panel.hub.server_now()
         w = view.window(panel.window_id)
         queue = self._queue(view, w)
         step = self.script.next_action(now, w, queue, view.hall)

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     caller.add_argument("--device", help="this caller's device id (default C-<window>)")
     caller.add_argument("--token", default=os.environ.get("ONEWINDOW_TOKEN", ""),
                         help="the device token (default $ONEWINDOW_TOKEN)")
+    caller.add_argument("--fullscreen", action="store_true", help="fill the screen (a "
+                        "panel of its own at the window)")
     caller.add_argument("--screenshot", metavar="PREFIX",
                         help="render PREFIX-sign-in.png (also -wrong-pin, -locked) and "
                         "PREFIX-panel.png once the hall is loaded, then exit")
@@ -73,7 +75,7 @@ def _caller(args: argparse.Namespace) -> int:
         panel.autopilot = pilot
         control(panel, grab_path(args.record), pilot)
     return run_app(app, hub, panel, size=(1024, 700), screenshot=args.screenshot,
-                   shots=lambda prefix: screenshots(panel, prefix))
+                   shots=lambda prefix: screenshots(panel, prefix), fullscreen=args.fullscreen)
 
 
 def register_evaluator(sub: argparse._SubParsersAction) -> None:
@@ -88,6 +90,7 @@ def register_evaluator(sub: argparse._SubParsersAction) -> None:
                     help="the device token (default $ONEWINDOW_TOKEN)")
     ev.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                     help="back to idle after this long without a touch (default 30)")
+    ev.add_argument("--fullscreen", action="store_true", help="fill the pad's screen")
     ev.add_argument("--screenshot", metavar="PREFIX",
                     help="render PREFIX-SCREEN-WxH.png (idle, rating, reason, thanks, already, "
                     "offline at 1280x800 and 800x480) once the hall is loaded, then exit")
@@ -134,4 +137,4 @@ def _evaluator(args: argparse.Namespace) -> int:
         screen.autopilot = rater
         control(screen, grab_path(args.record), rater)
     return run_app(app, hub, screen, size=(1280, 800), screenshot=args.screenshot,
-                   shots=lambda prefix: screenshots(screen, prefix))
+                   shots=lambda prefix: screenshots(screen, prefix), fullscreen=args.fullscreen)

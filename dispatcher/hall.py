@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field as default
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -349,6 +349,21 @@ def read_toml(path: Path, error: Callable[[str, str, str], Exception] = HallConf
                     "save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(name, "-", f"not valid TOML: {exc}") from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(path: str | Path, model: type[M], what: str) -> M:
+    """``path`` read as TOML and validated by ``model``; HallConfigError names the file,
+    the key (``device[2].zone``) and the problem."""
+    source = str(path)
+    raw = read_toml(Path(path), what=what)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        raise HallConfigError(source, _key(err["loc"]), err["msg"]) from None
 
 
 def load_hall(path: str | Path) -> Hall:

@@ -189,12 +189,13 @@ def encode(message: dict[str, Any]) -> str:
 
 def welcome(seq: int, role: str, device: str, resync: str,
             snapshot: dict[str, Any] | None, server_time: float,
-            staff: dict[str, str] | None = None) -> str:
+            staff: dict[str, str] | None = None, clock_speed: float = 1.0) -> str:
     """``resync`` is "events" (the missed events follow, in order) or "snapshot";
-    ``staff`` the person signed in at a console whose session resumed."""
+    ``staff`` the person signed in at a console whose session resumed; ``clock_speed``
+    how many hall seconds the hub's clock runs a real second (a training hub: more)."""
     message = {"type": "welcome", "protocol": PROTOCOL_VERSION, "seq": seq, "role": role,
                "device": device, "resync": resync, "server_time": server_time,
-               "snapshot": snapshot}
+               "clock_speed": clock_speed, "snapshot": snapshot}
     if role == "console":
         message["staff"] = staff
     return encode(message)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTimer
 
-from caller.autopilot import HubTime, Recorder
+from caller.autopilot import Recorder
 
 TICK_MS = 150
 TOUCH_GAP_S = 0.15         # between two touches of one citizen
@@ -74,7 +74,6 @@ class KioskAutopilot:
     def __init__(self, window: Any, rows: list[tuple[float, str, str, str]],
                  record: str | None = None, speed: float = 1.0) -> None:
         self.window, self.rows = window, rows
-        self.hub_time = HubTime(speed)
         self.record = Recorder(record)
         self.queue: deque[tuple[float, str, str, str]] | None = None
         self.steps: list[str] = []
@@ -90,7 +89,7 @@ class KioskAutopilot:
     def hall_seconds(self) -> float:
         view = self.window.hub.view
         zone = ZoneInfo(view.hall.get("timezone") or "Asia/Shanghai")
-        local = datetime.fromtimestamp(self.hub_time(self.window.hub.server_now()), zone)
+        local = datetime.fromtimestamp(self.window.hub.server_now(), zone)
         return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
     def tick(self) -> None:

@@ -436,3 +436,25 @@ def test_view_keeps_tickets_only_for_roles_that_get_them() -> None:
     view.apply(_frame(1, "ticket_issued", tickets={"T1": {"state": "waiting"}},
                       devices={"K-A1": {"status": "ok"}}))
     assert "tickets" not in view.to_dict() and "devices" not in view.to_dict()
+
+
+def test_a_training_hub_clock_runs_at_its_speed_on_every_device(tmp_path: Path) -> None:
+    """A hub started at 09:30 at 20× (training, the demo): a device's ``server_now``
+    runs at the hub's speed, so a wall's clock, a kiosk's opening hours and a
+    caller's timers follow the hall's time, not the real one."""
+    hub = HubProcess(f"sqlite:///{tmp_path / 'hall.db'}", speed=20).start()
+
+    async def scenario() -> tuple[float, float, float]:
+        async with Recorder(hub.url, "display", "D-B") as display:
+            first, started = display.server_now(), time.monotonic()
+            await asyncio.sleep(1.0)
+            hall_seconds = display.server_now() - first
+            return hall_seconds, time.monotonic() - started, display.hub_clock.speed
+
+    try:
+        hall_seconds, real_seconds, speed = asyncio.run(asyncio.wait_for(scenario(),
+                                                                          DEADLINE))
+    finally:
+        hub.kill()
+    assert speed == 20
+    assert hall_seconds == pytest.approx(real_seconds * 20, rel=0.01)

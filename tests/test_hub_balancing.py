@@ -115,3 +115,46 @@ def test_only_the_hub_suggests_and_only_the_hub_says_who(tmp_path: Path) -> None
 
     with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}", extra=BALANCE) as hub:
         asyncio.run(scenario(hub.url))
+
+
+def test_the_prediction_worker_leaves_with_a_hub_killed_with_minus_9(tmp_path: Path) -> None:
+    """A hub killed with -9 cannot shut its prediction pool down: the worker notices
+    its parent is gone and exits, so no process is left behind."""
+    import time
+
+    hub = HubProcess(f"sqlite:///{tmp_path / 'hall.db'}", extra=BALANCE).start()
+
+    async def scenario() -> None:
+        console, *_ = await police_runs_long(hub.url)
+        await event_named(console, "suggestion_predicted", timeout=30.0)
+
+    def children(pid: int) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if entry.name.isdigit() and int(stat[1]) == pid and _alive(int(entry.name)):
+                found.append(int(entry.name))
+        return found
+
+    try:
+        asyncio.run(scenario())
+        assert hub.proc is not None
+        workers = children(hub.proc.pid)
+        assert workers, "the prediction worker runs as the hub's child"
+    finally:
+        hub.kill()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers):
+        assert time.monotonic() < deadline, f"{workers} outlived the hub"
+        time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

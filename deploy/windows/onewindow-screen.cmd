@@ -9,7 +9,7 @@ set ONEWINDOW=C:\OneWindow\venv\Scripts\onewindow.exe
 set CA=C:\ProgramData\OneWindow\hall-ca.pem
 :again
 "%ONEWINDOW%" display --server wss://hub.hall.lan:8765 --ca %CA% --device D-B
-rem "%ONEWINDOW%" evaluator --window B03 --server wss://hub.hall.lan:8765 --ca %CA%
+rem "%ONEWINDOW%" evaluator --window B03 --server wss://hub.hall.lan:8765 --ca %CA% --fullscreen
 rem "%ONEWINDOW%" caller --window B03 --server wss://hub.hall.lan:8765 --ca %CA%
 rem "%ONEWINDOW%" console --server wss://hub.hall.lan:8765 --ca %CA% --fullscreen
 timeout /t 5 /nobreak >nul

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-from ..hall import HallConfigError
+from ..hall import HallConfigError, read_model
 from ..hub.devices import DEVICE_ID, TOKEN_HASH, Device
 from .views import Supervision
 
@@ -45,20 +44,11 @@ class _File(BaseModel):
 def load_supervisors(path: str | Path) -> dict[str, Device]:
     """The supervision devices file; HallConfigError names the file, key and problem."""
     source = str(path)
-    try:
-        parsed = _File.model_validate(tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise HallConfigError(source, "-", f"cannot read the file: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HallConfigError(source, "-", f"not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise HallConfigError(source, key, err["msg"]) from None
+    parsed = read_model(path, _File, "supervision devices file")
     devices: dict[str, Device] = {}
     for i, e in enumerate(parsed.device):
         if e.id in devices:
-            raise HallConfigError(source, f"device.{i}.id", f"device {e.id} is listed twice")
+            raise HallConfigError(source, f"device[{i}].id", f"device {e.id} is listed twice")
         devices[e.id] = Device(e.id, e.role, e.token_hash, name=e.name)
     return devices
 

@@ -86,6 +86,25 @@ class _Pending:
 Callback = Callable[..., Any]
 
 
+class HubClock:
+    """The hub's clock as its last welcome told it: its time then and how fast it runs
+    (a training hub's hall time may run faster than real time); this machine's clock
+    before the first welcome."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None       # the hub's time at the welcome
+        self.local = 0.0                   # our monotonic clock then
+        self.speed = 1.0
+
+    def anchor(self, server_time: float, speed: float) -> None:
+        self.at, self.local, self.speed = server_time, time.monotonic(), speed
+
+    def now(self) -> float:
+        if self.at is None:
+            return time.time()
+        return self.at + (time.monotonic() - self.local) * self.speed
+
+
 class HubClient:
     def __init__(self, url: str, role: str, device: str, token: str, *,
                  last_seq: int | None = None, view: HallView | None = None,
@@ -123,7 +142,7 @@ class HubClient:
         self.refused: HubRefused | None = None
         self.resyncs: list[str] = []      # "snapshot" / "events", one per welcome
         self.connects = 0                 # connection attempts made
-        self.server_offset = 0.0          # hub clock minus ours (the training clock)
+        self.hub_clock = HubClock()       # the hub's clock (a training hub runs its own)
         self._pending: dict[str, _Pending] = {}
         self._ws: ClientConnection | None = None     # set once welcomed
         self._catchup = 0                 # the welcome's seq: connected once there
@@ -278,8 +297,13 @@ class HubClient:
         self._ws = ws     # before the welcome's callbacks, so they may send at once
         self._on_welcome(welcome)
 
+    def server_now(self) -> float:
+        """Now by the hub's clock, as of the last welcome."""
+        return self.hub_clock.now()
+
     def _on_welcome(self, welcome: dict[str, Any]) -> None:
-        self.server_offset = float(welcome.get("server_time") or time.time()) - time.time()
+        self.hub_clock.anchor(float(welcome.get("server_time") or time.time()),
+                              float(welcome.get("clock_speed") or 1.0))
         resync, seq = welcome.get("resync"), int(welcome["seq"])
         self.resyncs.append(str(resync))
         if resync != "events" or not self.view.loaded:

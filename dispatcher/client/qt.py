@@ -105,8 +105,7 @@ class QtHubClient(QObject):
     def server_now(self) -> float:
         """Now by the hub's clock (a training hub runs its own hall time), as of the
         last welcome; this machine's clock before the first."""
-        offset = self._client.server_offset if self._client is not None else 0.0
-        return time.time() + offset
+        return self._client.server_now() if self._client is not None else time.time()
 
     # ------------------------------------------------------------ lifecycle
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
@@ -91,7 +94,8 @@ class Balancer:
         bench/bench_balancing.py), in the order suggested."""
         if self._predictor is None:
             self._predictor = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=leave_with_parent, initargs=(os.getpid(),))
         state, now = pickle.dumps(self.service.core.state), self.clock()
         loop = asyncio.get_running_loop()
         for suggestion in suggestions:
@@ -123,3 +127,14 @@ class Balancer:
     def stop_predicting(self) -> None:
         if self._predictor is not None:
             self._predictor.shutdown(wait=False, cancel_futures=True)
+
+
+def leave_with_parent(parent: int) -> None:
+    """In the prediction worker: exit when the hub is gone. A hub killed with -9 cannot
+    shut its pool down, and the worker would otherwise wait for work for ever."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="leave-with-parent").start()

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..hall import ASSETS, Hall, HallConfigError
+from ..hall import ASSETS, Hall, HallConfigError, read_model
 from .ranges import expand_range, windows_per_device
 
 SAMPLE_DEVICES = ASSETS / "halls" / "sample-devices.toml"
@@ -120,17 +119,7 @@ def load_devices(path: str | Path, hall: Hall) -> dict[str, Device]:
     """Read and check a devices file against the hall; HallConfigError names the
     file, the key and the problem."""
     source = str(path)
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        parsed = _DevicesFile.model_validate(raw)
-    except OSError as exc:
-        raise HallConfigError(source, "-", f"cannot read the file: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HallConfigError(source, "-", f"not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"])
-        raise HallConfigError(source, key.replace(".[", "["), err["msg"]) from None
+    parsed = read_model(path, _DevicesFile, "devices file")
     return _build(_entries(parsed, source), hall, source)
 
 

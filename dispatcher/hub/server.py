@@ -114,6 +114,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
         self.sent_chars = 0             # characters of every frame written (once a frame)
         self.people = people or People({})   # clerks and staff who may sign in
         self.clock = clock
+        self.speed = float(getattr(clock, "speed", 1.0))   # hall seconds a real second
         self.rate_limit = rate_limit   # (messages a second, burst); None: no limit
         self.ring: OrderedDict[int, EventFrames] = OrderedDict()
         self.recent = RecentCalls()
@@ -317,10 +318,10 @@ class Hub(CommandPath, CredentialReload, Balancer):
             snap = snapshot(self.hall, self.service.core.state, self.recent, client.device,
                             self.presence_for(client.device))
             self._send([ws], p.welcome(seq, client.device.role, client.device.id,
-                                       "snapshot", snap, self.clock(), staff))
+                                       "snapshot", snap, self.clock(), staff, self.speed))
         else:
             self._send([ws], p.welcome(seq, client.device.role, client.device.id, "events",
-                                       None, self.clock(), staff))
+                                       None, self.clock(), staff, self.speed))
             for frame in missed:
                 self._send([ws], frame)
         if ws.state is State.OPEN:

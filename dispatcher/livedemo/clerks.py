@@ -17,10 +17,9 @@ import contextlib
 import random
 import signal
 import sys
-import time
 from typing import Any
 
-from caller.autopilot import RATE_SHARE, ClerkScript, HubTime, Recorder, rating
+from caller.autopilot import RATE_SHARE, ClerkScript, Recorder, rating
 from caller.evaluator_model import evaluate_args, reason_text
 from caller.model import command_args
 from dispatcher.client import HubClient, HubError
@@ -48,7 +47,6 @@ class Desk:
 class Clerks:
     def __init__(self, url: str, data: str, hall_file: str, seed: int,
                  record: str | None, speed: float = 1.0) -> None:
-        self.hub_time = HubTime(speed)
         creds = load_credentials(data)
         hall = load_hall(hall_file)
         self.pins, self.windows = creds.pins, creds.sim_windows
@@ -65,7 +63,7 @@ class Clerks:
                                on_event=self._on_rater_event)
 
     def now(self, client: HubClient) -> float:
-        return self.hub_time(time.time() + client.server_offset)
+        return client.server_now()
 
     async def run(self) -> None:
         for desk in self.desks:
