@@ -9,10 +9,11 @@ PG_PORT ?= 5432
 # the libraries Qt's offscreen platform loads, libxcb-cursor0, -icccm4 and -keysyms1 (Qt's
 # xcb platform, a real screen, aborts without them), libusb for usb:// printers (pyusb)
 # and espeak-ng, which makes the Mandarin voice clips (python -m display.voice_build; a
-# test checks its trace), and chromium with its driver, in which the tests open the phone
-# pages and the HTML report.
+# test checks its trace), chromium with its driver, in which the tests open the phone
+# pages and the HTML report, and systemd, whose systemd-analyze checks the deploy/ units.
 DEB_PACKAGES := fonts-noto-cjk libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 \
-	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libusb-1.0-0 espeak-ng chromium chromium-driver
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libusb-1.0-0 espeak-ng chromium chromium-driver \
+	systemd
 
 .PHONY: demo test install install-test system-deps postgres lint bench clean
 

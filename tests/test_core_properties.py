@@ -411,7 +411,10 @@ def test_the_random_runs_reach_every_rejection() -> None:
             seen_tiers.update(e.tier for e in self.log if isinstance(e, ev.TicketCalled))
             super().teardown()
 
-    Recording.TestCase.settings = settings(max_examples=150, stateful_step_count=60,
+    # derandomize does not make hypothesis's stateful runs repeat exactly between
+    # processes (the examples differ with what else the process imported), and at 150
+    # examples queue_unserved, the rarest, was sometimes missed in the whole suite.
+    Recording.TestCase.settings = settings(max_examples=300, stateful_step_count=60,
                                            deadline=None, database=None, derandomize=True,
                                            suppress_health_check=[HealthCheck.too_slow])
     Recording.TestCase().runTest()
