@@ -165,15 +165,16 @@ def test_the_qr_page_shows_the_wait_then_the_call_live(hub: HubProcess, browser)
     assert "Please go to Window B03" in text(browser)
     assert browser.execute_script("return window.stillHere") is True
     assert browser.execute_script("return window.vibrated") is not None
-    message = browser.find_element(By.CSS_SELECTOR, ".message .zh")
-    assert float(message.value_of_css_property("font-size").removesuffix("px")) >= 32
+    message_px = ("return parseFloat(getComputedStyle("   # one script: the page redraws
+                  "document.querySelector('.message .zh')).fontSize)")
+    assert browser.execute_script(message_px) >= 32
     assert "前面还有" not in text(browser)
     assert browser.execute_script(no_overflow)
     screenshot(browser, "phone-called.png")
     # large text (the phone's text size at 160%): bigger, and still no sideways scrolling
     browser.execute_script("document.documentElement.style.fontSize = '160%'")
     assert browser.execute_script(no_overflow)
-    assert float(message.value_of_css_property("font-size").removesuffix("px")) >= 48
+    assert browser.execute_script(message_px) >= 48
     screenshot(browser, "phone-called-large-text.png")
     browser.execute_script("document.documentElement.style.fontSize = ''")
 
@@ -230,19 +231,20 @@ def test_the_hall_page_lists_each_zones_queues(hub: HubProcess, browser) -> None
     body = text(browser)
     assert "自然人综合服务区" in body and "Individual Service Zone" in body
     assert "法人综合服务区" in body and "税务服务" in body
-    rows = browser.find_elements(By.CSS_SELECTOR, "li.queue")
-    quick_b = next(r for r in rows if r.get_attribute("data-prefix") == "B")
-    windows = int(quick_b.find_element(By.CSS_SELECTOR, ".windows").text)
+    windows = browser.execute_script(   # one script: the live page redraws its rows
+        "return Number(document.querySelector('li.queue[data-prefix=\"B\"] .windows')"
+        ".textContent)")
     assert windows >= 2        # B09 and B10, at least
     assert "最近叫号" in body and "综合受理窗口B09" in body
     WebDriverWait(browser, 10).until(
         lambda d: d.find_element(By.ID, "conn").get_attribute("data-mode") == "live")
-    before = int(quick_b.find_element(By.CSS_SELECTOR, ".waiting").text)
+    # read in one script: the live page redraws its rows, so an element found in one
+    # call may be gone by the next
+    waiting_b = ("return Number(document.querySelector('li.queue[data-prefix=\"B\"] "
+                 ".waiting').textContent)")
+    before = browser.execute_script(waiting_b)
     assert run(command(hub.url, "kiosk", "K-B3", "issue_ticket", queue="quick_b"))["ok"]
-    WebDriverWait(browser, 10).until(lambda d: int(next(
-        r for r in d.find_elements(By.CSS_SELECTOR, "li.queue")
-        if r.get_attribute("data-prefix") == "B").find_element(
-        By.CSS_SELECTOR, ".waiting").text) == before + 1)
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(waiting_b) == before + 1)
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(browser, "phone-hall.png")
