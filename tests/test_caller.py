@@ -8,7 +8,7 @@ import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -511,6 +511,29 @@ def test_the_clerks_name_is_shown_in_full(qtbot: Any, panel: CallerPanel, width:
     assert p.who.geometry().right() < p.sign_out_button.geometry().left()
 
 
+def idle_calling_serving(qtbot: Any, p: CallerPanel, console: QtHubClient, tickets: int,
+                         shoot: Callable[[str], Path]) -> list[Path]:
+    """Open the window with ``tickets`` waiting (shot "idle"), call one and hold it
+    aside for a document, call the next ("calling"), start it ("serving")."""
+    open_window(qtbot, p)
+    queue = p.state().queues[0].queue
+    for _ in range(tickets):
+        issue(qtbot, console, queue)
+    qtbot.waitUntil(lambda: p.state().queues[0].waiting == tickets, timeout=5000)
+    shots = [shoot("idle")]
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    qtbot.keyClick(p, Qt.Key.Key_F9)                     # one steps away for a document
+    settle(qtbot, p)
+    click(qtbot, p, "call_next")
+    settle(qtbot, p)
+    shots.append(shoot("calling"))
+    click(qtbot, p, "start")
+    settle(qtbot, p)
+    shots.append(shoot("serving"))
+    return shots
+
+
 def test_panel_screenshots(qtbot: Any, hall: LiveHub, panel: CallerPanel,
                            console: QtHubClient, tmp_path: Path) -> None:
     """The panel idle, calling (a ticket held aside), serving and offline, at 1024×700:
@@ -522,22 +545,8 @@ def test_panel_screenshots(qtbot: Any, hall: LiveHub, panel: CallerPanel,
     p = panel
     p.resize(1024, 700)
     sign_in(qtbot, p)
-    open_window(qtbot, p)
-    queue = p.state().queues[0].queue
-    for _ in range(3):
-        issue(qtbot, console, queue)
-    qtbot.waitUntil(lambda: p.state().queues[0].waiting == 3, timeout=5000)
-    shots = [p.screenshot(out / "caller-idle.png")]
-    click(qtbot, p, "call_next")
-    settle(qtbot, p)
-    qtbot.keyClick(p, Qt.Key.Key_F9)                     # one steps away for a document
-    settle(qtbot, p)
-    click(qtbot, p, "call_next")
-    settle(qtbot, p)
-    shots.append(p.screenshot(out / "caller-calling.png"))
-    click(qtbot, p, "start")
-    settle(qtbot, p)
-    shots.append(p.screenshot(out / "caller-serving.png"))
+    shots = idle_calling_serving(qtbot, p, console, 3,
+                                 lambda state: p.screenshot(out / f"caller-{state}.png"))
     hall.hub.kill()
     qtbot.waitUntil(lambda: not p.connected, timeout=10000)
     shots.append(p.screenshot(out / "caller-offline.png"))
@@ -580,22 +589,13 @@ def test_every_caller_text_has_aa_contrast(qtbot: Any, panel: CallerPanel,
     p._signed_in("clerk-017", False, {"code": "wrong_pin"})
     results.append(low_contrast_texts(p, p.screenshot(tmp_path / "wrong-pin.png")))
     sign_in(qtbot, p)
-    open_window(qtbot, p)
-    queue = p.state().queues[0].queue
-    for _ in range(2):
-        issue(qtbot, console, queue)
-    qtbot.waitUntil(lambda: p.state().queues[0].waiting == 2, timeout=5000)
-    results.append(low_contrast_texts(p, p.screenshot(tmp_path / "idle.png")))
-    click(qtbot, p, "call_next")
-    settle(qtbot, p)
-    qtbot.keyClick(p, Qt.Key.Key_F9)
-    settle(qtbot, p)
-    click(qtbot, p, "call_next")
-    settle(qtbot, p)
-    results.append(low_contrast_texts(p, p.screenshot(tmp_path / "calling.png")))
-    click(qtbot, p, "start")
-    settle(qtbot, p)
-    results.append(low_contrast_texts(p, p.screenshot(tmp_path / "serving.png")))
+
+    def shoot(state: str) -> Path:       # measured as drawn, before the panel moves on
+        shot = p.screenshot(tmp_path / f"{state}.png")
+        results.append(low_contrast_texts(p, shot))
+        return shot
+
+    idle_calling_serving(qtbot, p, console, 2, shoot)
     measured = sum(n for n, _ in results)
     bad = [b for _, found in results for b in found]
     assert measured > 40 and not bad, bad
