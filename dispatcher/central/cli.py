@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ..client.tls import CA_HELP, settings_problem
 from ..hall import SAMPLE_HALL, Hall, load_hall
 from ..hub.devices import hash_token, new_token
 from .schema import SCHEMA, add_hall, hall_problem, init, is_initialised, schema_problem
@@ -60,6 +61,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--backoff-max", type=float, default=30.0,
                    help="longest wait between retries while the centre is unreachable")
     s.set_defaults(handler=run_ship)
+
+    v = sub.add_parser("supervise", help="the city's supervision screen (电子监察): every "
+                       "hall live from `onewindow central`")
+    v.add_argument("--server", required=True, metavar="URL",
+                   help="onewindow central, wss://host:8766 (ws:// only to this machine)")
+    v.add_argument("--ca", metavar="FILE", help=CA_HELP)
+    v.add_argument("--device", default="S-CITY", help="this screen's device id, listed "
+                   "with role \"supervision\" in the centre's --devices file")
+    v.add_argument("--token", default=os.environ.get("ONEWINDOW_TOKEN", ""),
+                   help="the device token (default $ONEWINDOW_TOKEN)")
+    v.add_argument("--every", type=float, default=5.0, help="seconds between fresh views")
+    v.add_argument("--stale-after", type=float, default=60.0, metavar="SECONDS",
+                   help="a hall's shipping is red when the centre has not heard from it, "
+                   "or is this far behind it (default 60)")
+    v.add_argument("--fullscreen", action="store_true", help="fill the screen")
+    v.add_argument("--screenshot", metavar="PNG", help="render the screen (1600x900) once "
+                   "the first view is in, write it to PNG, then exit")
+    v.set_defaults(handler=run_supervise)
 
 
 def _engine(url: str, flag: str = "--db") -> sa.Engine:
@@ -193,3 +212,30 @@ def run_ship(args: argparse.Namespace) -> int:
         finally:
             shipper.close()
     return 130
+
+
+def run_supervise(args: argparse.Namespace) -> int:
+    problem = settings_problem(args.server, args.ca)
+    if problem:
+        return _fail(problem)
+    if not args.token:
+        return _fail("--token (or $ONEWINDOW_TOKEN): the screen's device token is needed")
+    if args.every <= 0 or args.stale_after <= 0:
+        return _fail("--every and --stale-after must be more than 0 seconds")
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from ..client.qt import run_app
+    from .screen import SupervisionClient, SupervisionScreen
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    hub = SupervisionClient(args.server, args.device, args.token, ca=args.ca)
+    screen = SupervisionScreen(hub, every=args.every, stale_after=args.stale_after)
+    if args.screenshot:     # no one to read the screen's red line: say it and stop
+        hub.statusChanged.connect(lambda status: status == "refused" and (
+            print(f"error: the centre refused device {args.device} (wrong device id, role "
+                  "or token)", file=sys.stderr), app.exit(2)))
+    return run_app(app, hub, screen, size=(1600, 900), screenshot=args.screenshot,
+                   shots=lambda path: [screen.screenshot(path)],
+                   fullscreen=args.fullscreen, settle_ms=300)

@@ -1,44 +1,29 @@
 """``onewindow report --central URL [--hall-id ID]``: the hall reports from the central log.
 
 The report's SQL (dispatcher/reports) reads one hall's store: its ``events`` and the
-``tickets`` projection. The centre keeps only the events, so for each hall the
-period's events (from its first ``day_opened`` to the end of what was shipped, all the
-report reads) are copied into a scratch store in memory and projected there by the
-store's own ``Projector``, the code that wrote the hall's ``tickets`` table; then the
-same ``build_report`` runs on it. The figures are the hall's own by construction, not
-by a second implementation that could drift. The cost is the projection in Python:
-about the time the hall spent writing those rows, paid per report (docs/central.md).
+``tickets`` projection. For each hall, one session at the centre gets a temporary
+``events`` view of that hall's partitions and a temporary ``tickets`` table projected
+from them in SQL (``projection.py``); then the unchanged ``build_report`` runs there,
+in PostgreSQL, as it runs on a hall's own PostgreSQL store. The figures come from the
+same report code as the hall's; the projection is held to the store's own by
+``tests/test_central_report.py`` and the report to the hall's own by
+``tests/test_central.py`` (docs/central.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from ..core.events import event_from_dict
 from ..hall import Hall, load_hall
 from ..reports.figures import Report, build_report
 from ..reports.period import Period
-from ..store.projection import Projector
-from ..store.schema import events, metadata
+from .projection import stage
 from .schema import SCHEMA, hall_problem, is_initialised, schema_problem
-
-_FIRST_OPEN = ("SELECT min(seq) FROM {s}.events WHERE hall = %s AND name = 'day_opened' "
-               "AND day >= %s AND day <= %s")
-_NEXT_OPEN = ("SELECT min(seq) FROM {s}.events WHERE hall = %s AND name = 'day_opened' "
-              "AND day > %s")
-_COLUMNS = "seq, day, at, name, data, device, actor, command_id, command_hash, recorded_at"
-_ROWS = ("SELECT " + _COLUMNS + " FROM {s}.events WHERE hall = %s AND seq BETWEEN %s AND %s "
-         "ORDER BY seq")
-_LATER = ("SELECT " + _COLUMNS + " FROM {s}.events WHERE hall = %s AND seq > %s AND "
-          "(name = 'case_updated' OR seq = (SELECT max(seq) FROM {s}.events WHERE hall = %s))")
-_CHUNK = 5000
 
 
 def options(p: argparse.ArgumentParser) -> None:
@@ -50,63 +35,30 @@ def options(p: argparse.ArgumentParser) -> None:
                    help=f"with --central: the central schema (default {SCHEMA})")
 
 
-class _TicketsOnly(Projector):
-    """The store's projection of ``tickets``; the ``windows`` table (which no report
-    reads) is left alone, half the projection's work."""
-
-    def window(self, window_id: str, **values: Any) -> None:
-        pass
-
-    def release(self, ticket_id: str) -> None:
-        pass
-
-
-def scratch_store(central: sa.Connection, schema: str, hall_id: str, period: Period
-                  ) -> sa.Engine:
-    """An in-memory store holding what the report reads of one hall's log: the
-    period's events, projected (lo..hi as in ``logread.bounds``), and after them only
-    the ``case_updated`` events (a case closes later) and the log's last event (the
-    report's "now"), not projected."""
-    engine = sa.create_engine("sqlite://", poolclass=StaticPool)
-    metadata.create_all(engine)
-    days = (period.start.isoformat(), period.end.isoformat())
-    lo = central.exec_driver_sql(_FIRST_OPEN.format(s=schema), (hall_id, *days)).scalar()
-    if lo is None:
-        return engine
-    after = central.exec_driver_sql(_NEXT_OPEN.format(s=schema), (hall_id, days[1])).scalar()
-    hi = sys.maxsize if after is None else after - 1
-    rows = central.execution_options(stream_results=True).exec_driver_sql(
-        _ROWS.format(s=schema), (hall_id, lo, hi))
-    with engine.begin() as conn:
-        projector = _TicketsOnly(conn, lo, None, {})
-        while chunk := rows.fetchmany(_CHUNK):
-            conn.execute(events.insert(), [dict(r._mapping) for r in chunk])
-            for r in chunk:
-                projector.project(r.seq, event_from_dict(json.loads(r.data)))
-        if after is not None:
-            later = central.exec_driver_sql(_LATER.format(s=schema), (hall_id, hi, hall_id))
-            conn.execute(events.insert(), [dict(r._mapping) for r in later])
-    return engine
-
-
 def hall_ids(conn: sa.Connection, schema: str) -> list[str]:
     return list(conn.exec_driver_sql(f"SELECT id FROM {schema}.halls ORDER BY id").scalars())
+
+
+def hall_report(url: sa.URL, schema: str, hall_id: str, hall: Hall, period: Period
+                ) -> Report:
+    """One hall's report, built in one session at the centre (its temporary objects
+    live as long as the session: an engine of one connection)."""
+    session = sa.create_engine(url, poolclass=StaticPool)
+    try:
+        with session.begin() as conn:
+            stage(conn, schema, hall_id, period)
+        return build_report(session, hall, period)
+    finally:
+        session.dispose()
 
 
 def build_central(engine: sa.Engine, schema: str, hall: Hall, period: Period,
                   only: str | None = None) -> dict[str, Report]:
     """Each hall's report (``only``: that hall's), by hall id."""
-    reports: dict[str, Report] = {}
-    with engine.connect() as conn, conn.begin():
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with engine.connect() as conn:
         ids = [only] if only else hall_ids(conn, schema)
-        for hall_id in ids:
-            scratch = scratch_store(conn, schema, hall_id, period)
-            try:
-                reports[hall_id] = build_report(scratch, hall, period)
-            finally:
-                scratch.dispose()
-    return reports
+    return {hall_id: hall_report(engine.url, schema, hall_id, hall, period)
+            for hall_id in ids}
 
 
 def run_central(args: argparse.Namespace, write: Callable[[Report, str, str | None], None],

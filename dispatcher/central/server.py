@@ -68,11 +68,16 @@ class CentralServer:
 
     def __post_init__(self) -> None:
         self.view: dict[str, Any] = {}
+        self.views = 0
         self.clients: set[ServerConnection] = set()
+        # one refresh at a time: each applies the new events to the kept replays
+        self._refreshing = asyncio.Lock()
 
     async def refresh(self) -> dict[str, Any]:
-        self.view = await asyncio.to_thread(self.supervision.refresh)
-        return self.view
+        async with self._refreshing:
+            self.view = await asyncio.to_thread(self.supervision.refresh)
+            self.views += 1
+            return self.view
 
     async def handler(self, ws: ServerConnection) -> None:
         try:
@@ -85,9 +90,13 @@ class CentralServer:
             await ws.send(_error("bad_credentials", "device, role or token not accepted"))
             await ws.close(1008, "bad_credentials")
             return
+        view = await self.refresh()
+        # seq and resync as a hub's welcome, so the client library (dispatcher/client)
+        # loads the view as its snapshot: the number of views made, always a snapshot
         await ws.send(json.dumps({"type": "welcome", "protocol": 1, "role": ROLE,
-                                  "device": device.id, "snapshot": await self.refresh()},
-                                 ensure_ascii=False))
+                                  "device": device.id, "seq": self.views,
+                                  "resync": "snapshot", "server_time": view["generated_at"],
+                                  "snapshot": view}, ensure_ascii=False))
         self.clients.add(ws)
         try:
             async for message in ws:

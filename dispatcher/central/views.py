@@ -75,7 +75,7 @@ class Supervision:
         if head > shipped and head_rec is not None and shipped_rec is not None:
             behind_s = max(0.0, head_rec - shipped_rec)
         return {
-            "name": config.name, "name_en": config.name_en,
+            "name": config.name, "name_en": config.name_en, "timezone": config.timezone,
             **figures(replayed.core.state, replayed.at),
             "shipping": {"shipped_seq": shipped, "hall_seq": head,
                          "behind_events": max(0, head - shipped),
