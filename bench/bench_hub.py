@@ -40,13 +40,15 @@ read the ratios, not the absolute figures.
    so the raw comparison stays like for like (``--clients 0``: the raw part alone).
 2. Issue throughput. issue_ticket sent sequentially (send, await the reply) by
    one kiosk (K-B1), and by 4 kiosks at once (K-B1..K-B3 for quick_b, K-A1 for
-   quick_a); no display connected. The hub allows each connection 20 messages a
-   second with bursts of 60 (dispatcher/hub/ratelimit.py) and has no option to
-   lift it, so each kiosk sends its tickets in chunks of 50 (after one untimed
-   warm-up ticket), each chunk on a fresh connection of the same device: never
-   throttled, and the hub pays for no idle extra connection. Floor: chunks of a
+   quick_a); and pipelined: K-B1 keeps 20 unanswered (the hub's group commit writes
+   what arrives during a commit in the next one); no display connected. The hub
+   allows each connection 20 messages a second with bursts of 60
+   (dispatcher/hub/ratelimit.py) and has no option to lift it, so each kiosk sends
+   its tickets in chunks of 50 (after one untimed warm-up ticket), each chunk on a
+   fresh connection of the same device: never throttled, and the hub pays for no
+   idle extra connection. Floor: chunks of a
    bare one-row INSERT + COMMIT (WAL, synchronous=FULL) in the same directory
-   (bench/bench_store.py's SqliteFloor). Chunks of the three paths alternate;
+   (bench/bench_store.py's SqliteFloor). Chunks of the four paths alternate;
    tickets/s = tickets / time spent in that path's chunks. Each round runs on a
    fresh hub and store (a fresh day), so that rounds are alike: what the hub
    does per ticket grows with the day's tickets.
@@ -90,7 +92,9 @@ CHUNK = 50                      # messages on one fresh connection: under the bu
 CALL_GAP = 0.05                 # s between calls: the caller stays under 20 messages a second
 WAIT = 60.0                     # s: a step that takes longer than this is a failure
 KIOSKS = (("K-B1", "quick_b"), ("K-B2", "quick_b"), ("K-B3", "quick_b"), ("K-A1", "quick_a"))
-ISSUE_PATHS = ("hub, 1 kiosk", "hub, 4 kiosks at once", "bare SQLite commit (floor)")
+ISSUE_PATHS = ("hub, 1 kiosk", "hub, 4 kiosks at once", "hub, 20 in flight on 1 kiosk",
+               "bare SQLite commit (floor)")
+IN_FLIGHT = 20                  # commands a pipelining kiosk keeps unanswered
 
 
 def token(device: str) -> str:
@@ -490,6 +494,35 @@ async def kiosk_chunk(url: str, kiosks: Sequence[tuple[str, str]], each: int,
             await conn.close()
 
 
+async def pipelined_chunk(url: str, kiosk: tuple[str, str], count: int, tally: Tally
+                          ) -> None:
+    """One kiosk, on a fresh connection, keeps IN_FLIGHT issue_ticket unanswered (group
+    commit writes them together); latency: each command's send → its reply."""
+    device, queue = kiosk
+    conn = await Conn.open(url, "kiosk", device)
+    window = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one() -> None:
+        t0 = time.perf_counter()
+        reply = await asyncio.wait_for(await conn.send_command("issue_ticket", queue=queue),
+                                       WAIT)
+        window.release()
+        if not reply.get("ok"):
+            raise RuntimeError(f"issue_ticket refused: {reply}")
+        tally.latencies.append(time.perf_counter() - t0)
+
+    try:
+        await conn.command("issue_ticket", queue=queue)
+        begin, sent = time.perf_counter(), []
+        for _ in range(count):
+            await window.acquire()
+            sent.append(asyncio.ensure_future(one()))
+        await asyncio.gather(*sent)
+        tally.seconds += time.perf_counter() - begin
+    finally:
+        await conn.close()
+
+
 def floor_chunk(floor: SqliteFloor, count: int, tally: Tally) -> None:
     begin = time.perf_counter()
     for i in range(count):
@@ -512,14 +545,15 @@ async def issue_throughput(tmp: Path, m: int, rounds: int, profile: Path | None
             hub = await Server.hub(tmp / f"issue-{r + 1}.db", profile if r == 0 else None)
             try:
                 await issue_tickets(hub.url, 1)   # the day's first command opens the day
-                one, four, bare = Tally(), Tally(), Tally()
+                one, four, piped, bare = Tally(), Tally(), Tally(), Tally()
                 for _ in range(max(1, m // CHUNK)):
                     floor_chunk(floor, CHUNK, bare)
                     await kiosk_chunk(hub.url, KIOSKS[:1], CHUNK, one)
                     await kiosk_chunk(hub.url, KIOSKS, CHUNK // len(KIOSKS), four)
+                    await pipelined_chunk(hub.url, KIOSKS[0], CHUNK, piped)
             finally:
                 await hub.stop()
-            for path, tally in zip(ISSUE_PATHS, (one, four, bare), strict=True):
+            for path, tally in zip(ISSUE_PATHS, (one, four, piped, bare), strict=True):
                 results[path].append(tally.round())
             print(f"  round {r + 1}/{rounds}: " + ", ".join(
                 f"{path} {results[path][-1].per_second:.0f}/s" for path in ISSUE_PATHS),
@@ -626,7 +660,7 @@ def report(args: argparse.Namespace, fs: str, calls: CallRounds,
     fclient_name = "floor -> same client work (floor)"
     med = {path: Round(*(median_of(rounds, f) for f in ("per_second", "p50_ms", "p99_ms")))
            for path, rounds in issue.items()}
-    one, four, base = (med[path] for path in ISSUE_PATHS)
+    one, four, piped, base = (med[path] for path in ISSUE_PATHS)
     mem, fmem = memory
     pairs = args.calls * args.rounds * args.displays
     print(f"\n== OneWindow hub, {os.cpu_count()} CPUs (shared machine), SQLite WAL "
@@ -673,7 +707,8 @@ def report(args: argparse.Namespace, fs: str, calls: CallRounds,
     for path in ISSUE_PATHS:
         r = med[path]
         print(f"{path:<36}{r.per_second:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}")
-    for name, r in (("ratio 1 kiosk / floor", one), ("ratio 4 kiosks / floor", four)):
+    for name, r in (("ratio 1 kiosk / floor", one), ("ratio 4 kiosks / floor", four),
+                    (f"ratio {IN_FLIGHT} in flight / floor", piped)):
         print(f"{name:<36}{ratio(r.per_second, base.per_second):>10}"
               f"{ratio(r.p50_ms, base.p50_ms):>9}{ratio(r.p99_ms, base.p99_ms):>9}")
 
@@ -703,7 +738,8 @@ def report(args: argparse.Namespace, fs: str, calls: CallRounds,
             print(f"| call → screen {q}, {args.clients} display clients (HubClient, view, "
                   f"board) | {a:.1f} ms | {b:.1f} ms (bare broadcast + same client work) | "
                   f"{ratio(a, b)} |")
-    for label, r in (("issue_ticket, 1 kiosk", one), ("issue_ticket, 4 kiosks", four)):
+    for label, r in (("issue_ticket, 1 kiosk", one), ("issue_ticket, 4 kiosks", four),
+                     (f"issue_ticket, {IN_FLIGHT} in flight on 1 kiosk", piped)):
         print(f"| {label} | {r.per_second:.0f}/s, p50 {r.p50_ms:.1f} ms | "
               f"{base.per_second:.0f}/s, p50 {base.p50_ms:.2f} ms (bare commit) | "
               f"{ratio(r.per_second, base.per_second)} |")

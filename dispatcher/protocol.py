@@ -81,6 +81,8 @@ class Hello(_Message):
     protocol: int = PROTOCOL_VERSION
     # a console's staff sign-in to resume: the token from the staff_sign_in reply
     session: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    # the device reads "events" frames: the events of one commit in one frame
+    batch: bool = False
 
 
 class CommandMessage(_Message):
@@ -218,6 +220,30 @@ def error_frame(error: dict[str, Any]) -> str:
 def event_frame(seq: int, name: str, data: dict[str, Any], changes: dict[str, Any]) -> str:
     return encode({"type": "event", "seq": seq, "name": name, "data": data,
                    "changes": changes})
+
+
+EVENTS_FRAME_LIMIT = 256 * 1024   # characters of event frames joined into one "events"
+
+
+def events_frames(frames: list[str]) -> list[str]:
+    """Encoded event frames joined into "events" frames, in order, each kept well
+    under the client's frame limit (one event is never split)."""
+    out: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for frame in frames:
+        if chunk and size + len(frame) > EVENTS_FRAME_LIMIT:
+            out.append(_events(chunk))
+            chunk, size = [], 0
+        chunk.append(frame)
+        size += len(frame) + 1
+    if chunk:
+        out.append(_events(chunk))
+    return out
+
+
+def _events(frames: list[str]) -> str:
+    return '{"type":"events","events":[' + ",".join(frames) + "]}"
 
 
 def presence_frame(device: str, presence: dict[str, Any]) -> str:

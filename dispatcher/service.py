@@ -1,9 +1,12 @@
 """The hall service: the pure core joined to the durable store.
 
-``execute`` is the write path every device's command takes:
-decide (may refuse, changes nothing) → append and commit (durable) → apply to the
-in-memory state → return the events with their seqs, for the caller to tell.
-Nobody is told of an event that is not on disk.
+``execute`` is the write path of one command: decide (may refuse, changes
+nothing) → append and commit (durable) → apply to the in-memory state → return the
+events with their seqs, for the caller to tell. Nobody is told of an event that is
+not on disk. The hub commits in groups (dispatcher/hub/batching.py): it ``decide``s
+every command that is waiting, ``take``s them, ``commit``s them in one transaction
+off its event loop, then ``settle``s: a batch that did not commit is taken back by
+rebuilding from the store.
 
 An ``observer`` sees each event right after it is applied, with its seq, the
 core and how many events of the same batch are still to come: the hub builds its
@@ -21,7 +24,7 @@ from .core.commands import Command
 from .core.dispatcher import Dispatcher
 from .core.events import Event
 from .hall import Hall
-from .store import EventStore
+from .store import Appended, EventStore
 
 Observer = Callable[[int, Event, Dispatcher, int], None]
 
@@ -34,7 +37,10 @@ class HallService:
         self.store = store
         self.observer = observer
         self._lock = threading.Lock()
+        self._pending: list[Appended] = []     # decided, not yet taken for a commit
+        self._rebuild_after = False
         self.core = self._rebuild()
+        self.next_seq = store.last_seq() + 1   # the seq the next decided event gets
 
     @classmethod
     def open(cls, hall: Hall, url: str, observer: Observer | None = None) -> HallService:
@@ -73,6 +79,8 @@ class HallService:
         """Run one command; raise DispatchError (nothing written) or StoreError (nothing
         applied), else return the committed events with their seqs."""
         with self._lock:
+            if self._pending:
+                raise RuntimeError("execute() between decide() and commit()")
             events = self.core.decide(command, now)
             before = self.store.last_seq()
             try:
@@ -82,6 +90,8 @@ class HallService:
                 if self.store.last_seq() != before:  # the commit happened after all
                     self.core = self._rebuild()
                 raise
+            finally:
+                self.next_seq = self.store.last_seq() + 1
             committed = list(zip(seqs, events, strict=True))
             try:
                 self._apply(self.core, committed)
@@ -89,3 +99,64 @@ class HallService:
                 self.core = self._rebuild()
                 raise
             return committed
+
+    # ------------------------------------------------------------ group commit
+
+    def decide(self, command: Command, now: float, *, device: str | None = None,
+               actor: str | None = None, command_id: str | None = None,
+               command_hash: str | None = None) -> list[tuple[int, Event]]:
+        """Decide one command against the live state and apply its events at once, so
+        the next command is decided after it; they are written by the next ``commit``.
+        Nobody may be told of them before that commit returned. DispatchError: nothing
+        decided."""
+        events = self.core.decide(command, now)
+        if not events:
+            return []
+        first = self.next_seq
+        decided = list(zip(range(first, first + len(events)), events, strict=True))
+        self._pending.append(Appended(tuple(events), device, actor, command_id,
+                                      command_hash))
+        self.next_seq += len(events)
+        try:
+            self._apply(self.core, decided)
+        except Exception:   # a core bug: the events stand (they are decided); rebuild after
+            self._rebuild_after = True
+            raise
+        return decided
+
+    @property
+    def waiting(self) -> bool:
+        """Whether commands were decided that no ``take`` has taken yet."""
+        return bool(self._pending)
+
+    def take(self) -> list[Appended]:
+        """The commands decided since the last ``take``: the next transaction."""
+        batch, self._pending = self._pending, []
+        return batch
+
+    def commit(self, batch: list[Appended]) -> None:
+        """Write ``batch`` in one transaction: on any thread, one commit at a time; the
+        other methods run on the thread that decides. StoreError: see ``settle``."""
+        if batch:
+            self.store.append_many(batch)
+
+    def settle(self, failed: bool, forget: Callable[[int], None] | None = None) -> bool:
+        """After ``commit``: whether the batch is durable. A failed write that committed
+        all the same (a connection lost on the way back) is durable; one that did not
+        takes back everything decided since the last durable point (this batch and any
+        decided since) by rebuilding from the store, after ``forget(last durable
+        seq)`` (for an observer to drop what it built of them). Call it on the thread
+        that decides."""
+        durable = not failed or self.store.last_seq() >= self._written_through()
+        # after a core bug, rebuild at the first point where nothing decided is waiting
+        if not durable or (self._rebuild_after and not self._pending):
+            if forget is not None:
+                forget(self.store.last_seq())
+            self._pending = []
+            self.core = self._rebuild()
+            self.next_seq = self.store.last_seq() + 1
+            self._rebuild_after = False
+        return durable
+
+    def _written_through(self) -> int:
+        return self.next_seq - 1 - sum(len(a.events) for a in self._pending)

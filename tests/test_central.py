@@ -438,7 +438,9 @@ def test_the_supervision_view_shows_each_halls_live_figures_and_its_shipping_lag
         try:
             lag = asyncio.run(_supervise(url, token))["halls"]["hall_a"]["shipping"]
             assert lag["shipped_seq"] == city.shipped("hall_a")
-            assert lag["hall_seq"] == max(city.hall_rows("hall_a"))
+            # the hall's head when its shipper last got through: the hub may have
+            # written since (its own alerts and device reports run on their clock)
+            assert lag["shipped_seq"] < lag["hall_seq"] <= max(city.hall_rows("hall_a"))
             assert lag["behind_events"] == lag["hall_seq"] - lag["shipped_seq"] > 10
             assert lag["behind_seconds"] > 0
         finally:

@@ -11,6 +11,7 @@ from dispatcher.core import Dispatcher
 from dispatcher.core import commands as c
 from dispatcher.core import events as ev
 from dispatcher.core.estimate import queue_status, ticket_status
+from dispatcher.core.selection import callable_by
 from dispatcher.hall import SAMPLE_HALL, HallConfigError, load_hall, parse_hall
 
 MIN = 60.0
@@ -182,3 +183,21 @@ def test_a_returning_no_show_goes_behind_tickets_of_its_own_zone() -> None:
     first, second, third = (issue(h, "q1", "Y") for _ in range(3))
     h.do(c.Requeue(absent))
     assert [h.call("W2").ticket for _ in range(4)] == [first, second, absent, third]
+
+
+def test_in_a_queue_of_one_zone_everyone_ahead_counts() -> None:
+    """q3 is offered in zone Z only, so its windows call every ticket of its line: a
+    ticket's count ahead is its place in the line, whatever zone the ones ahead were
+    taken in (the count takes no scan of the line: a long line stays cheap)."""
+    h = opened(False, "W1", "W3")
+    moved = issue(h, "q1", "Y")
+    h.do(c.Transfer(moved, to_queue="q3"))      # a zone-Y ticket in zone Z's queue
+    for _ in range(3):
+        issue(h, "q3", "Z")
+    last = issue(h, "q3", "Z")
+    hall, state = h.core.hall, h.core.state
+    line = state.queue_lines["q3"]
+    assert sum(callable_by(hall, state.tickets[tid], "Z") for *_, tid in line[:4]) == 4
+    assert ticket_status(hall, state, last, h.now)["ahead"] == 4
+    assert queue_status(hall, state, h.now, zone="Z")["q3"]["waiting"] == 5
+    assert h.call("W3").ticket == moved          # and it is called first, in its place

@@ -285,7 +285,7 @@ class HubClient:
     async def _hello(self, ws: ClientConnection) -> None:
         hello = {"type": "hello", "role": self.role, "device": self.device,
                  "token": self._token, "last_seq": self.view.seq,
-                 "protocol": p.PROTOCOL_VERSION}
+                 "protocol": p.PROTOCOL_VERSION, "batch": True}
         if self.session:
             hello["session"] = self.session
         await ws.send(p.encode(hello))
@@ -334,6 +334,10 @@ class HubClient:
         kind = frame.get("type")
         if kind == "event":
             self._on_event(frame)
+        elif kind == "events":     # one commit's event frames (the hello asked for them)
+            for event in frame.get("events") or ():
+                if isinstance(event, dict):
+                    self._on_frame(event)
         elif kind == "reply":
             pending = self._pending.get(str(frame.get("id")))
             result = frame.get("result")

@@ -97,9 +97,16 @@ def _ahead(hall: Hall, state: HallState, ticket: Ticket) -> int:
     window of its zone may call (all of them when any window may call it)."""
     line = state.line_of(ticket)
     at = bisect.bisect_left(line, (*ticket.place, ticket.id))
-    if ticket.window is not None or _open(hall, ticket):
+    if ticket.window is not None or _open(hall, ticket) or _one_zone(hall, ticket.queue):
         return at
     return sum(callable_by(hall, state.tickets[tid], ticket.zone) for *_, tid in line[:at])
+
+
+def _one_zone(hall: Hall, queue: str) -> bool:
+    """A queue offered in one zone: its windows may call every ticket of its line (one
+    taken elsewhere is in a queue its zone does not offer: callable_by), so nobody
+    ahead needs looking at. It keeps the count O(1) on long lines."""
+    return len(hall.queues[queue].zones) <= 1
 
 
 def _open(hall: Hall, ticket: Ticket) -> bool:
@@ -111,7 +118,8 @@ def _open(hall: Hall, ticket: Ticket) -> bool:
 def zone_waiting(hall: Hall, state: HallState, queue: str, zone: str | None) -> int:
     """Tickets of the queue's line that a ticket taken now in ``zone`` waits behind."""
     line = state.queue_lines.get(queue, ())
-    if zone is None or hall.queues[queue].cross_zone or zone not in hall.queues[queue].zones:
+    if zone is None or hall.queues[queue].cross_zone or zone not in hall.queues[queue].zones \
+            or _one_zone(hall, queue):
         return len(line)
     return sum(callable_by(hall, state.tickets[tid], zone) for *_, tid in line)
 

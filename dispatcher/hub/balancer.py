@@ -7,7 +7,7 @@ forward simulation predict each move's effect (dispatcher/simulator/forward.py) 
 a worker process, so a quarter-second simulation never holds up a clerk's call; the
 prediction comes back as a ``predict_suggestion`` of the hub's own.
 
-A mixin of ``Hub``: it uses the hub's service, clock and ``_publish``.
+A mixin of ``Hub``: it uses the hub's service, clock and ``run_own`` (batching.py).
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ from typing import Any
 
 from ..core import balancing
 from ..core.commands import ApplySuggestion, Command, PostSuggestions, PredictSuggestion
-from ..core.errors import DispatchError
 from ..core.state import HallState
 from ..hall import Hall
 from ..service import HallService
-from ..store import StoreError
-from .logs import log_exception, log_json
+from .logs import log_json
 
 BALANCE_EVERY = 30.0      # seconds between the hub's balancing rounds
 PREDICT_RUNS = 8          # forward simulation runs per prediction (with and without)
@@ -57,23 +55,9 @@ class Balancer:
     _predicting: set[str]
     _predictor: Executor | None
 
-    def _publish(self, seqs: list[int]) -> None: ...
     def _today(self) -> bool: ...
-
-    def run_own(self, command: Command) -> None:
-        """Run one of the hub's own commands (``by`` "hub") and tell everyone. A refusal
-        is logged, not raised: the next round tries again."""
-        before = self.service.store.last_seq()
-        try:
-            committed = [seq for seq, _ in self.service.execute(command, self.clock(),
-                                                                actor=balancing.HUB)]
-        except DispatchError as exc:
-            log_json("own_command_refused", name=command.NAME, code=exc.code, error=str(exc))
-            return
-        except StoreError as exc:
-            log_json("own_command_failed", name=command.NAME, error=str(exc))
-            committed = list(range(before + 1, self.service.store.last_seq() + 1))
-        self._publish(committed)
+    def run_own(self, command: Command, actor: str | None = balancing.HUB) -> None: ...
+    def own_turn(self, work: Callable[[], None]) -> None: ...
 
     def balance(self) -> None:
         """One round: post what to move now, move it in automatic zones, predict the rest."""
@@ -119,10 +103,7 @@ class Balancer:
     async def balance_clock(self) -> None:
         while True:
             await asyncio.sleep(self.balance_every)
-            try:
-                self.balance()
-            except Exception:   # a bug must not stop balancing for the rest of the day
-                log_exception("balancing failed")
+            self.own_turn(self.balance)   # a round's moves are one batch, in order
 
     def stop_predicting(self) -> None:
         if self._predictor is not None:

@@ -1,7 +1,7 @@
 """The command path of the hub: a command from a device to its reply.
 
-Decide → commit → tell → reply, with no await in between (server.py says why). A
-repeated id gets its first reply (``id_conflict`` if its arguments differ); a
+Into the inbox → decided in its turn → committed with its batch → told → replied
+(batching.py). A repeated id gets its first reply (``id_conflict`` if its arguments differ); a
 sign-in first has its PIN checked off the event loop, then takes the same path; the
 actor stored with the events is the person the hub signed in (signin.py), and the
 reply shows a ticket as the device's role may see it (privacy.py).
@@ -24,8 +24,8 @@ from ..core import events as ev
 from ..core.commands import Command, command_from_dict
 from ..core.errors import DispatchError
 from ..service import HallService
-from ..store import StoreError
 from .authorize import authorize
+from .batching import Outcome, Waiting
 from .devices import Device
 from .guard import remote
 from .identity import Identity
@@ -67,24 +67,42 @@ class CommandPath:
     _checks: set[asyncio.Task[None]]
     clock: Callable[[], float]
     identity: Identity | None = None   # set by run_hub; None: ID cards are refused
-    # and from Hub: the ``seq`` property, ``_send`` and ``_publish``
+    batch_keys: dict[tuple[str, str], Outcome]   # commands decided, not yet told
+    # and from Hub: the ``seq`` property, ``_send``; from GroupCommit: ``enqueue``
 
     def _command(self, client: Client, msg: p.CommandMessage) -> None:
+        """Into the inbox, to be decided in its turn (batching.py); a sign-in first has
+        its PIN checked."""
         try:    # an ID card's number becomes its holder's pseudonym before anything sees it
             msg = self._pseudonymized(msg)
         except DispatchError as exc:
             self._send([client.ws], p.reply_error(msg.id, exc.to_dict()))
             return
         key, digest = (client.device.id, msg.id), command_digest(msg)
+        if key in self.pending:
+            return   # the same sign-in is being checked: its reply answers both
+        if signs_someone_in(msg) and self._known_reply(key, digest) is None:
+            self._sign_in_later(client, msg, digest)
+            return
+        self.enqueue(Waiting(True, lambda: [self._decide_command(client, msg, digest)]))
+
+    def _decide_command(self, client: Client, msg: p.CommandMessage, digest: str,
+                        person: Person | None = None) -> Outcome:
+        """A repeated id gets its first reply (also while the first waits for its
+        commit); else decided."""
+        key = (client.device.id, msg.id)
+        self.pending.discard(key)
         reply = self._known_reply(key, digest)
-        if reply is None:
-            if key in self.pending:
-                return   # the same sign-in is being checked: its reply answers both
-            if signs_someone_in(msg):
-                self._sign_in_later(client, msg, digest)
-                return
-            reply = self._execute(client, msg, digest)
-        self._send([client.ws], reply)
+        if reply is not None:
+            return Outcome(client, reply)
+        first = self.batch_keys.get(key)
+        if first is not None:
+            if first.digest != digest:
+                return Outcome(client, id_conflict(msg.id))
+            return Outcome(client, first.reply, same_as=first)
+        outcome = self._execute(client, msg, digest, person)
+        self.batch_keys[key] = outcome
+        return outcome
 
     def _pseudonymized(self, msg: p.CommandMessage) -> p.CommandMessage:
         """``id_card`` replaced by ``person`` (dispatcher/hub/identity.py)."""
@@ -107,11 +125,7 @@ class CommandPath:
             known = (digest, reply) if reply is not None else None
         if known is None:
             return None
-        if known[0] != digest:
-            return p.reply_error(key[1], p.ProtocolError(
-                "id_conflict", f"command id {key[1]!r} was already used for another "
-                "command or other arguments; use a new id for a new command").to_dict())
-        return known[1]
+        return id_conflict(key[1]) if known[0] != digest else known[1]
 
     # ------------------------------------------------------------ sign-in
 
@@ -146,19 +160,20 @@ class CommandPath:
         key = (client.device.id, msg.id)
         try:
             ok = await asyncio.to_thread(pin_matches, self.people.get(person_id, kind), pin)
-            try:
-                person = self.people.settle(client.device.id, person_id, kind, ok,
-                                            time.monotonic())
-            except p.ProtocolError as exc:
-                log_json("sign_in_refused", device=client.device.id, person=person_id,
-                         code=exc.code, remote=remote(client.ws))
-                reply = p.reply_error(msg.id, exc.to_dict())
-            else:
-                reply = self._execute(client, msg, digest, person)
-        finally:
+            person = self.people.settle(client.device.id, person_id, kind, ok,
+                                        time.monotonic())
+        except p.ProtocolError as exc:
             self.pending.discard(key)
-        if client.ws in self.live:
-            self._send([client.ws], reply)
+            log_json("sign_in_refused", device=client.device.id, person=person_id,
+                     code=exc.code, remote=remote(client.ws))
+            if client.ws in self.live:
+                self._send([client.ws], p.reply_error(msg.id, exc.to_dict()))
+            return
+        except BaseException:
+            self.pending.discard(key)
+            raise
+        self.enqueue(Waiting(True, lambda: [self._decide_command(client, msg, digest,
+                                                                 person)]))
 
     def _staff(self, client: Client, msg: p.CommandMessage, person: Person | None
                ) -> dict[str, Any]:
@@ -176,53 +191,28 @@ class CommandPath:
     # ------------------------------------------------------------ commands
 
     def _execute(self, client: Client, msg: p.CommandMessage, digest: str,
-                 person: Person | None = None) -> str:
-        key, before = (client.device.id, msg.id), self.seq
+                 person: Person | None = None) -> Outcome:
+        """Decide into the batch; the reply is built now, from the state just after the
+        command, and sent when the batch is durable."""
+        key = (client.device.id, msg.id)
         try:
             if msg.name in STAFF_COMMANDS:
-                reply = p.reply_ok(msg.id, self._staff(client, msg, person))
-                self._remember(key, digest, reply)
-                return reply
+                return Outcome(client, p.reply_ok(msg.id, self._staff(client, msg, person)),
+                               key, digest)
             command = authorize(client.device, _parse_command(msg), self.service.core.state)
             actor = person.id if person else actor_of(
                 client.device, command, self.service.core.state, client.staff)
             command = with_status_token(stamped(command, actor))
-            committed = self.service.execute(command, self.clock(), device=client.device.id,
-                                             actor=actor, command_id=msg.id,
-                                             command_hash=digest)
+            decided = self.service.decide(command, self.clock(), device=client.device.id,
+                                          actor=actor, command_id=msg.id, command_hash=digest)
         except (DispatchError, p.ProtocolError) as exc:
-            reply = p.reply_error(msg.id, exc.to_dict())
-        except StoreError as exc:
-            return self._store_failed(client, msg, before, exc, digest)
-        else:
-            self.stored_ids[key] = digest
-            self._publish([seq for seq, _ in committed])
-            result = self._result(committed, client.device)
-            if person is not None:
-                result["person"] = person_view(person)
-            reply = p.reply_ok(msg.id, result)
-            log_json("command", device=client.device.id, name=msg.name, id=msg.id,
-                     actor=actor, seqs=[seq for seq, _ in committed])
-        self._remember(key, digest, reply)
-        return reply
-
-    def _store_failed(self, client: Client, msg: p.CommandMessage, before: int,
-                      exc: StoreError, digest: str) -> str:
-        """The database refused the write, or lost the connection after committing it.
-        In the second case the service has rebuilt from the store: tell everyone what
-        was committed and answer from it. In the first, nothing was done: do not
-        remember the reply, so a retry of the same id may act."""
-        log_json("store_failed", device=client.device.id, error=str(exc))
-        if self.seq > before:
-            self._publish(list(range(before + 1, self.seq + 1)))
-            key = (client.device.id, msg.id)
-            self.stored_ids[key] = digest
-            reply = self._reply_from_store(key, digest)
-            if reply is not None:
-                return reply
-        return p.reply_error(msg.id, p.ProtocolError(
-            "store_failed", "the hall could not save it; nothing was done, try again"
-        ).to_dict())
+            return Outcome(client, p.reply_error(msg.id, exc.to_dict()), key, digest)
+        result = self._result(decided, client.device)
+        if person is not None:
+            result["person"] = person_view(person)
+        log_json("command", device=client.device.id, name=msg.name, id=msg.id,
+                 actor=actor, seqs=[seq for seq, _ in decided])
+        return Outcome(client, p.reply_ok(msg.id, result), key, digest, acted=bool(decided))
 
     def _reply_from_store(self, key: tuple[str, str], digest: str) -> str | None:
         """A retry of a command that committed before a restart: answer from its events."""
@@ -255,6 +245,12 @@ class CommandPath:
                                          {"ticket": issued[-1].ticket})
             result.update(status_page(issued[-1], self.service.hall))   # the issuer's alone
         return result
+
+
+def id_conflict(message_id: str) -> str:
+    return p.reply_error(message_id, p.ProtocolError(
+        "id_conflict", f"command id {message_id!r} was already used for another "
+        "command or other arguments; use a new id for a new command").to_dict())
 
 
 def stamped(command: Command, actor: str | None) -> Command:

@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING
 
 from .. import protocol as p
 from ..core.commands import Command, SignIn
-from ..core.errors import DispatchError
 from ..hall import Hall, HallConfigError
 from ..service import HallService
-from ..store import StoreError
 from .devices import Device, load_devices
 from .logs import log_json
 from .people import People, Person, load_people
@@ -72,7 +70,7 @@ def _credentials(d: Device) -> tuple[object, ...]:
 class CredentialReload:
     """A mixin of ``Hub``: SIGHUP's reload, and closing what it no longer lets in.
     It uses the hub's devices, people, sessions, service and live connections, and
-    its ``_publish`` and ``_close_later``."""
+    its ``run_own`` and ``_close_later``."""
 
     hall: Hall
     service: HallService
@@ -81,6 +79,8 @@ class CredentialReload:
     sessions: StaffSessions
     live: dict[ServerConnection, Client]
     clock: Callable[[], float]
+
+    def run_own(self, command: Command, actor: str | None = "hub") -> None: ...
 
     def reload_credentials(self, files: CredentialFiles) -> bool:
         """SIGHUP: reread the devices (and clerks) file, then close each live device
@@ -115,12 +115,7 @@ class CredentialReload:
 
     def _system_command(self, command: Command) -> None:
         """A command of the hub itself (no device, no actor), told to everyone."""
-        try:
-            committed = self.service.execute(command, self.clock(), device=None, actor=None)
-        except (DispatchError, StoreError) as exc:
-            log_json("system_command_failed", name=command.NAME, error=str(exc))
-            return
-        self._publish([seq for seq, _ in committed])
+        self.run_own(command, actor=None)
 
     def close_stale(self) -> list[str]:
         """Close (1008) each live device removed from the list, changed or expired."""

@@ -1,13 +1,12 @@
 """The hub: one websockets server between every device and the hall service.
 
-Everything runs on one asyncio loop, and every write to a client is synchronous
-(``broadcast`` to one or many connections writes the frame into the transport at
-once). So a command is decided, committed, applied and its event frames handed
-to every live connection, then its reply sent, with no await in between: no
-client can see a reply before its events, and a client that says hello in
-between gets exactly the events it missed, then live ones, with no gap and no
-duplicate. A commit blocks the loop for about a millisecond; a hall sends a few
-commands a second.
+Everything but the store's writes runs on one asyncio loop, and every write to a
+client is synchronous (``broadcast`` to one or many connections writes the frame
+into the transport at once). Commands are decided in batches and committed off the
+loop (batching.py); a batch's events are handed to every live connection and its
+replies sent with no await in between, once it is durable: no client sees a reply
+before its events, and a hello, answered only where the state is durable, gets
+exactly the events it missed, then live ones, with no gap and no duplicate.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from http import HTTPStatus
 from ssl import SSLContext
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -38,9 +37,11 @@ from ..core.errors import DispatchError
 from ..core.floor import FloorHistory
 from ..service import HallService
 from .balancer import BALANCE_EVERY, Balancer
+from .batching import GroupCommit, Outcome, Waiting
 from .commands import CommandPath
 from .credentials import CredentialReload
 from .devices import Device
+from .fanout import write_all
 from .guard import (
     SEND_BUFFER_LIMIT,
     BadCredentials,
@@ -48,12 +49,11 @@ from .guard import (
     GuardedConnection,
     Limits,
     buffered,
-    fell_behind,
     hang_up,
     remote,
     remote_host,
 )
-from .logs import log_exception, log_json
+from .logs import log_json
 from .people import People, Person
 from .phone import Phone, route
 from .presence import DISCONNECTED, RECONNECTED, Presence
@@ -70,7 +70,7 @@ from .signin import (
     StaffSessions,
     person_view,
 )
-from .views import RecentCalls, changes_for, snapshot
+from .views import KEEPS_TICKETS, RecentCalls, changes_for, snapshot
 
 HELLO_TIMEOUT = 10.0
 RING_SIZE = 10_000          # event frames kept for resync by events
@@ -83,10 +83,26 @@ ALERT_TICK = 5.0
 class EventFrames:
     full: str                   # for the console, and the windows concerned
     public: str                 # for everyone else: what the lobby may see
+    lobby: str                  # public, less the ticket records (slim, below)
     windows: frozenset[str]     # the windows concerned
 
-    def for_device(self, device: Device) -> str:
-        return self.full if sees_in_full(device, self.windows) else self.public
+    def for_device(self, device: Device, slim: bool = False) -> str:
+        return self.pick(_sight_of(device, self.windows, slim))
+
+    def pick(self, sight: int) -> str:
+        return (self.lobby, self.public, self.full)[sight]
+
+
+LOBBY, PUBLIC, FULL = 0, 1, 2   # how a device sees an event: its frame in EventFrames
+
+
+def _sight_of(device: Device, windows: frozenset[str], slim: bool) -> int:
+    """A device whose picture keeps no ticket records (kiosk, wall, LED, evaluator)
+    and that reads "events" frames (the client library) gets the slim lobby frame:
+    its view would drop the records anyway (views.KEEPS_TICKETS)."""
+    if sees_in_full(device, windows):
+        return FULL
+    return LOBBY if slim and device.role not in KEEPS_TICKETS else PUBLIC
 
 
 @dataclass
@@ -96,9 +112,10 @@ class Client:
     bucket: TokenBucket | None = field(default_factory=TokenBucket)
     closing: bool = False   # refused for flooding: later frames are dropped unread
     staff: Person | None = None   # the dispatch staff member signed in at a console
+    batch: bool = False     # it reads "events" frames: a commit's events in one frame
 
 
-class Hub(CommandPath, CredentialReload, Balancer):
+class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
     def __init__(self, service_factory: Callable[[Any], HallService],
                  devices: dict[str, Device], clock: Callable[[], float] = time.time,
                  rate_limit: tuple[float, float] | None = (20.0, 60.0),
@@ -131,6 +148,8 @@ class Hub(CommandPath, CredentialReload, Balancer):
         # Today's command ids already in the store: only these can be retries of a
         # command that committed before a restart, so only these need a store lookup.
         self.stored_ids = self.service.store.command_keys_today()
+        self.batch_keys: dict[tuple[str, str], Outcome] = {}
+        self._start_batching()
 
     # ------------------------------------------------------------ events
 
@@ -145,10 +164,12 @@ class Hub(CommandPath, CredentialReload, Balancer):
         data = without_secrets(event.to_dict())
         name = data.pop("name")
         changes = changes_for(event, core.state, core.hall)
+        public, lobby = public_data(name, data), public_changes(changes)
+        public_frame = p.event_frame(seq, name, public, lobby)
+        lobby.pop("tickets", None)
         self.ring[seq] = EventFrames(
-            p.event_frame(seq, name, data, changes),
-            p.event_frame(seq, name, public_data(name, data), public_changes(changes)),
-            concerned_windows(data, changes, name))
+            p.event_frame(seq, name, data, changes), public_frame,
+            p.event_frame(seq, name, public, lobby), concerned_windows(data, changes, name))
         while len(self.ring) > RING_SIZE:
             self.ring.popitem(last=False)
 
@@ -156,28 +177,53 @@ class Hub(CommandPath, CredentialReload, Balancer):
     def seq(self) -> int:
         return self.service.store.last_seq()
 
-    def _publish(self, seqs: list[int]) -> None:
+    def _forget_after(self, seq: int) -> None:
+        """A batch taken back: drop the frames built for its events."""
+        for s in [s for s in self.ring if s > seq]:
+            del self.ring[s]
+
+    def _publish_batch(self, seqs: list[int], conns: list[ServerConnection]) -> None:
+        """A durable batch's events, in order, to ``conns`` (live ones): to a device that
+        reads "events" frames in one frame (one per group of devices that see the
+        events alike), to any other an event frame each."""
         self.phone.touch()
-        for seq in seqs:
-            frames = self.ring[seq]
+        frames = [self.ring[seq] for seq in seqs]
+        concerned = frozenset().union(*(f.windows for f in frames))
+        grouped: dict[tuple[bool, ...], list[ServerConnection]] = {}
+        single: list[ServerConnection] = []
+        for ws in conns:
+            client = self.live.get(ws)
+            if client is None:
+                continue
+            if client.batch:
+                grouped.setdefault(_sight(client.device, frames, concerned), []).append(ws)
+            else:
+                single.append(ws)
+        for sight, group in grouped.items():
+            for frame in p.events_frames([f.pick(k) for f, k in zip(frames, sight,
+                                                                    strict=True)]):
+                self._send(group, frame)
+        for frames_of_one in frames if single else ():
             full: list[ServerConnection] = []
-            public: list[ServerConnection] = []   # (less any client dropped for lagging)
-            for ws, client in self.live.items():
-                (full if sees_in_full(client.device, frames.windows) else public).append(ws)
+            public: list[ServerConnection] = []
+            for ws in single:
+                client = self.live.get(ws)   # (less any client dropped for lagging)
+                if client is not None:
+                    sees = sees_in_full(client.device, frames_of_one.windows)
+                    (full if sees else public).append(ws)
             if full:
-                self._send(full, frames.full)
+                self._send(full, frames_of_one.full)
             if public:
-                self._send(public, frames.public)
+                self._send(public, frames_of_one.public)
 
     def _send(self, conns: list[ServerConnection], frame: str) -> None:
         """Every write to a client goes through here: the frame into each transport at
-        once, then any client over the send-buffer limit is dropped (guard.py)."""
-        broadcast(conns, frame)
+        once (fanout.py), then any client over the send-buffer limit is dropped
+        (guard.py)."""
+        behind = write_all(conns, frame)
         self.sent_chars += len(frame)
-        size = len(frame.encode())
-        for ws in conns:
-            if fell_behind(ws, size):
-                self._drop_lagging(ws)
+        for ws in behind:
+            self._drop_lagging(ws)
 
     def _drop_lagging(self, ws: ServerConnection) -> None:
         """Close with 4000 after what it has, write nothing more, cut it if it never
@@ -276,9 +322,23 @@ class Hub(CommandPath, CredentialReload, Balancer):
                      delay_s=round(wait, 2))
             await asyncio.sleep(wait)
         rate = self.rate_limit
-        client = Client(ws, device, TokenBucket(*rate, tokens=rate[1]) if rate else None)
-        self._note_presence(device, True)    # before its welcome: a console sees itself
-        self._welcome(client, hello.last_seq, hello.session)
+        client = Client(ws, device, TokenBucket(*rate, tokens=rate[1]) if rate else None,
+                        batch=hello.batch)
+        welcomed = asyncio.get_running_loop().create_future()
+
+        def present() -> list[Outcome]:   # before its welcome: a console sees itself,
+            self._note_presence(device, True)   # a reconnection is reported in its seq
+            return []
+
+        def welcome() -> None:   # in its turn, where the state is durable (batching.py)
+            try:
+                self._welcome(client, hello.last_seq, hello.session)
+            finally:
+                welcomed.set_result(None)
+
+        self.enqueue(Waiting(True, present))
+        self.enqueue(Waiting(False, welcome))
+        await welcomed
         return client
 
     def _authenticate(self, hello: p.Hello) -> Device:
@@ -313,7 +373,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
         seq, ws = self.seq, client.ws
         client.staff = self.sessions.resume(session, client.device.id, time.monotonic())
         staff = person_view(client.staff) if client.staff else None
-        missed = self._missed(last_seq, seq, client.device)
+        missed = self._missed(last_seq, seq, client.device, client.batch)
         if missed is None:
             snap = snapshot(self.hall, self.service.core.state, self.recent, client.device,
                             self.presence_for(client.device))
@@ -322,14 +382,15 @@ class Hub(CommandPath, CredentialReload, Balancer):
         else:
             self._send([ws], p.welcome(seq, client.device.role, client.device.id, "events",
                                        None, self.clock(), staff, self.speed))
-            for frame in missed:
+            for frame in p.events_frames(missed) if client.batch and missed else missed:
                 self._send([ws], frame)
         if ws.state is State.OPEN:
             self.live[ws] = client
         else:   # dropped for lagging already
             client.closing = True
 
-    def _missed(self, last_seq: int | None, seq: int, device: Device) -> list[str] | None:
+    def _missed(self, last_seq: int | None, seq: int, device: Device, slim: bool = False
+                ) -> list[str] | None:
         """The frames after ``last_seq``, or None when a snapshot is needed."""
         if last_seq is None or last_seq > seq:
             return None
@@ -337,7 +398,8 @@ class Hub(CommandPath, CredentialReload, Balancer):
             return []
         if last_seq + 1 not in self.ring:
             return None
-        frames = [self.ring[s].for_device(device) for s in range(last_seq + 1, seq + 1)]
+        frames = [self.ring[s].for_device(device, slim)
+                  for s in range(last_seq + 1, seq + 1)]
         # more than the send buffer holds: a snapshot instead, or it would be dropped
         return None if sum(map(len, frames)) > SEND_BUFFER_LIMIT // 2 else frames
 
@@ -361,10 +423,13 @@ class Hub(CommandPath, CredentialReload, Balancer):
         if isinstance(message, p.CommandMessage):
             self._command(client, message)
         else:
-            sent = self.sent_chars
-            self._query(client, message)
-            if client.bucket is not None:   # the reply's size, into debt if need be
-                client.bucket.charge(reply_cost(self.sent_chars - sent))
+            self.enqueue(Waiting(False, lambda: self._answer(client, message)))
+
+    def _answer(self, client: Client, message: p.QueryMessage) -> None:
+        sent = self.sent_chars
+        self._query(client, message)
+        if client.bucket is not None:   # the reply's size, into debt if need be
+            client.bucket.charge(reply_cost(self.sent_chars - sent))
 
     def _affords(self, client: Client, frame: str | bytes, cost: float,
                  take: bool = False) -> bool:
@@ -410,11 +475,8 @@ class Hub(CommandPath, CredentialReload, Balancer):
     async def _alert_clock(self) -> None:
         while True:
             await asyncio.sleep(ALERT_TICK)
-            try:
-                self.report_absent()
-                self.check_alerts()
-            except Exception:   # a bug must not stop the clock for the rest of the day
-                log_exception("check_alerts failed")
+            self.own_turn(self.report_absent)
+            self.own_turn(self.check_alerts)
 
     # ------------------------------------------------------------ http
 
@@ -425,6 +487,7 @@ class Hub(CommandPath, CredentialReload, Balancer):
         body = {"ok": True, "hall": self.hall.name, "seq": self.seq,
                 "day": self.service.core.state.day, "clients": len(self.live),
                 "phones": len(self.phone.live),
+                "commits": self.batches, "commands_committed": self.batched,
                 "uptime_s": round(time.time() - self.started, 1)}
         response = connection.respond(HTTPStatus.OK, json.dumps(body, ensure_ascii=False))
         del response.headers["Content-Type"]      # respond() said text/plain
@@ -449,5 +512,17 @@ class Hub(CommandPath, CredentialReload, Balancer):
                 for clock in clocks:
                     clock.cancel()
                 self.stop_predicting()
+                await self.idle()      # the batch in flight is written and told
+                self.stop_batching()
             await asyncio.gather(*(ws.close(1001, "shutting_down") for ws in self.live),
                                  return_exceptions=True)
+
+
+def _sight(device: Device, frames: list[EventFrames], concerned: frozenset[str]
+           ) -> tuple[int, ...]:
+    """How a device that reads "events" frames sees each of ``frames``: alike for every
+    frame at a console, and at a device at no window they concern (the lobby: most
+    devices, sharing one frame)."""
+    if device.role == "console" or concerned.isdisjoint(device.windows):
+        return (_sight_of(device, concerned, slim=True),) * len(frames)
+    return tuple(_sight_of(device, f.windows, slim=True) for f in frames)

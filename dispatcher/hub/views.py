@@ -157,6 +157,9 @@ def _balancing_changes(data: dict[str, Any], state: HallState) -> dict[str, Any]
     return {"suggestions": {i: state.suggestions.get(i) for i in touched if i}}
 
 
+KEEPS_TICKETS = ("caller", "console")   # the roles whose picture holds ticket records
+
+
 def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device,
              presence: dict[str, Any] | None = None) -> dict[str, Any]:
     """The picture a device starts from: what its role needs and nothing more. Its
@@ -173,7 +176,7 @@ def snapshot(hall: Hall, state: HallState, recent: RecentCalls, device: Device,
         snap["zone"] = device.zone
     if device.role in ("caller", "evaluator"):
         snap["my_windows"] = list(device.windows)
-    if device.role in ("caller", "console"):
+    if device.role in KEEPS_TICKETS:
         snap["tickets"] = _snapshot_tickets(state, device)
     if device.role == "console":
         snap["devices"] = {k: _plain(v) for k, v in getattr(state, "devices", {}).items()}

@@ -2,7 +2,7 @@
 
 from .migrate import SCHEMA_VERSION, SchemaVersionError
 from .schema import events, metadata, tickets, windows
-from .store import SQLITE_PRAGMAS, EventStore, StoreError, StoreOpenError
+from .store import SQLITE_PRAGMAS, Appended, EventStore, StoreError, StoreOpenError
 
-__all__ = ["SCHEMA_VERSION", "SQLITE_PRAGMAS", "EventStore", "SchemaVersionError", "StoreError",
-           "StoreOpenError", "events", "metadata", "tickets", "windows"]
+__all__ = ["SCHEMA_VERSION", "SQLITE_PRAGMAS", "Appended", "EventStore", "SchemaVersionError",
+           "StoreError", "StoreOpenError", "events", "metadata", "tickets", "windows"]

@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,16 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+
+
+@dataclass(frozen=True)
+class Appended:
+    """One command's events, and who sent it: what ``append_many`` writes."""
+    events: tuple[Event, ...]
+    device: str | None = None
+    actor: str | None = None
+    command_id: str | None = None
+    command_hash: str | None = None
 
 
 class StoreError(Exception):
@@ -144,24 +155,28 @@ class EventStore:
         """Write the events and their projections in one transaction; return their seqs.
 
         On any failure nothing is written and StoreError is raised."""
-        if not batch:
-            return []
+        return self.append_many([Appended(tuple(batch), device, actor, command_id,
+                                          command_hash)])[0]
+
+    def append_many(self, commands: Sequence[Appended]) -> list[list[int]]:
+        """Several commands' events in one transaction (one fsync: group commit), in
+        order; return each command's seqs. On any failure nothing is written and
+        StoreError is raised."""
         with self._lock:
-            first, day, rows = self._last_seq + 1, self._day, []
-            recorded_at = time.time()
-            for seq, event in enumerate(batch, first):
-                if isinstance(event, ev.DayOpened):
-                    day = event.day
-                rows.append({
-                    "seq": seq, "day": event.day if isinstance(event, ev.DayClosed) else day,
-                    "at": event.at, "name": event.NAME, "data": _dumps(event),
-                    "device": device, "actor": actor, "command_id": command_id,
-                    "command_hash": command_hash,
-                    "recorded_at": recorded_at,
-                })
-            self._write(rows, batch)
-            self._last_seq, self._day = first + len(batch) - 1, day
-        return list(range(first, first + len(batch)))
+            seq, day, rows, batch = self._last_seq + 1, self._day, [], []
+            recorded_at, seqs = time.time(), []
+            for command in commands:
+                seqs.append(list(range(seq, seq + len(command.events))))
+                for event in command.events:
+                    if isinstance(event, ev.DayOpened):
+                        day = event.day
+                    rows.append(_row(seq, event, day, command, recorded_at))
+                    batch.append(event)
+                    seq += 1
+            if rows:
+                self._write(rows, batch)
+                self._last_seq, self._day = seq - 1, day
+        return seqs
 
     def _write(self, rows: list[dict[str, Any]], batch: Sequence[Event]) -> None:
         first = rows[0]["seq"]
@@ -262,6 +277,15 @@ class EventStore:
             if start is not None:
                 day = conn.scalar(sa.select(events.c.day).where(events.c.seq == start))
         return last, day
+
+
+def _row(seq: int, event: Event, day: str | None, command: Appended, recorded_at: float
+         ) -> dict[str, Any]:
+    return {"seq": seq, "day": event.day if isinstance(event, ev.DayClosed) else day,
+            "at": event.at, "name": event.NAME, "data": _dumps(event),
+            "device": command.device, "actor": command.actor,
+            "command_id": command.command_id, "command_hash": command.command_hash,
+            "recorded_at": recorded_at}
 
 
 def _dumps(event: Event) -> str:
