@@ -11,8 +11,10 @@ rebuilding from the store.
 An ``observer`` sees each event right after it is applied, with its seq, the
 core and how many events of the same batch are still to come: the hub builds its
 event frames there, from the state of that moment (and skips the frames of a
-rebuild's events that its resync ring would not keep). It sees today's events
-again whenever the state is rebuilt from the store.
+rebuild's events that its resync ring would not keep). It sees them again whenever
+the state is rebuilt from the store: every event of the day, or, from a snapshot
+(store/snapshots.py), first a ``Resumed`` at the snapshot's seq (carrying the
+console's floor history as of then), then the events after it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .core.dispatcher import Dispatcher
 from .core.events import Event
 from .hall import Hall
 from .store import Appended, EventStore
+from .store.snapshots import SnapshotWriter, load_start, paused_gc
 
 Observer = Callable[[int, Event, Dispatcher, int], None]
 
@@ -41,6 +44,7 @@ class HallService:
         self._rebuild_after = False
         self.core = self._rebuild()
         self.next_seq = store.last_seq() + 1   # the seq the next decided event gets
+        self.snapshots = SnapshotWriter(hall, store).start()   # off the command path
 
     @classmethod
     def open(cls, hall: Hall, url: str, observer: Observer | None = None) -> HallService:
@@ -52,6 +56,7 @@ class HallService:
             raise
 
     def close(self) -> None:
+        self.snapshots.stop()
         self.store.close()
 
     def __enter__(self) -> HallService:
@@ -61,9 +66,14 @@ class HallService:
         self.close()
 
     def _rebuild(self) -> Dispatcher:
-        core = Dispatcher(self.hall)
-        self._apply(core, self.store.current_day_events())
-        return core
+        """Today's state: the newest usable snapshot and the events after it, or every
+        event of the day (store/snapshots.py); the observer is told the snapshot first."""
+        with paused_gc():   # a start's objects all live on: collecting finds nothing
+            start = load_start(self.hall, self.store)
+            if start.seed is not None and self.observer is not None:
+                self.observer(*start.seed, start.core, len(start.events))
+            self._apply(start.core, start.events)
+        return start.core
 
     def _apply(self, core: Dispatcher, events: list[tuple[int, Event]]) -> None:
         left = len(events)

@@ -32,6 +32,7 @@ from hub_process import ROOT, SAMPLE_CLERKS, SAMPLE_DEVICES
 from dispatcher.cli import build_parser
 from dispatcher.client.tls import check_server
 from dispatcher.hall import SAMPLE_HALL
+from dispatcher.store import SCHEMA_VERSION
 from kiosk.config import load_config
 
 DEPLOY = ROOT / "deploy"
@@ -246,7 +247,8 @@ def test_the_hub_unit_command_runs_and_the_backup_unit_command_backs_it_up(
     made = list((tmp_path / "backups").glob("hall-*.db"))
     assert len(made) == 1 and re.fullmatch(r"hall-\d{8}-\d{4}\.db", made[0].name)
     with closing(sqlite3.connect(made[0])) as conn:
-        assert conn.execute("SELECT version FROM onewindow_schema").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM onewindow_schema").fetchall() == \
+            [(SCHEMA_VERSION,)]
 
 
 # ------------------------------------------------------------------ the other files

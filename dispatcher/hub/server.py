@@ -36,6 +36,7 @@ from ..core.dispatcher import Dispatcher
 from ..core.errors import DispatchError
 from ..core.floor import FloorHistory
 from ..service import HallService
+from ..store.snapshots import Resumed
 from .balancer import BALANCE_EVERY, Balancer
 from .batching import GroupCommit, Outcome, Waiting
 from .commands import CommandPath
@@ -157,6 +158,9 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
         """Build each event's frames once (in full, and as the lobby may see it), from
         the state just after it applied; none for a rebuilt event that ``left`` more
         will push out of the ring before anyone could ask for it."""
+        if isinstance(event, Resumed):   # a start from a snapshot (store/snapshots.py)
+            self.floor = event.floor
+            return
         self.recent.note(event)
         self.floor.note(seq, event, core.state)
         if left >= RING_SIZE:

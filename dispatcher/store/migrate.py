@@ -11,6 +11,7 @@ Versions:
   1. the first stores (no version row): ``events`` without ``command_hash``, and on
      PostgreSQL ``tickets.serial`` an INTEGER (it holds fractions since requeues)
   2. ``events.command_hash``; ``tickets.serial`` a float
+  3. ``snapshots``: the core's state at a seq, for a fast start (store/snapshots.py)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 
 from .schema import events, metadata, schema_version, tickets
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _PG_LOCK = 0x0E_57_0D_01   # pg_advisory_xact_lock key: "OneWindow store migrate"
 
 
@@ -85,4 +86,8 @@ def _to_2(conn: sa.Connection) -> None:
                              "TYPE DOUBLE PRECISION"))
 
 
-_STEPS: dict[int, Callable[[sa.Connection], None]] = {2: _to_2}
+def _to_3(conn: sa.Connection) -> None:
+    """Nothing to change: ``metadata.create_all`` above made the ``snapshots`` table."""
+
+
+_STEPS: dict[int, Callable[[sa.Connection], None]] = {2: _to_2, 3: _to_3}

@@ -81,3 +81,17 @@ schema_version = sa.Table(
     metadata,
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
 )
+
+# The core's whole state just after event ``seq``, so a start decodes only the events
+# after it (dispatcher/store/snapshots.py); ignored unless ``code`` and ``hall`` match.
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),           # the time of event ``seq``
+    sa.Column("code", sa.String(32), nullable=False),    # core/codec.py CODE_DIGEST
+    sa.Column("hall", sa.String(32), nullable=False),    # core/codec.py hall_digest
+    sa.Column("data", sa.LargeBinary, nullable=False),   # zlib JSON: core/codec.py
+    sa.Column("written_at", sa.Float, nullable=False),
+)
