@@ -152,7 +152,7 @@ def test_the_codec_knows_every_field_of_the_state() -> None:
 
 
 def test_the_tail_covers_what_the_hub_builds_from_events() -> None:
-    assert snapshots.TAIL_EVENTS >= server.RING_SIZE
+    assert snapshots.TAIL_EVENTS >= server.RING_AFTER_START
     assert snapshots.TAIL_CALLS >= views.RECENT_CALLS
 
 
@@ -318,7 +318,7 @@ def test_the_hub_from_a_snapshot_has_the_ring_floor_and_calls_of_every_event(
     url = f"sqlite:///{db}"
     fast, slow = _hub(HallService, hall, url), _hub(_EveryEvent, hall, url)
     try:
-        assert len(fast.ring) == len(slow.ring) == server.RING_SIZE
+        assert len(fast.ring) == len(slow.ring) == server.RING_AFTER_START
         assert list(fast.ring.items()) == list(slow.ring.items())
         assert list(fast.recent.calls) == list(slow.recent.calls)
         same(fast.service.core.state, slow.service.core.state)

@@ -75,6 +75,10 @@ from .views import KEEPS_TICKETS, RecentCalls, changes_for, snapshot
 
 HELLO_TIMEOUT = 10.0
 RING_SIZE = 10_000          # event frames kept for resync by events
+# ... of which a start builds only the last ones: the frames are most of a start's
+# work, and a device further behind than this across a restart gets its (role-sized)
+# snapshot instead
+RING_AFTER_START = 2_000
 # Seconds between the hub's check_alerts. Only on this clock, never in a command's
 # path: an evaluation walks every waiting ticket (3 ms at 1,900 waiting).
 ALERT_TICK = 5.0
@@ -156,14 +160,14 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
 
     def _observe(self, seq: int, event: ev.Event, core: Dispatcher, left: int) -> None:
         """Build each event's frames once (in full, and as the lobby may see it), from
-        the state just after it applied; none for a rebuilt event that ``left`` more
-        will push out of the ring before anyone could ask for it."""
+        the state just after it applied; on a rebuild, only for the last
+        RING_AFTER_START events (``left``: how many follow it)."""
         if isinstance(event, Resumed):   # a start from a snapshot (store/snapshots.py)
             self.floor = event.floor
             return
         self.recent.note(event)
         self.floor.note(seq, event, core.state)
-        if left >= RING_SIZE:
+        if left >= RING_AFTER_START:
             return
         data = without_secrets(event.to_dict())
         name = data.pop("name")

@@ -43,7 +43,7 @@ from .schema import events, snapshots
 from .store import EventStore
 
 SNAPSHOT_EVERY = int(os.environ.get("ONEWINDOW_SNAPSHOT_EVERY", "2000"))  # events; 0: none
-TAIL_EVENTS = 10_000       # the hub's RING_SIZE (tests/test_start_snapshot.py checks)
+TAIL_EVENTS = 2_000        # the hub's RING_AFTER_START (tests/test_start_snapshot.py checks)
 TAIL_CALLS = 20            # the wall's recent calls (hub/views.py RECENT_CALLS)
 POLL_S = 1.0               # how often the writer looks at the store's last seq
 # The writer's first look: after a start's reconnect storm (its catch-up decodes a
