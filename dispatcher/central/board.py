@@ -10,13 +10,13 @@ flight) and drawn amber.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..console.model import LEVEL_WORDS, RULE_WORDS
+from ..console.model import fmt_duration as duration
 
 LIVE, BEHIND, STALE = "live", "behind", "stale"
 
@@ -50,16 +50,6 @@ class HallRow:
     lag: str              # the words of the shipping cell
     asof: str             # hall-local time of the last event the centre holds
     alert_rows: list[Alert] = field(default_factory=list)
-
-
-def duration(seconds: float | None) -> str:
-    """m:ss, h:mm:ss past an hour; "—" when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    s = max(0, int(seconds))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def local(at: float | None, timezone: str, seconds: bool = False) -> str:
