@@ -307,10 +307,11 @@ class Conn:
         await self.ws.send(text)
         return fut
 
-    def take_frames(self, seqs: list[int]) -> list[str]:
-        got = [self.frames.pop(s) for s in seqs]
-        self.frames.clear()
-        return got
+    def take_frames(self, upto: int) -> list[str]:
+        """Every event frame kept up to seq ``upto``, in order: the call's, and any other
+        the hub told meanwhile (an alert on its clock), which the floor's view clients
+        must see too, or they would stop at a gap."""
+        return [self.frames.pop(s) for s in sorted(self.frames) if s <= upto]
 
     async def close(self) -> None:
         await self.ws.close()
@@ -410,7 +411,7 @@ async def call_to_screen(tmp: Path, n: int, k: int, rounds: int, calls: int, war
                 await to_hub.wait_all(called)
                 if to_clients is not None:
                     await to_clients.wait_all(called)
-                frames = caller.take_frames([e["seq"] for e in result["events"]])
+                frames = caller.take_frames(max(e["seq"] for e in result["events"]))
                 if i >= warmup:
                     side_hub.note(called, t0, t_reply)
                     if side_clients is not None:
