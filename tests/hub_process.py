@@ -44,6 +44,26 @@ def sample_token(device: str) -> str:
     return f"sample-{device}"   # assets/halls/sample-devices.toml documents these
 
 
+@contextlib.contextmanager
+def watched(cmd: list[str], timeout: float, **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """A child with its output piped that cannot hang the test: killed after ``timeout``
+    seconds, and reaped with its pipes closed however the test ends."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        yield proc
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
 class HubProcess:
     def __init__(self, db_url: str, *, start_at: str | None = START_AT, speed: float = 1.0,
                  extra: list[str] | None = None, tls: tuple[Path, Path] | None = None

@@ -5,14 +5,13 @@ each backend."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from conftest import hall_time
+from hub_process import watched
 
 from dispatcher.core import commands as c
 from dispatcher.core import events as ev
@@ -28,11 +27,8 @@ ACKED_BEFORE_KILL = 250
 def burst_then_kill(url: str, start: float) -> list[str]:
     """Run the writer until it acknowledged enough tickets, SIGKILL it, return every
     number it acknowledged (including lines still in the pipe)."""
-    proc = subprocess.Popen([sys.executable, str(WRITER), url, repr(start)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(20, proc.kill)  # a hung writer fails the test, never hangs it
-    watchdog.start()
-    try:
+    # a hung writer fails the test, never hangs it
+    with watched([sys.executable, str(WRITER), url, repr(start)], 20) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         if proc.stdout.readline() != "ready\n":
             pytest.fail(f"writer did not start: {proc.stderr.read()}")
@@ -45,14 +41,6 @@ def burst_then_kill(url: str, start: float) -> list[str]:
         proc.send_signal(signal.SIGKILL)  # mid-burst: the writer is inside its loop
         assert proc.wait() == -signal.SIGKILL
         rest = proc.stdout.read()
-    finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
     return acked + rest.splitlines()  # the writer writes whole lines, one write() each
 
 

@@ -11,9 +11,7 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from conftest import hall_time
-from hub_process import HubProcess, RawClient
+from hub_process import HubProcess, RawClient, watched
 from hypothesis import HealthCheck, settings
 from test_core_properties import HallMachine
 from tiny_hall import tiny_hall
@@ -452,24 +450,12 @@ def test_kill_9_mid_snapshot_write_leaves_the_last_snapshot(
         store.append(tiny_day)
         core, history = fold(hall, tiny_day[:40])
         write_snapshot(store.engine, hall, 40, tiny_day[39].at, core, history)
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, db_url], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(60, proc.kill)
-    watchdog.start()
-    try:
+    with watched([sys.executable, "-c", CHILD, db_url], 60, cwd=ROOT) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line == "in the transaction\n", (line, proc.stderr.read() if proc.stderr else "")
         proc.send_signal(signal.SIGKILL)
         assert proc.wait() == -signal.SIGKILL
-    finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
     time.sleep(0.2)   # PostgreSQL: the killed backend's transaction rolls back
     with EventStore.open(db_url, hall=hall) as store:
         with store.engine.connect() as conn:

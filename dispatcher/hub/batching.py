@@ -82,6 +82,7 @@ class GroupCommit:
 
     def _start_batching(self) -> None:
         self.inbox: deque[Waiting] = deque()
+        self.batch_keys = {}
         self.deciding = False      # inside a command's decision: own commands join it
         self._draining = False
         self._next = Batch(self.service.next_seq)   # being decided
@@ -100,7 +101,7 @@ class GroupCommit:
         follows sees its effect; otherwise it waits its turn in the inbox. A refusal
         is logged, not raised: the next round tries again."""
         if not self.deciding:
-            self.enqueue(Waiting(True, lambda: self.run_own(command, actor) or []))
+            self.own_turn(lambda: self.run_own(command, actor))
             return
         try:
             self.service.decide(command, self.clock(), actor=actor)

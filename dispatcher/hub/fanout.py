@@ -17,20 +17,20 @@ from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from .guard import FRAME_HEADER, SEND_BUFFER_LIMIT
+from .guard import fell_behind
 
 
 def write_all(conns: Iterable[ServerConnection], frame: str) -> list[ServerConnection]:
-    """Write ``frame`` to every open connection; return those now over the send-buffer
-    limit with more than this frame waiting (guard.py drops them)."""
+    """Write ``frame`` to every open connection; return those that fell behind with it
+    (guard.py drops them)."""
     payload = frame.encode()
     data = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
-    behind, limit = [], max(SEND_BUFFER_LIMIT, len(payload) + FRAME_HEADER)
+    behind = []
     for ws in conns:
         transport = ws.transport
         if ws.protocol.state is not State.OPEN or transport is None:
             continue
         transport.write(data)
-        if transport.get_write_buffer_size() > limit:
+        if fell_behind(ws, len(payload)):
             behind.append(ws)
     return behind

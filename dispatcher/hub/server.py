@@ -153,7 +153,6 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
         # Today's command ids already in the store: only these can be retries of a
         # command that committed before a restart, so only these need a store lookup.
         self.stored_ids = self.service.store.command_keys_today()
-        self.batch_keys: dict[tuple[str, str], Outcome] = {}
         self._start_batching()
 
     # ------------------------------------------------------------ events
@@ -211,18 +210,15 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
             for frame in p.events_frames([f.pick(k) for f, k in zip(frames, sight,
                                                                     strict=True)]):
                 self._send(group, frame)
-        for frames_of_one in frames if single else ():
-            full: list[ServerConnection] = []
-            public: list[ServerConnection] = []
+        for one in frames if single else ():
+            alike: dict[int, list[ServerConnection]] = {}
             for ws in single:
                 client = self.live.get(ws)   # (less any client dropped for lagging)
                 if client is not None:
-                    sees = sees_in_full(client.device, frames_of_one.windows)
-                    (full if sees else public).append(ws)
-            if full:
-                self._send(full, frames_of_one.full)
-            if public:
-                self._send(public, frames_of_one.public)
+                    alike.setdefault(_sight_of(client.device, one.windows, slim=False),
+                                     []).append(ws)
+            for sight, group in alike.items():
+                self._send(group, one.pick(sight))
 
     def _send(self, conns: list[ServerConnection], frame: str) -> None:
         """Every write to a client goes through here: the frame into each transport at
