@@ -122,11 +122,16 @@ class Server:
     log: Path
 
     @classmethod
-    async def start(cls, argv: list[str], log: Path) -> Server:
-        with log.open("wb") as err:
+    async def start(cls, argv: list[str], log: Path, root: Path = ROOT,
+                    mode: str = "wb") -> Server:
+        """``root``: the tree whose code runs (another checkout, to compare)."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if root != ROOT:
+            env["PYTHONPATH"] = str(root)
+        with log.open(mode) as err:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, *argv, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=err,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                sys.executable, *argv, cwd=root, stdout=asyncio.subprocess.PIPE, stderr=err,
+                env=env)
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), WAIT)).decode()
         if "listening on ws://" not in line:

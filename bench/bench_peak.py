@@ -33,8 +33,9 @@ Parts, in this order:
    as many connections of the same listener processes; same call → screen figures.
 4. Storm: a few probe tickets issued, then the hub killed with SIGKILL and started
    again on the same store; every device reconnects as the client library does (0.2 s
-   doubling to 5 s, jittered) with its last seq. Time from the kill until every device
-   is resynced; meanwhile a caller sends call_next every 100 ms (its command latency).
+   doubling to 5 s, or to 1 s while nothing listens; jittered) with its last seq. Time
+   from the kill until every device is resynced; meanwhile a caller sends call_next
+   every 100 ms (its command latency).
 
 Every figure also goes into one JSON line (``PEAK_JSON {...}``). Percentiles of call
 → screen come from histograms with 2%-wide bins; the others are exact (nearest rank).
@@ -56,6 +57,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +76,7 @@ IN_FLIGHT = 20               # the "20 commands in flight" of the issue's goals
 BATCH = 20                   # rows a transaction of the bare batched commit
 PROBE_GAP = 0.1              # s between the storm probe's commands
 RESYNC_LIMIT = 5.0           # s: the issue's storm goal, from the kill
+COUNTERS = ("commits", "commands_committed", "fan_out_rounds", "batches_fanned_out")
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float:
@@ -259,6 +262,16 @@ class Hub:
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
+    async def counters(self) -> dict[str, int]:
+        """/healthz's counts of commits and fan-out rounds."""
+        url = self.url.replace("ws://", "http://", 1) + "/healthz"
+
+        def get() -> dict[str, Any]:
+            with urllib.request.urlopen(url, timeout=WAIT) as response:
+                return json.loads(response.read())
+        health = await asyncio.to_thread(get)
+        return {k: health[k] for k in COUNTERS}
+
     async def kill(self) -> None:
         self.server.proc.kill()
         await self.server.proc.wait()
@@ -427,6 +440,7 @@ class Part:
     load_cpu: list[float] = field(default_factory=list)
     self_cpu: float = 0.0
     screen: dict[str, Any] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)   # /healthz's, in this part
 
 
 @dataclass
@@ -576,8 +590,10 @@ async def run_part(day: Day, hub: Hub, name: str, work: Callable[[Part], Awaitab
                    tickets: int) -> Part:
     part = Part(name, tickets)
     cpu0, load0, self0 = hub.cpu(), day.loads.cpu(), self_cpu()
+    counters = await hub.counters()
     await work(part)
     part.hub_cpu = hub.cpu() - cpu0
+    part.counters = {k: v - counters[k] for k, v in (await hub.counters()).items()}
     part.load_cpu = [b - a for a, b in zip(load0, day.loads.cpu(), strict=True)]
     part.self_cpu = self_cpu() - self0
     await day.loads.settle("hub")   # the last frames reach the listeners
@@ -714,16 +730,17 @@ async def floor_replay(ctx: Context, loads: Loads, part: Part, frames: dict[int,
 async def reconnect(conn: Device, fast: bool) -> Device:
     """The same device again with its last seq, retrying as the client library does
     (``fast``: every 50 ms, for the probe caller)."""
-    attempt = 0
+    attempt, refused = 0, False
     while True:
-        await asyncio.sleep(0.05 if fast else backoff(attempt))
+        await asyncio.sleep(0.05 if fast else backoff(attempt, refused))
         attempt += 1
         again = Device(conn.url, conn.role, conn.device, conn.token)
         again.last_seq = conn.last_seq
         try:
             await again.hello(WAIT)
             return again
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError) as exc:
+            refused = isinstance(exc, ConnectionRefusedError)
             again.abort()
 
 
@@ -804,7 +821,7 @@ def part_figures(part: Part) -> dict[str, Any]:
             "call_reply_p50_ms": ms(nearest_rank(part.call_reply, 0.5)),
             "call_reply_p99_ms": ms(nearest_rank(part.call_reply, 0.99)),
             "finish_reply_p99_ms": ms(nearest_rank(part.finish_reply, 0.99)),
-            "screen": part.screen, "hub_cpu_s": round(part.hub_cpu, 1),
+            "screen": part.screen, "hub_cpu_s": round(part.hub_cpu, 1), **part.counters,
             "hub_cpu_ms_per_ticket": round(part.hub_cpu * 1e3 / part.tickets, 1)
             if part.tickets else math.nan,
             "listener_procs_cpu_pct": [round(100 * c / part.seconds) for c in part.load_cpu]
@@ -877,7 +894,8 @@ async def the_day(ctx: Context, out: dict[str, Any]) -> None:
         await asyncio.sleep(1.0)
         rss, hwm = hub.memory()
         out.update(hub_rss_day_mb=round(rss, 1), hub_hwm_day_mb=round(hwm, 1),
-                   hub_cpu_day_s=round(hub.cpu(), 1), closed=loads.closed)
+                   hub_cpu_day_s=round(hub.cpu(), 1), closed=loads.closed,
+                   hub_slow_collections_day=slow_collections(hub.log))
         recorder.close()
         if args.storm:
             ctx.step(f"4. storm: kill -9 at {args.prefill + args.tickets} tickets "
@@ -885,6 +903,7 @@ async def the_day(ctx: Context, out: dict[str, Any]) -> None:
             hub, out["storm"] = await storm(ctx, hub, day)
             conns = day.conns
             out["hub_rss_after_storm_mb"] = round(hub.memory()[0], 1)
+            out["hub_slow_collections_storm"] = slow_collections(hub.log)
             print_storm(out["storm"])
     finally:
         for conn in conns.values():
@@ -904,7 +923,9 @@ def print_part(f: dict[str, Any]) -> None:
           f"{s['p50_ms']} p99 {s['p99_ms']} ms, last listener p50 {s['last_p50_ms']} p99 "
           f"{s['last_p99_ms']} ms; missing {s['missing']}, gaps {s['gaps']}; hub CPU "
           f"{f['hub_cpu_s']} s ({f['hub_cpu_ms_per_ticket']} ms/ticket); listener processes "
-          f"CPU {f['listener_procs_cpu_pct']}%, this process {f['driver_cpu_pct']}%",
+          f"CPU {f['listener_procs_cpu_pct']}%, this process {f['driver_cpu_pct']}%; "
+          f"{f['commits']} commits of {f['commands_committed']} commands, "
+          f"{f['fan_out_rounds']} fan-out rounds of {f['batches_fanned_out']} batches",
           flush=True)
 
 
@@ -966,6 +987,14 @@ def goals(out: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     return got
 
 
+def slow_collections(log: Path) -> dict[str, Any]:
+    """The garbage collections over 50 ms the hub logged (dispatcher/hub/collector.py):
+    how many, the longest, and their sum."""
+    took = [json.loads(line)["ms"] for line in log.read_text(errors="replace").splitlines()
+            if '"slow_collection"' in line]
+    return {"n": len(took), "max_ms": max(took, default=0.0), "sum_ms": round(sum(took), 1)}
+
+
 def report(out: dict[str, Any]) -> None:
     print(f"\n== bench_peak: {out['windows']} windows, {out['listeners']} listeners, "
           f"{out['kiosks']} kiosks, {out['tickets']} tickets; SQLite FULL on {out['fs']}; "
@@ -984,6 +1013,11 @@ def report(out: dict[str, Any]) -> None:
           f"(peak {out.get('hub_hwm_day_mb')}), after the storm "
           f"{out.get('hub_rss_after_storm_mb', '-')} MB; hub CPU over the day "
           f"{out.get('hub_cpu_day_s')} s")
+    for when in ("day", "storm"):
+        slow = out.get(f"hub_slow_collections_{when}")
+        if slow:
+            print(f"hub garbage collections over 50 ms, {when}: {slow['n']} (longest "
+                  f"{slow['max_ms']} ms, {slow['sum_ms']} ms in all)")
     if out.get("storm"):
         print("\n4. storm")
         for key, value in out["storm"].items():

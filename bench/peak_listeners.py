@@ -9,7 +9,8 @@ stamped with the ``time.monotonic()`` of its bytes' arrival. The parent says whe
 call was sent (``T``); the latency of every (call, listener) pair goes into a
 log-binned histogram (bins 2% wide), and per call the count of listeners that got it
 and the latest arrival. A hub connection that is lost reconnects with the display
-client's backoff (dispatcher/client/client.py: 0.2 s doubling to 5 s, jittered) and
+client's backoff (dispatcher/client/client.py: 0.2 s doubling to 5 s, or to 1 s
+while the hub's port refuses connections; jittered) and
 its ``last_seq``, and records when it was resynced: its welcome if the hub sent a
 snapshot, else the event frame that brought it to the welcome's ``seq``.
 
@@ -211,15 +212,16 @@ class Process:
         task.add_done_callback(self.tasks.discard)
 
     async def _reconnect(self, device: str, last_seq: int | None) -> None:
-        attempt = 0
+        attempt, refused = 0, False
         while not self.quitting:
-            await asyncio.sleep(backoff(attempt))
+            await asyncio.sleep(backoff(attempt, refused))
             attempt += 1
             self.storm["attempts"] += 1
             listener = Listener(self, self.url, self.sources["hub"], device, last_seq)
             try:
                 await listener.hello(self.tokens[device])
             except (OSError, TimeoutError) as exc:
+                refused = isinstance(exc, ConnectionRefusedError)
                 kind = type(exc).__name__
                 self.storm["errors"][kind] = self.storm["errors"].get(kind, 0) + 1
                 listener.closing = True

@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 
 from websockets.utils import apply_mask
 
+from dispatcher.client.client import NOBODY_LISTENING_MAX, reconnect_delay
+
 EVENT_MARK = b'{"type":"event","seq":'
 EVENTS_START = b'{"type":"event'   # an event frame, or an "events" frame of one commit
 _EVENT = re.compile(rb'\{"type":"event","seq":(\d+),"name":"([a-z_]+)"')
@@ -267,11 +269,11 @@ class Device(Wire):
             self.lost()
 
 
-def backoff(attempt: int, low: float = 0.2, high: float = 5.0) -> float:
-    """dispatcher/client/client.py's reconnect delay: exponential, capped, jittered."""
-    import random
-    base = min(high, low * 2 ** min(attempt, 30))
-    return base * (0.5 + random.random() / 2)
+def backoff(attempt: int, nobody_listening: bool) -> float:
+    """The client library's reconnect delay (dispatcher/client/client.py): 0.2 s
+    doubling to 5 s, or to 1 s while the hub's port refuses connections; jittered."""
+    high = NOBODY_LISTENING_MAX if nobody_listening else 5.0
+    return reconnect_delay(attempt, 0.2, high)
 
 
 async def close_all(wires: list[Wire]) -> None:

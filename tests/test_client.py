@@ -8,6 +8,7 @@ config needed) under a deadline, so a hang fails the test instead of CI.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
@@ -154,6 +155,8 @@ def test_kiosk_caller_display_console_views_equal_fresh_snapshots(hall: Hall) ->
             await con.command("book_appointment", {"code": "AP0001", "queue": "tax",
                                                    "slot_start": SLOT, "slot_end": SLOT + 900})
             checked_in = await k.command("check_in", {"code": "AP0001"})
+            # the kiosk's reply goes before the fan-out to the other devices
+            await until(lambda: con.view.appointments["AP0001"]["ticket"] is not None)
             assert con.view.appointments["AP0001"]["ticket"] == checked_in["ticket"]["id"]
             assert con.view.devices["CONSOLE-1"]["status"] == "ok"
             await until(lambda: display.view.seq == con.view.seq)
@@ -247,6 +250,37 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     assert all(0.1 <= d <= 0.2 for d in delays[0])
     assert all(2.5 <= d <= 5.0 for d in delays[-1])
     assert len(set(delays[3])) > 1        # jitter: devices do not reconnect in step
+
+
+async def _tries(url: str) -> list[float]:
+    """The client's next delays, once it has failed to reach ``url`` twice."""
+    client = HubClient(url, "display", "D-A", "t", backoff_min=0.2, backoff_max=5.0)
+    client.start()
+    try:
+        await until(lambda: client.connects >= 2)
+        return [client._backoff(12) for _ in range(50)]
+    finally:
+        await client.close()
+
+
+def test_a_hub_that_is_restarting_is_tried_again_within_a_second() -> None:
+    """Nothing listens at the hub's port (it is restarting): a refused connect costs the
+    hub nothing, so the backoff stops at 1 s and the hall's devices are back soon after
+    it listens again; a hub that answers and then fails still gets the full 5 s."""
+    async def scenario() -> None:
+        with socket.socket() as s:      # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        assert all(0.5 <= d <= 1.0 for d in await _tries(f"ws://127.0.0.1:{port}"))
+
+        async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.close()
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            assert all(2.5 <= d <= 5.0 for d in await _tries(f"ws://127.0.0.1:{port}"))
+
+    run(scenario())
 
 
 # ---------------------------------------------------------------- lost replies

@@ -30,7 +30,7 @@ KIOSKS = (("K-B1", "quick_b"), ("K-B2", "quick_b"), ("K-B3", "quick_b"), ("K-A1"
 EACH = 50                  # commands in flight on each connection (the burst allows 60)
 
 
-async def burst(url: str, each: int, stop_after: int | None = None
+async def burst(url: str, each: int, stop_after: int | None = None, tag: str = ""
                 ) -> dict[tuple[str, str], str]:
     """Every kiosk sends ``each`` issue_ticket at once; the ticket number of each acked
     (device, id). With ``stop_after``: returns once that many are acked, the rest in
@@ -39,7 +39,7 @@ async def burst(url: str, each: int, stop_after: int | None = None
     acked: dict[tuple[str, str], str] = {}
     for kiosk, (device, queue) in zip(kiosks, KIOSKS, strict=True):
         for i in range(each):
-            await kiosk.send({"type": "command", "id": f"{device}-{i}",
+            await kiosk.send({"type": "command", "id": f"{device}-{tag}{i}",
                               "name": "issue_ticket", "args": {"queue": queue}})
 
     async def read(kiosk: RawClient, device: str) -> None:
@@ -211,3 +211,41 @@ def test_a_command_repeated_while_its_commit_is_in_flight_acts_once(tmp_path: Pa
     numbers = [r["result"]["ticket"]["number"] for r in replies]
     assert numbers == ["B001", "B002", "B002", "B003", "B001"]
     assert stored_numbers(tmp_path / "h.db") == ["B001", "B002", "B003"]
+
+
+async def resumed_during_burst(url: str) -> tuple[int, int, list[RawClient]]:
+    """Displays say hello with the same last_seq, one after another while the kiosks
+    burst three times (so many welcomes fall while a batch is decided or written);
+    each is read until it has the last event. The seq they resumed from, the last
+    seq, and the displays."""
+    start = (await RawClient.hello(url, "display", "D-B")).welcome["seq"]
+
+    async def bursts() -> None:
+        for round_ in range(3):
+            await burst(url, EACH, tag=f"{round_}-")
+
+    bursting = asyncio.ensure_future(bursts())
+    displays = []
+    while not bursting.done() and len(displays) < 20:   # (32 sockets an address)
+        displays.append(await RawClient.hello(url, "display", "D-B", last_seq=start))
+        await asyncio.sleep(0.01)
+    await bursting
+    last = (await RawClient.hello(url, "display", "D-B")).welcome["seq"]
+    for display in displays:
+        while not display.events or display.events[-1]["seq"] < last:
+            await display.recv()
+    return start, last, displays
+
+
+def test_a_hello_resumed_by_events_mid_burst_gets_every_event_once(tmp_path: Path
+                                                                   ) -> None:
+    """A welcome by events is sent at once, not at a point where nothing is being
+    written; it names the last seq told, so what it carries and the batches told after
+    it meet with no gap and no duplicate."""
+    with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:
+        start, last, displays = asyncio.run(resumed_during_burst(hub.url))
+    assert len(displays) >= 5 and last - start >= 3 * len(KIOSKS) * EACH
+    for display in displays:
+        assert display.welcome["resync"] == "events"
+        assert display.welcome["seq"] >= start
+        assert [e["seq"] for e in display.events] == list(range(start + 1, last + 1))

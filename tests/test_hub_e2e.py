@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import urllib.request
 import uuid
 
@@ -118,7 +119,9 @@ def test_kill_9_in_a_burst_loses_nothing_reuses_no_number_and_resyncs(db_url) ->
         kiosks = [asyncio.create_task(burst(hub.url, k, acked, stop))
                   for k in ("K-B1", "K-B2", "K-B3")]
         listener = asyncio.create_task(listen(display))
-        while len(acked) < 60:
+        deadline = time.monotonic() + 60
+        while len(acked) < 60:   # (kiosks that get no replies fail here, not hang)
+            assert time.monotonic() < deadline and not any(k.done() for k in kiosks), acked
             await asyncio.sleep(0.01)
         hub.kill()
         stop.set()

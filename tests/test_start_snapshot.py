@@ -37,7 +37,7 @@ from dispatcher.core import events as ev
 from dispatcher.core.dispatcher import Dispatcher
 from dispatcher.core.floor import FloorHistory, floor
 from dispatcher.hall import Hall
-from dispatcher.hub import server, views
+from dispatcher.hub import ring, views
 from dispatcher.hub.server import Hub
 from dispatcher.service import HallService
 from dispatcher.store import EventStore, snapshots
@@ -150,7 +150,7 @@ def test_the_codec_knows_every_field_of_the_state() -> None:
 
 
 def test_the_tail_covers_what_the_hub_builds_from_events() -> None:
-    assert snapshots.TAIL_EVENTS >= server.RING_AFTER_START
+    assert snapshots.TAIL_EVENTS >= ring.RING_AFTER_START
     assert snapshots.TAIL_CALLS >= views.RECENT_CALLS
 
 
@@ -287,7 +287,7 @@ def big_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, lis
     hall = load_file(hall_file)
     cut = hall_time(hall, CUT)
     day = [e for e in simulated_day(hall, BIG_DAY_TICKETS, seed=5) if e.at < cut]
-    assert len(day) > server.RING_SIZE + 1_000
+    assert len(day) > ring.RING_SIZE + 1_000
     db = folder / "hall.db"
     with EventStore.open(f"sqlite:///{db}", hall=hall) as store:
         for i in range(0, len(day), 2_000):
@@ -316,7 +316,7 @@ def test_the_hub_from_a_snapshot_has_the_ring_floor_and_calls_of_every_event(
     url = f"sqlite:///{db}"
     fast, slow = _hub(HallService, hall, url), _hub(_EveryEvent, hall, url)
     try:
-        assert len(fast.ring) == len(slow.ring) == server.RING_AFTER_START
+        assert len(fast.ring) == len(slow.ring) == ring.RING_AFTER_START
         assert list(fast.ring.items()) == list(slow.ring.items())
         assert list(fast.recent.calls) == list(slow.recent.calls)
         same(fast.service.core.state, slow.service.core.state)

@@ -46,6 +46,17 @@ CONNECTING, CONNECTED, DISCONNECTED, REFUSED = "connecting", "connected", "disco
     "refused"
 RETRYABLE = {"store_failed": 0.3, "rate_limited": 0.5}   # code -> pause before resending
 SAVE_INTERVAL = 2.0     # seconds between writes of the state file
+# The cap of the reconnect backoff while the hub's port refuses connections (it is
+# restarting): a refused connect costs the hub nothing, and a longer wait would put a
+# hall's devices back seconds after the hub listens again.
+NOBODY_LISTENING_MAX = 1.0
+
+
+def reconnect_delay(attempt: int, low: float, high: float) -> float:
+    """Exponential from ``low``, capped at ``high``, with jitter so a hall of devices
+    does not reconnect in step after the hub restarts."""
+    base = min(high, low * 2 ** min(attempt, 30))
+    return base * (0.5 + random.random() / 2)
 
 
 class HubError(Exception):
@@ -152,6 +163,7 @@ class HubClient:
         self._task: asyncio.Task[None] | None = None
         self._conn_task: asyncio.Future[None] | None = None
         self._welcomed = False
+        self._nobody_listening = False    # the last try was refused: the hub is restarting
         self._save_handle: asyncio.TimerHandle | None = None
         self._untrusted = False           # said once: the hub's certificate failed
         # A console's staff sign-in, resumed in the hello after a reconnect: the token
@@ -218,10 +230,9 @@ class HubClient:
             raise self.refused
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential, capped, with jitter so a hall of devices does not reconnect
-        in step after the hub restarts."""
-        base = min(self.backoff_max, self.backoff_min * 2 ** min(attempt, 30))
-        return base * (0.5 + random.random() / 2)
+        high = min(self.backoff_max, NOBODY_LISTENING_MAX) if self._nobody_listening \
+            else self.backoff_max
+        return reconnect_delay(attempt, self.backoff_min, high)
 
     async def _pause(self, delay: float) -> None:
         self._wake.clear()
@@ -244,7 +255,7 @@ class HubClient:
         """One connection, until it drops. True if it got as far as a welcome."""
         self._set_status(CONNECTING)
         self.connects += 1
-        self._welcomed = False
+        self._welcomed = self._nobody_listening = False
         self._conn_task = asyncio.ensure_future(self._connection())
         try:
             await self._conn_task
@@ -258,6 +269,7 @@ class HubClient:
             log.log(level, "the hub at %s is not trusted: certificate verify failed: %s "
                     "(give the hall's CA with --ca)", self.url, exc.verify_message or exc)
         except (OSError, TimeoutError, WebSocketException, ValueError, _Resync) as exc:
+            self._nobody_listening = isinstance(exc, ConnectionRefusedError)
             log.info("connection to %s lost: %r", self.url, exc)
         except asyncio.CancelledError:
             if not self._closing:   # not our close(): the app cancelled run()
@@ -334,7 +346,7 @@ class HubClient:
         kind = frame.get("type")
         if kind == "event":
             self._on_event(frame)
-        elif kind == "events":     # one commit's event frames (the hello asked for them)
+        elif kind == "events":     # a commit's event frames, or several's (the hello asked)
             for event in frame.get("events") or ():
                 if isinstance(event, dict):
                     self._on_frame(event)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..hall import Hall
-from .state import HallState, WindowState
+from .state import HallState, TicketState, WindowState
 
 OVERTIME = 1800.0     # windows keep calling this long after a period ends
 LOOKBACK = 3600.0     # arrival rates: over the last hour of opening time
@@ -44,10 +44,12 @@ class _Line:
     """One line in the replay: its waiting tickets (places, sorted) and the citizens
     still to come, one stream per class: (tickets per second of opening time, credit)."""
 
-    def __init__(self, places: list[_Place], streams: list[tuple[float, float]]) -> None:
-        self.places, self.next, self.streams = places, 0, streams
+    def __init__(self, places: list[_Place], streams: list[tuple[float, float]],
+                 queue: str = "") -> None:
+        self.places, self.next, self.streams, self.queue = places, 0, streams, queue
         self.came = [0] * len(streams)   # arrivals taken from each stream so far
         self.due = [math.inf] * len(streams)  # when each stream's next one comes
+        self.soonest = math.inf          # the earliest of ``due``
 
 
 class Replay:
@@ -59,20 +61,35 @@ class Replay:
         """``markers``: queues a ticket is taken for now (``?queue``), at a kiosk of
         ``zone`` (None: the console's, which any window may call)."""
         self.hall, self.state, self.now, self.means = hall, state, now, means
+        self.tickets = state.tickets
+        self._groups: dict[str, tuple[tuple[_Line, ...], _Groups]] = {}
+        self.lines: dict[_Key, _Line] = {}
+        self.direct: dict[str, _Line] = {}
+        self.marked: dict[str, _Node] = {}   # ``?queue`` -> its line
         day = _day_periods(hall, now)
         self.periods = [(s, e) for s, e in day if e + OVERTIME > now]
+        # what is left of each period from now: (its start, its length) for arrivals
+        self.opening = [(start, e - start) for s, e in self.periods
+                        if e > (start := max(s, now))]
         self.rates = _rates(hall, state, now, day)
         working = [w for w in state.windows.values() if w.state in _WORKING]
         self.profiles = {w.id: w.profile for w in working}
         self.zones = {w.id: hall.windows[w.id].zone if w.id in hall.windows else None
                       for w in working}
         self.free = {w: now + t for w, t in spread(remaining, [w.id for w in working]).items()}
-        self.lines: dict[_Key, _Line] = {}
-        self.direct = {w.id: _Line(list(state.window_lines.get(w.id, ())), [])
-                       for w in working}
-        for queue in markers:
-            key = (queue, line_key(hall, queue, zone))
-            bisect.insort(self.line(key).places, (now, math.inf, f"?{queue}"))
+        self.markers, self.zone = tuple(markers), zone
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """Every line as it stands now, nobody called yet."""
+        self.lines, self._groups, self.marked = {}, {}, {}
+        nobody = _Line([], [])   # the own line of every window nobody was sent to
+        self.direct = {w: _Line(list(line), []) if (line := self.state.window_lines.get(w))
+                       else nobody for w in self.profiles}
+        for queue in self.markers:
+            key = (queue, line_key(self.hall, queue, self.zone))
+            self.marked[f"?{queue}"] = key
+            bisect.insort(self.line(key).places, (self.now, math.inf, f"?{queue}"))
 
     def line(self, key: _Key) -> _Line:
         found = self.lines.get(key)
@@ -86,16 +103,21 @@ class Replay:
         places: dict[str, list[_Place]] = {ANY: []}
         if not self.hall.queues[queue].cross_zone:
             places.update({z: [] for z in self.hall.queues[queue].zones})
-        tickets = self.state.tickets
+        tickets, keys = self.state.tickets, {}   # line keys by zone, as found
         for place in self.state.queue_lines.get(queue, ()):
-            places[line_key(self.hall, queue, tickets[place[2]].zone)].append(place)
+            zone = tickets[place[2]].zone
+            key = keys.get(zone)
+            if key is None:
+                key = keys[zone] = line_key(self.hall, queue, zone)
+            places[key].append(place)
         credits = self.hall.credits
         for key, line in places.items():
             streams = [(rate, credits.get(cls, 0.0))
                        for (q, z, cls), rate in sorted(self.rates.items())
                        if q == queue and z == key]
-            found = self.lines[(queue, key)] = _Line(line, streams)
+            found = self.lines[(queue, key)] = _Line(line, streams, queue)
             found.due = [self.arrival(stream, 1) for stream in streams]
+            found.soonest = min(found.due, default=math.inf)
 
     def keys(self, window: str, queue: str) -> tuple[_Key, ...]:
         """The lines of the queue a window may call from."""
@@ -105,34 +127,151 @@ class Replay:
         return ((queue, zone), (queue, ANY))
 
     def all_keys(self, queue: str) -> tuple[_Key, ...]:
-        self.line((queue, ANY))
-        return tuple(k for k in self.lines if k[0] == queue)
+        """Every line of the queue, in the order ``_split`` makes them."""
+        q = self.hall.queues[queue]
+        return tuple((queue, k) for k in dict.fromkeys((ANY, *(() if q.cross_zone
+                                                               else q.zones))))
 
     # ------------------------------------------------------------- the clock
 
     def run(self, targets: set[str]) -> dict[str, float]:
         """Seconds from now until each target ticket id (``?queue`` for a marker) is
-        called; a target not reached within MAX_CALLS calls is left out."""
-        heap = [(t, w) for w, t in sorted(self.free.items())]
+        called; a target not reached within MAX_CALLS calls is left out.
+
+        Only the windows that can reach a target's line are played, through the lines
+        they share (a window of another zone, calling from other lines, cannot delay
+        it), when that gives the answer of playing them all: the others could not
+        have made up the rest of MAX_CALLS by then. Else every window is played."""
+        if not targets:
+            return {}
+        lines = self._target_lines(targets)
+        if lines is not None:
+            found = self._pruned(targets, lines)
+            if found is not None:
+                return found
+            self._fresh()
+        return self._play(sorted(self.free.items()), targets)[0]
+
+    def _play(self, free: list[tuple[str, float]], targets: set[str]
+              ) -> tuple[dict[str, float], int, float]:
+        """The calls of the windows ``free`` (window, first free), in the order of their
+        (time, window): when each target was called, the calls made, and when the
+        last call was."""
+        heap = [(t, w) for w, t in free]
         heapq.heapify(heap)
         found: dict[str, float] = {}
-        calls = 0
-        while heap and len(found) < len(targets) and calls < MAX_CALLS:
-            at, window = heapq.heappop(heap)
-            at = self.in_hours(at)
-            taken = self.call(window, at)
+        calls, wanted, now, means = 0, len(targets), self.now, self.means
+        at, call, in_hours, replace = now, self.call, self.in_hours, heapq.heapreplace
+        # one entry per window, so the order of the calls is that of the (time, window)
+        # keys alone: replacing the head in place pops in the same order as pop + push
+        while heap and len(found) < wanted and calls < MAX_CALLS:
+            at, window = heap[0]
+            at = in_hours(at)
+            taken = call(window, at)
             if taken is None:
                 later = self.next_arrival(window, at)
                 if later is not None:
-                    heapq.heappush(heap, (later, window))
+                    replace(heap, (later, window))
+                else:
+                    heapq.heappop(heap)
                 continue
             calls += 1
             ticket, queue = taken
             if ticket in targets:
-                found[ticket] = at - self.now
-            hold = 0.0 if ticket.startswith("?") else self.means[queue]
-            heapq.heappush(heap, (at + hold, window))
-        return found
+                found[ticket] = at - now
+            replace(heap, (at + (0.0 if ticket.startswith("?") else means[queue]), window))
+        return found, calls, at
+
+    def _pruned(self, targets: set[str], lines: list[_Node]) -> dict[str, float] | None:
+        """``run`` on the windows that can reach the targets' lines alone, or None when
+        that may not be what playing every window gives."""
+        kinds = self._kinds()
+        windows, reached = self._component(lines, kinds)
+        free = [(w, t) for w, t in sorted(self.free.items()) if w in windows]
+        found, calls, at = self._play(free, targets)
+        if len(windows) == len(self.profiles):   # every window was played
+            return found
+        if len(found) < len(targets):   # every window played may reach more, or fewer
+            return None
+        # the full play makes the last call only if fewer than MAX_CALLS came before it
+        others = self._most_calls({k for keys, _ in kinds.values() for k in keys
+                                   if k not in reached},
+                                  [w for w in self.profiles if w not in windows], at)
+        return found if calls - 1 + others < MAX_CALLS else None
+
+    def _target_lines(self, targets: set[str]) -> list[_Node] | None:
+        """The line each target waits in; None when one is in none."""
+        lines = []
+        for target in targets:
+            line = self.marked.get(target) if target.startswith("?") else \
+                self._line_of(target)
+            if line is None:
+                return None
+            lines.append(line)
+        return lines
+
+    def _line_of(self, ticket_id: str) -> _Node | None:
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None or ticket.state is not TicketState.WAITING:
+            return None
+        node: _Node
+        if ticket.window is not None:
+            node, line = ticket.window, self.direct.get(ticket.window)
+        else:
+            node = (ticket.queue, line_key(self.hall, ticket.queue, ticket.zone))
+            line = self.line(node)
+        if line is None:
+            return None
+        place = (*ticket.place, ticket.id)
+        at = bisect.bisect_left(line.places, place)
+        return node if line.places[at:at + 1] == [place] else None
+
+    def _kinds(self) -> dict[_Kind, tuple[list[_Key], list[str]]]:
+        """The working windows by zone and queues (they call from the same lines):
+        those lines, and the windows."""
+        kinds: dict[_Kind, tuple[list[_Key], list[str]]] = {}
+        for window, profile in self.profiles.items():
+            kind = (self.zones[window], profile.queues)
+            found = kinds.get(kind)
+            if found is None:
+                found = kinds[kind] = ([k for q in profile.queues
+                                        for k in self.keys(window, q)], [])
+            found[1].append(window)
+        return kinds
+
+    def _component(self, lines: list[_Node], kinds: dict[_Kind, tuple[list[_Key], list[str]]]
+                   ) -> tuple[set[str], set[_Key]]:
+        """The windows that call from the lines (a queue's, or a window's own), those
+        that share a line with them, and so on; and every line of a queue they call
+        from."""
+        callers: dict[_Key, list[_Kind]] = {}
+        for kind, (keys, _) in kinds.items():
+            for key in keys:
+                callers.setdefault(key, []).append(kind)
+        reached = {n for n in lines if isinstance(n, tuple)}
+        todo, taken = list(reached), set()
+        found = [(self.zones[n], self.profiles[n].queues) for n in lines if isinstance(n, str)]
+        while found or todo:
+            for kind in found:
+                if kind not in taken:
+                    taken.add(kind)
+                    fresh = [k for k in kinds[kind][0] if k not in reached]
+                    reached.update(fresh)
+                    todo += fresh
+            found = callers.get(todo.pop(), []) if todo else []
+        return {w for kind in taken for w in kinds[kind][1]}, reached
+
+    def _most_calls(self, keys: set[_Key], windows: list[str], by: float) -> int:
+        """At most how many calls the lines can give until ``by``: the tickets waiting
+        in their queues (whole) and for the windows, the markers, and the citizens of
+        their streams come by then (one more each, for rounding)."""
+        opened = sum(max(0.0, min(end, by) - max(start, self.now))
+                     for start, end in self.periods)
+        waiting = sum(len(self.state.queue_lines.get(q, ())) for q in {q for q, _ in keys})
+        waiting += sum(len(self.state.window_lines.get(w, ())) for w in windows)
+        coming = sum(int(rate * opened) + 2 for (q, z, _), rate in self.rates.items()
+                     if (q, z) in keys)
+        return waiting + len(self.markers) + coming
 
     def in_hours(self, at: float) -> float:
         """When a window free at ``at`` may call: at once within a period or its
@@ -147,48 +286,49 @@ class Replay:
 
     def next_arrival(self, window: str, at: float) -> float | None:
         """When the next citizen comes to one of the window's lines after ``at``."""
-        later = [t for q in self.profiles[window].queues for k in self.keys(window, q)
-                 for t in self.line(k).due if t > at]
+        main, side = self.groups(window)
+        later = [t for line in (*main, *(line for lines in side for line in lines))
+                 for t in line.due if t > at]
         return min(later) if later else None
 
     def arrival(self, stream: tuple[float, float], k: int) -> float:
         """When the k-th citizen of a stream comes: after k / rate seconds of opening."""
         left = k / stream[0]
-        for start, end in self.periods:
-            start = max(start, self.now)
-            if end <= start:
-                continue
-            if left <= end - start:
+        for start, length in self.opening:
+            if left <= length:
                 return start + left
-            left -= end - start
+            left -= length
         return math.inf
 
     # ------------------------------------------------------------- the rules
 
-    def head(self, key: _Key, at: float) -> tuple[tuple[float, float], float, int] | None:
-        """The line's first ticket at ``at``: its place, when it was issued, and where
-        it comes from (-1: a waiting ticket, else the stream)."""
-        line = self.line(key)
-        best = None
-        if line.next < len(line.places):
-            v, serial, tid = line.places[line.next]
-            ticket = self.state.tickets.get(tid)
-            best = ((v, serial), ticket.issued_at if ticket else self.now, -1)
-        for i, came in enumerate(line.due):
-            if came <= at:
-                place = (came - line.streams[i][1], math.inf)
-                if best is None or place < best[0]:
-                    best = (place, came, i)
-        return best
+    def groups(self, window: str) -> tuple[tuple[_Line, ...], _Groups]:
+        """The lines the window calls from: of its main work (in order), and of its side
+        work per queue; the same every call (a queue's lines are all made at once),
+        less those that can never give a ticket (nobody waits there, nobody comes)."""
+        found = self._groups.get(window)
+        if found is None:
+            profile = self.profiles[window]
+            side = tuple(self._live(window, q) for q in profile.side)
+            found = self._groups[window] = (
+                tuple(line for q in profile.main for line in self._live(window, q)),
+                tuple(lines for lines in side if lines))
+        return found
 
-    def take(self, key: _Key, source: int) -> str:
-        line = self.line(key)
+    def _live(self, window: str, queue: str) -> tuple[_Line, ...]:
+        return tuple(line for k in self.keys(window, queue)
+                     if (line := self.line(k)).places or line.streams)
+
+    def take(self, head: _Head) -> tuple[str, str]:
+        """The head called: (its ticket id, "" for a citizen still to come; its queue)."""
+        _, source, line = head
         if source < 0:
             line.next += 1
-            return line.places[line.next - 1][2]
+            return line.places[line.next - 1][2], line.queue
         line.came[source] += 1
         line.due[source] = self.arrival(line.streams[source], line.came[source] + 1)
-        return ""
+        line.soonest = min(line.due)
+        return "", line.queue
 
     def call(self, window: str, at: float) -> tuple[str, str] | None:
         """What the window calls at ``at`` by the core's rules: (ticket id, queue)."""
@@ -197,37 +337,51 @@ class Replay:
             direct.next += 1
             tid = direct.places[direct.next - 1][2]
             return tid, self.state.tickets[tid].queue
-        profile = self.profiles[window]
-        main = _first(self.heads(window, profile.main, at))
-        sides = self.heads(window, profile.side, at)
-        if profile.side_when_overdue and sides:
-            worst = max(sides, key=lambda hq: self.overdue(hq, at))
+        main_lines, side_lines = self._groups.get(window) or self.groups(window)
+        main = self.first(main_lines, at)
+        if not side_lines:
+            return self.take(main) if main is not None else None
+        sides = [h for lines in side_lines if (h := self.first(lines, at)) is not None]
+        if self.profiles[window].side_when_overdue and sides:
+            worst = max(sides, key=lambda h: self.overdue(h, at))
             bar = max(1.0, self.overdue(main, at) if main else 0.0)
             if self.overdue(worst, at) > bar:
-                return self.take(worst[1], worst[0][2]), worst[1][0]
-        chosen = main or _first(sides)
-        if chosen is None:
-            return None
-        return self.take(chosen[1], chosen[0][2]), chosen[1][0]
+                return self.take(worst)
+        chosen = main or min(sides, key=lambda h: h[0], default=None)
+        return self.take(chosen) if chosen is not None else None
 
-    def heads(self, window: str, queues: tuple[str, ...], at: float) -> list[_Head]:
-        """The first ticket at ``at`` of each queue, of the lines the window calls."""
-        found = []
-        for queue in queues:
-            best = _first((h, k) for k in self.keys(window, queue) if (h := self.head(k, at)))
-            if best is not None:
-                found.append(best)
-        return found
+    def first(self, lines: tuple[_Line, ...], at: float) -> _Head | None:
+        """The first ticket at ``at`` of the lines, by place (the first of equals): its
+        place, where it comes from (-1: a waiting ticket, else the stream) and its line."""
+        best = None
+        for line in lines:
+            if line.next < len(line.places):
+                v, serial, _ = line.places[line.next]
+                if best is None or (v, serial) < best[0]:
+                    best = ((v, serial), -1, line)
+            if line.soonest <= at:
+                for i, came in enumerate(line.due):
+                    if came <= at:
+                        place = (came - line.streams[i][1], math.inf)
+                        if best is None or place < best[0]:
+                            best = (place, i, line)
+        return best
 
     def overdue(self, head: _Head, at: float) -> float:
-        return (at - head[0][1]) / self.hall.queues[head[1][0]].overdue_seconds
+        """How far the head has waited at ``at``, as a share of its queue's threshold."""
+        _, source, line = head
+        if source < 0:
+            ticket = self.tickets.get(line.places[line.next][2])
+            issued = ticket.issued_at if ticket else self.now
+        else:
+            issued = line.due[source]
+        return (at - issued) / self.hall.queues[line.queue].overdue_seconds
 
 
-_Head = tuple[tuple[tuple[float, float], float, int], _Key]
-
-
-def _first(heads: Iterable[_Head]) -> _Head | None:
-    return min(heads, key=lambda hq: hq[0][0], default=None)
+_Head = tuple[tuple[float, float], int, _Line]
+_Node = _Key | str   # a line of a queue, or a window's own line (its id)
+_Kind = tuple[str | None, tuple[str, ...]]   # windows by zone and queues
+_Groups = tuple[tuple[_Line, ...], ...]
 
 
 def line_key(hall: Hall, queue: str, zone: str | None) -> str:
@@ -276,10 +430,24 @@ def _rates(hall: Hall, state: HallState, now: float,
     if opened <= 0:
         return {}
     counts: dict[tuple[str, str, str], int] = {}
+    issued = state.arrivals().since(since, now)
+    if issued is None:   # issued after now: the clock was set back; walk the tickets
+        issued = _issued_since(state, since, now)
+    for (queue, zone, cls), n in issued.items():
+        key = (queue, line_key(hall, queue, zone), cls)
+        counts[key] = counts.get(key, 0) + n
+    return {k: n / opened for k, n in counts.items()}
+
+
+def _issued_since(state: HallState, since: float, now: float
+                  ) -> dict[tuple[str, str | None, str], int]:
+    """Tickets per (queue, zone, class) issued by ``now``, of the newest ones back to
+    the first issued before ``since``."""
+    counts: dict[tuple[str, str | None, str], int] = {}
     for ticket in reversed(state.tickets.values()):
         if ticket.issued_at < since:
             break
         if ticket.issued_at <= now:
-            key = (ticket.queue, line_key(hall, ticket.queue, ticket.zone), ticket.ticket_class)
+            key = (ticket.queue, ticket.zone, ticket.ticket_class)
             counts[key] = counts.get(key, 0) + 1
-    return {k: n / opened for k, n in counts.items()}
+    return counts

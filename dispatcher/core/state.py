@@ -8,14 +8,17 @@ in line, ``(virtual_at, serial)``.
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from ..hall import Hall, Profile
 from . import events as ev
+from .arrivals import Arrivals
 
 HISTORY = 50   # a device's reports kept for the console's history of the day
+_DERIVED = ("_arrivals", "_totals")   # indexes kept beside the fields (not the state)
 
 
 class TicketState(StrEnum):
@@ -200,6 +203,32 @@ class HallState:
     def head(self, line: list[tuple[float, float, str]]) -> Ticket | None:
         return self.tickets[line[0][2]] if line else None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled or copied without what is derived from the rest (the balancer
+        pickles the state on the hub's event loop): it is built again when asked."""
+        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
+
+    def arrivals(self) -> Arrivals:
+        """Today's tickets in issue order (core/arrivals.py), built when first asked."""
+        index = self.__dict__.get("_arrivals")
+        if index is None or not index.matches(self.tickets):
+            index = self.__dict__["_arrivals"] = Arrivals(self.tickets)
+        return index
+
+    def service_total(self, queue: str, end: int) -> float:
+        """``sum`` of the seconds of the queue's first ``end`` services today, from
+        running totals kept as services are added (a busy day has 20,000): Python
+        before 3.12 sums floats one after the other, as they are kept."""
+        done = self.service_times.get(queue, [])
+        totals = self.__dict__.setdefault("_totals", {})
+        kept = totals.get(queue)
+        if kept is None or kept[0] is not done or len(kept[1]) > len(done) + 1:
+            kept = totals[queue] = (done, [0.0])
+        running = kept[1]
+        for _, seconds in itertools.islice(done, len(running) - 1, None):   # the new ones
+            running.append(running[-1] + seconds)
+        return running[end] if end else 0
+
     def waiting_in(self, queue: str) -> list[Ticket]:
         return [self.tickets[t] for _, _, t in self.queue_lines[queue]]
 
@@ -250,6 +279,8 @@ def _day_opened(s: HallState, e: ev.DayOpened) -> None:
     fresh = s.next_day(e.day)
     fresh.cases = {c["id"]: Case.from_view(c) for c in e.cases}  # carried over
     s.__dict__.update(fresh.__dict__)
+    s.__dict__.pop("_arrivals", None)   # derived from the tickets: gone with them
+    s.__dict__.pop("_totals", None)     # ... and from the services
 
 
 def _day_closed(s: HallState, e: ev.DayClosed) -> None:
@@ -271,11 +302,19 @@ def _issued(s: HallState, e: ev.TicketIssued) -> None:
     ticket = Ticket(e.ticket, e.number, e.queue, e.ticket_class, e.at, e.virtual_at, e.serial,
                     zone=e.zone)
     s.tickets[e.ticket] = ticket
+    if (index := _arrivals(s)) is not None:
+        index.add(ticket)
     s.enter_line(ticket)
     if e.status_token:
         s.tokens[e.status_token] = e.ticket
     if e.person:
         s.holders[e.ticket] = e.person
+
+
+def _arrivals(s: HallState) -> Arrivals | None:
+    """The arrivals index of these tickets, when built: to keep up to date."""
+    index = s.__dict__.get("_arrivals")
+    return index if index is not None and index.tickets is s.tickets else None
 
 
 def _called(s: HallState, e: ev.TicketCalled) -> None:
@@ -346,7 +385,10 @@ def _transferred(s: HallState, e: ev.TicketTransferred) -> None:
     if ticket.state is TicketState.WAITING:
         s.leave_line(ticket)
     _release(s, ticket)
+    queue = ticket.queue
     ticket.state, ticket.queue, ticket.window = TicketState.WAITING, e.to_queue, e.to_window
+    if (index := _arrivals(s)) is not None:
+        index.moved(ticket, queue)
     ticket.transfers += 1
     s.enter_line(ticket)
 

@@ -6,16 +6,21 @@ decides the commands at the head of the inbox as they come, each against the sta
 the ones before it left (its events are applied at once), into the next batch. When
 no write is in flight the batch goes to the store's writer thread, and the next one
 starts filling while it is written: deciding overlaps the fsync. When a batch is
-durable its events are told to every device, then each command gets its reply; the
-next batch's fsync runs meanwhile. A batch that did not commit is taken back with
-the one decided after it: the state is rebuilt from the store and each of their
-commands is told ``store_failed`` (nothing was done; a retry of the same id may act).
+durable it is told with no await in between: its events and then their replies to
+the devices that sent its commands; the fan-out pump (pump.py) then takes its events
+to every other device in its next round. The next batch's fsync runs meanwhile. A
+batch that did not commit is taken back with the one decided after it: the state is
+rebuilt from the store and each of their commands is told ``store_failed`` (nothing
+was done; a retry of the same id may act).
 
-So a device is only ever told what is on disk. A query or a hello is answered only
-at a point where the live state is the durable state (nothing decided is waiting for
-its commit); the commands behind it in the inbox wait for it, so it waits for two
-commits at most. That keeps every reply, welcome and snapshot consistent with the
-seq it names and with the order its device sent things in.
+So a device is only ever told what is on disk. A query, or a hello that needs a
+snapshot, is answered only at a point where the live state is the durable state
+(nothing decided is waiting for its commit); the commands behind it in the inbox wait
+for it, so it waits for two commits at most. That keeps every reply, welcome and
+snapshot consistent with the seq it names and with the order its device sent things
+in. A hello that can resync by events needs no such point: its welcome names the last
+seq told and carries the frames up to it, so it is sent as soon as its device's
+presence is told, and a reconnect storm does not hold back the callers' commands.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class Outcome:
     digest: str = ""
     acted: bool = False                      # it wrote events: failed with its batch
     same_as: Outcome | None = None           # a repeat of a command in the same batch
+    then: Callable[[], None] | None = None   # run once its batch is told (a welcome)
 
 
 @dataclass
@@ -77,7 +83,8 @@ class GroupCommit:
     service: HallService
     live: dict[ServerConnection, Client]
     batch_keys: dict[tuple[str, str], Outcome]   # commands decided, not yet told
-    # from Hub: _send, _publish_batch, _forget_after; from CommandPath: _remember,
+    # from Hub: _send, _forget_after; from FanOutPump: catch_up, fan_out_soon, fan_out;
+    # from CommandPath: _remember,
     # stored_ids
 
     def _start_batching(self) -> None:
@@ -90,6 +97,7 @@ class GroupCommit:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self.batches = 0           # transactions written, and the commands in them
         self.batched = 0
+        self.told = self.service.store.last_seq()   # the last seq every device was sent
 
     def enqueue(self, item: Waiting) -> None:
         self.inbox.append(item)
@@ -205,9 +213,10 @@ class GroupCommit:
         self._drain()
 
     def _finish(self, outcomes: list[Outcome], seqs: list[int], durable: bool) -> None:
-        """Tell a durable batch: its events to every device, then the replies (so
-        whoever gets a reply knows every other device has the events in hand). A batch
-        taken back: store_failed."""
+        """Tell a durable batch, all at once (no await): its events and then their
+        replies to the devices that sent its commands, its events to every other
+        device in the pump's next round (so a reply does not wait for the fan-out to
+        2,000 displays). A batch taken back: store_failed."""
         if not durable:
             for outcome in outcomes:
                 outcome.reply = store_failed(outcome)
@@ -218,20 +227,33 @@ class GroupCommit:
                 del self.batch_keys[outcome.key]
             if durable:
                 if outcome.acted:
-                    self.stored_ids[outcome.key] = outcome.digest
+                    self.stored_ids.add(outcome.key)
                 self._remember(outcome.key, outcome.digest, outcome.reply)
         if seqs:
-            self._publish_batch(seqs, list(self.live))
+            self.told = seqs[-1]
+            self.catch_up(self._senders(outcomes), self.told)
         for outcome in outcomes:
             client = outcome.client
             if client is not None and not client.closing and client.ws in self.live:
                 reply = outcome.same_as.reply if outcome.same_as else outcome.reply
                 self._send([client.ws], reply)
+        if seqs:
+            self.fan_out_soon()
+        for outcome in outcomes:
+            if outcome.then is not None:
+                self._guarded(outcome.then)
+
+    def _senders(self, outcomes: list[Outcome]) -> list[ServerConnection]:
+        """The live connections that sent the batch's commands."""
+        return [o.client.ws for o in outcomes
+                if o.client is not None and o.client.ws in self.live]
 
     async def idle(self) -> None:
-        """Until the write in flight (and any batch after it) has been told."""
+        """Until the write in flight (and any batch after it) has been told to every
+        device."""
         while self._writing is not None:
             await asyncio.shield(self._writing)
+        self.fan_out()
 
     def stop_batching(self) -> None:
         self._writer.shutdown(wait=True)

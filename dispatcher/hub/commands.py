@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from ..core import events as ev
 from ..core.commands import Command, command_from_dict
 from ..core.errors import DispatchError
 from ..service import HallService
+from ..store.command_keys import CommandKeys
 from .authorize import authorize
 from .batching import Outcome, Waiting
 from .devices import Device
@@ -52,7 +53,11 @@ if TYPE_CHECKING:
 
     from .server import Client
 
-REPLY_CACHE = 20_000        # replies kept for repeated command ids
+# Replies kept for repeated command ids. A device resends only its own unanswered
+# commands (the client library: at a reconnect), so each device keeps its last few;
+# a repeat forgotten here is answered from the store (``_reply_from_store``).
+REPLIES_PER_DEVICE = 32
+REPLY_CACHE = 2_000         # in all, the oldest forgotten first
 
 
 class CommandPath:
@@ -61,9 +66,9 @@ class CommandPath:
     people: People
     sessions: StaffSessions
     live: dict[ServerConnection, Client]
-    replies: OrderedDict[tuple[str, str], tuple[str, str]]   # key → (digest, reply)
+    replies: RecentReplies
     pending: set[tuple[str, str]]      # sign-ins whose PIN is being checked
-    stored_ids: dict[tuple[str | None, str], str | None]
+    stored_ids: CommandKeys            # today's commands in the store (perhaps: a hit)
     _checks: set[asyncio.Task[None]]
     clock: Callable[[], float]
     identity: Identity | None = None   # set by run_hub; None: ID cards are refused
@@ -117,12 +122,8 @@ class CommandPath:
     def _known_reply(self, key: tuple[str, str], digest: str) -> str | None:
         """The first reply to a repeated id; id_conflict when its arguments differ."""
         known = self.replies.get(key)
-        stored = key in self.stored_ids
-        if known is None and stored and self.stored_ids[key] not in (None, digest):
-            known = (self.stored_ids[key] or "", "")
-        if known is None and stored:
-            reply = self._reply_from_store(key, digest)
-            known = (digest, reply) if reply is not None else None
+        if known is None and key in self.stored_ids:   # perhaps: the store says
+            return self._reply_from_store(key, digest)
         if known is None:
             return None
         return id_conflict(key[1]) if known[0] != digest else known[1]
@@ -215,18 +216,20 @@ class CommandPath:
         return Outcome(client, p.reply_ok(msg.id, result), key, digest, acted=bool(decided))
 
     def _reply_from_store(self, key: tuple[str, str], digest: str) -> str | None:
-        """A retry of a command that committed before a restart: answer from its events."""
-        committed = self.service.store.command_events(*key)
-        if not committed:
+        """A retry of a command that committed before the reply cache's memory (or a
+        restart): answer from its events; None when the store has no such command (its
+        fingerprint only looked like one, command_keys.py)."""
+        stored = self.service.store.stored_command(*key)
+        if stored is None:
             return None
-        reply = p.reply_ok(key[1], self._result(committed, self.devices.get(key[0])))
+        if stored.command_hash not in (None, digest):
+            return id_conflict(key[1])
+        reply = p.reply_ok(key[1], self._result(stored.events, self.devices.get(key[0])))
         self._remember(key, digest, reply)
         return reply
 
     def _remember(self, key: tuple[str, str], digest: str, reply: str) -> None:
-        self.replies[key] = (digest, reply)
-        while len(self.replies) > REPLY_CACHE:
-            self.replies.popitem(last=False)
+        self.replies.remember(key, digest, reply)
 
     def _result(self, committed: list[tuple[int, ev.Event]], device: Device | None
                 ) -> dict[str, Any]:
@@ -245,6 +248,46 @@ class CommandPath:
                                          {"ticket": issued[-1].ticket})
             result.update(status_page(issued[-1], self.service.hall))   # the issuer's alone
         return result
+
+
+class RecentReplies:
+    """The replies to each device's last REPLIES_PER_DEVICE commands, REPLY_CACHE in
+    all; kept as UTF-8 (half a str's size once a reply holds one CJK character)."""
+
+    def __init__(self, per_device: int = REPLIES_PER_DEVICE, total: int = REPLY_CACHE
+                 ) -> None:
+        self.per_device, self.total = per_device, total
+        self._all: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
+        self._of: dict[str, deque[tuple[str, str]]] = {}   # each device's, oldest first
+
+    def get(self, key: tuple[str, str]) -> tuple[str, str] | None:
+        """(digest, reply) of a command remembered."""
+        known = self._all.get(key)
+        return None if known is None else (known[0], known[1].decode())
+
+    def remember(self, key: tuple[str, str], digest: str, reply: str) -> None:
+        if key not in self._all:
+            mine = self._of.setdefault(key[0], deque())
+            mine.append(key)
+            if len(mine) > self.per_device:
+                self._all.pop(mine.popleft(), None)
+        self._all[key] = (digest, reply.encode())
+        while len(self._all) > self.total:
+            oldest, _ = self._all.popitem(last=False)
+            self._forget(oldest)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        mine = self._of.get(key[0])
+        if mine and mine[0] == key:
+            mine.popleft()
+            if not mine:
+                del self._of[key[0]]
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._all
 
 
 def id_conflict(message_id: str) -> str:

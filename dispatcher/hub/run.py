@@ -21,6 +21,7 @@ from ..hall import Hall
 from ..service import HallService
 from ..store import StoreOpenError
 from .balancer import BALANCE_EVERY
+from .collector import freeze
 from .credentials import CredentialFiles
 from .devices import Device
 from .guard import Limits
@@ -76,6 +77,7 @@ def run_hub(hall: Hall, devices: dict[str, Device], url: str, host: str, port: i
     except StoreOpenError as exc:
         return _fail(str(exc))
     hub.identity = identity
+    freeze()     # the day as started: out of the garbage collector's walks (collector.py)
     try:
         asyncio.run(_serve(hub, host, port, files, tls=tls))
     except ListenError as exc:

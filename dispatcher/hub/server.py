@@ -5,8 +5,9 @@ client is synchronous (``broadcast`` to one or many connections writes the frame
 into the transport at once). Commands are decided in batches and committed off the
 loop (batching.py); a batch's events are handed to every live connection and its
 replies sent with no await in between, once it is durable: no client sees a reply
-before its events, and a hello, answered only where the state is durable, gets
-exactly the events it missed, then live ones, with no gap and no duplicate.
+before its events, and a hello, welcomed at the last seq told (by events) or where
+the state is durable (by snapshot), gets exactly the events it missed, then live
+ones, with no gap and no duplicate.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -39,7 +39,8 @@ from ..service import HallService
 from ..store.snapshots import Resumed
 from .balancer import BALANCE_EVERY, Balancer
 from .batching import GroupCommit, Outcome, Waiting
-from .commands import CommandPath
+from .collector import keep_collections_short
+from .commands import CommandPath, RecentReplies
 from .credentials import CredentialReload
 from .devices import Device
 from .fanout import write_all
@@ -62,52 +63,22 @@ from .privacy import (
     concerned_windows,
     public_changes,
     public_data,
-    sees_in_full,
     without_secrets,
 )
+from .pump import FanOutPump
 from .queries import run_query
 from .ratelimit import TokenBucket, message_cost, reply_cost
+from .ring import RING_AFTER_START, Ring
 from .signin import (
     StaffSessions,
     person_view,
 )
-from .views import KEEPS_TICKETS, RecentCalls, changes_for, snapshot
+from .views import RecentCalls, changes_for, snapshot
 
 HELLO_TIMEOUT = 10.0
-RING_SIZE = 10_000          # event frames kept for resync by events
-# ... of which a start builds only the last ones: the frames are most of a start's
-# work, and a device further behind than this across a restart gets its (role-sized)
-# snapshot instead
-RING_AFTER_START = 2_000
 # Seconds between the hub's check_alerts. Only on this clock, never in a command's
 # path: an evaluation walks every waiting ticket (3 ms at 1,900 waiting).
 ALERT_TICK = 5.0
-
-
-@dataclass(frozen=True)
-class EventFrames:
-    full: str                   # for the console, and the windows concerned
-    public: str                 # for everyone else: what the lobby may see
-    lobby: str                  # public, less the ticket records (slim, below)
-    windows: frozenset[str]     # the windows concerned
-
-    def for_device(self, device: Device, slim: bool = False) -> str:
-        return self.pick(_sight_of(device, self.windows, slim))
-
-    def pick(self, sight: int) -> str:
-        return (self.lobby, self.public, self.full)[sight]
-
-
-LOBBY, PUBLIC, FULL = 0, 1, 2   # how a device sees an event: its frame in EventFrames
-
-
-def _sight_of(device: Device, windows: frozenset[str], slim: bool) -> int:
-    """A device whose picture keeps no ticket records (kiosk, wall, LED, evaluator)
-    and that reads "events" frames (the client library) gets the slim lobby frame:
-    its view would drop the records anyway (views.KEEPS_TICKETS)."""
-    if sees_in_full(device, windows):
-        return FULL
-    return LOBBY if slim and device.role not in KEEPS_TICKETS else PUBLIC
 
 
 @dataclass
@@ -118,9 +89,10 @@ class Client:
     closing: bool = False   # refused for flooding: later frames are dropped unread
     staff: Person | None = None   # the dispatch staff member signed in at a console
     batch: bool = False     # it reads "events" frames: a commit's events in one frame
+    through: int = 0        # the last seq it was sent (pump.py)
 
 
-class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
+class Hub(GroupCommit, FanOutPump, CommandPath, CredentialReload, Balancer):
     def __init__(self, service_factory: Callable[[Any], HallService],
                  devices: dict[str, Device], clock: Callable[[], float] = time.time,
                  rate_limit: tuple[float, float] | None = (20.0, 60.0),
@@ -138,10 +110,10 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
         self.clock = clock
         self.speed = float(getattr(clock, "speed", 1.0))   # hall seconds a real second
         self.rate_limit = rate_limit   # (messages a second, burst); None: no limit
-        self.ring: OrderedDict[int, EventFrames] = OrderedDict()
+        self.ring = Ring()
         self.recent = RecentCalls()
         self.floor = FloorHistory()     # the console's floor query: the last hour
-        self.replies: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
+        self.replies = RecentReplies()   # the first reply to each recent command id
         self.pending: set[tuple[str, str]] = set()   # sign-ins whose PIN is being checked
         self.sessions = StaffSessions()
         self._checks: set[asyncio.Task[None]] = set()
@@ -154,6 +126,7 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
         # command that committed before a restart, so only these need a store lookup.
         self.stored_ids = self.service.store.command_keys_today()
         self._start_batching()
+        self._start_pump()
 
     # ------------------------------------------------------------ events
 
@@ -174,11 +147,9 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
         public, lobby = public_data(name, data), public_changes(changes)
         public_frame = p.event_frame(seq, name, public, lobby)
         lobby.pop("tickets", None)
-        self.ring[seq] = EventFrames(
-            p.event_frame(seq, name, data, changes), public_frame,
-            p.event_frame(seq, name, public, lobby), concerned_windows(data, changes, name))
-        while len(self.ring) > RING_SIZE:
-            self.ring.popitem(last=False)
+        self.ring.add(seq, (p.event_frame(seq, name, public, lobby), public_frame,
+                            p.event_frame(seq, name, data, changes)),
+                      concerned_windows(data, changes, name))
 
     @property
     def seq(self) -> int:
@@ -186,39 +157,7 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
 
     def _forget_after(self, seq: int) -> None:
         """A batch taken back: drop the frames built for its events."""
-        for s in [s for s in self.ring if s > seq]:
-            del self.ring[s]
-
-    def _publish_batch(self, seqs: list[int], conns: list[ServerConnection]) -> None:
-        """A durable batch's events, in order, to ``conns`` (live ones): to a device that
-        reads "events" frames in one frame (one per group of devices that see the
-        events alike), to any other an event frame each."""
-        self.phone.touch()
-        frames = [self.ring[seq] for seq in seqs]
-        concerned = frozenset().union(*(f.windows for f in frames))
-        grouped: dict[tuple[bool, ...], list[ServerConnection]] = {}
-        single: list[ServerConnection] = []
-        for ws in conns:
-            client = self.live.get(ws)
-            if client is None:
-                continue
-            if client.batch:
-                grouped.setdefault(_sight(client.device, frames, concerned), []).append(ws)
-            else:
-                single.append(ws)
-        for sight, group in grouped.items():
-            for frame in p.events_frames([f.pick(k) for f, k in zip(frames, sight,
-                                                                    strict=True)]):
-                self._send(group, frame)
-        for one in frames if single else ():
-            alike: dict[int, list[ServerConnection]] = {}
-            for ws in single:
-                client = self.live.get(ws)   # (less any client dropped for lagging)
-                if client is not None:
-                    alike.setdefault(_sight_of(client.device, one.windows, slim=False),
-                                     []).append(ws)
-            for sight, group in alike.items():
-                self._send(group, one.pick(sight))
+        self.ring.forget_after(seq)
 
     def _send(self, conns: list[ServerConnection], frame: str) -> None:
         """Every write to a client goes through here: the frame into each transport at
@@ -332,16 +271,21 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
 
         def present() -> list[Outcome]:   # before its welcome: a console sees itself,
             self._note_presence(device, True)   # a reconnection is reported in its seq
-            return []
+            return [Outcome(None, "", then=by_events)]
 
-        def welcome() -> None:   # in its turn, where the state is durable (batching.py)
+        def by_events() -> None:   # once that is told: by events at once, if it can be
+            if self._welcome(client, hello.last_seq, hello.session, durable=False):
+                welcomed.set_result(None)
+            else:
+                self.enqueue(Waiting(False, by_snapshot))
+
+        def by_snapshot() -> None:   # in its turn, where the state is durable
             try:
-                self._welcome(client, hello.last_seq, hello.session)
+                self._welcome(client, hello.last_seq, hello.session, durable=True)
             finally:
                 welcomed.set_result(None)
 
         self.enqueue(Waiting(True, present))
-        self.enqueue(Waiting(False, welcome))
         await welcomed
         return client
 
@@ -371,13 +315,19 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
         with contextlib.suppress(ConnectionClosed):
             await ws.close(p.CLOSE_POLICY, exc.code)
 
-    def _welcome(self, client: Client, last_seq: int | None, session: str | None = None
-                 ) -> None:
-        """Welcome, then the missed events or a snapshot, then live: all synchronous."""
-        seq, ws = self.seq, client.ws
+    def _welcome(self, client: Client, last_seq: int | None, session: str | None,
+                 durable: bool) -> bool:
+        """Welcome, then the missed events or a snapshot, then live: all synchronous.
+        A welcome by events needs only the frames up to the last seq told, so it is
+        sent at once, past any commands being decided or written; one that needs a
+        snapshot of the live state only where that state is durable (``durable``):
+        False, nothing sent, if it is not."""
+        seq, ws = self.told, client.ws
+        missed = self._missed(last_seq, seq, client.device, client.batch)
+        if missed is None and not durable:
+            return False
         client.staff = self.sessions.resume(session, client.device.id, time.monotonic())
         staff = person_view(client.staff) if client.staff else None
-        missed = self._missed(last_seq, seq, client.device, client.batch)
         if missed is None:
             snap = snapshot(self.hall, self.service.core.state, self.recent, client.device,
                             self.presence_for(client.device))
@@ -388,10 +338,12 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
                                        None, self.clock(), staff, self.speed))
             for frame in p.events_frames(missed) if client.batch and missed else missed:
                 self._send([ws], frame)
+        client.through = seq
         if ws.state is State.OPEN:
             self.live[ws] = client
         else:   # dropped for lagging already
             client.closing = True
+        return True
 
     def _missed(self, last_seq: int | None, seq: int, device: Device, slim: bool = False
                 ) -> list[str] | None:
@@ -492,6 +444,7 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
                 "day": self.service.core.state.day, "clients": len(self.live),
                 "phones": len(self.phone.live),
                 "commits": self.batches, "commands_committed": self.batched,
+                "fan_out_rounds": self.rounds, "batches_fanned_out": self.batches_told,
                 "uptime_s": round(time.time() - self.started, 1)}
         response = connection.respond(HTTPStatus.OK, json.dumps(body, ensure_ascii=False))
         del response.headers["Content-Type"]      # respond() said text/plain
@@ -509,7 +462,8 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
             ready(server.sockets[0].getsockname()[1])
             clocks = [asyncio.ensure_future(self._alert_clock()),
                       asyncio.ensure_future(self.balance_clock()),
-                      asyncio.ensure_future(self.phone.clock())]
+                      asyncio.ensure_future(self.phone.clock()),
+                      asyncio.ensure_future(keep_collections_short(lambda: self.batched))]
             try:
                 await stop
             finally:
@@ -521,12 +475,3 @@ class Hub(GroupCommit, CommandPath, CredentialReload, Balancer):
             await asyncio.gather(*(ws.close(1001, "shutting_down") for ws in self.live),
                                  return_exceptions=True)
 
-
-def _sight(device: Device, frames: list[EventFrames], concerned: frozenset[str]
-           ) -> tuple[int, ...]:
-    """How a device that reads "events" frames sees each of ``frames``: alike for every
-    frame at a console, and at a device at no window they concern (the lobby: most
-    devices, sharing one frame)."""
-    if device.role == "console" or concerned.isdisjoint(device.windows):
-        return (_sight_of(device, concerned, slim=True),) * len(frames)
-    return tuple(_sight_of(device, f.windows, slim=True) for f in frames)

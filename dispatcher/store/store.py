@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from ..core import events as ev
 from ..core.events import Event, event_from_dict
 from ..hall import Hall
+from .command_keys import CommandKeys
 from .migrate import SchemaVersionError, migrate
 from .projection import Planned, Projector
 from .schema import events
@@ -43,6 +44,14 @@ class Appended:
     actor: str | None = None
     command_id: str | None = None
     command_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredCommand:
+    """A command as recorded: the hash of its arguments (None: not recorded) and its
+    events."""
+    command_hash: str | None
+    events: list[tuple[int, Event]]
 
 
 class StoreError(Exception):
@@ -238,27 +247,33 @@ class EventStore:
             start = conn.scalar(self._last_day_opened())
         return [] if start is None else self._select(events.c.seq >= start)
 
-    def command_events(self, device: str | None, command_id: str) -> list[tuple[int, Event]]:
-        """Today's events of one command, found by the id its device gave it: what a
-        retry after a restart is answered from."""
-        with self.engine.connect() as conn:
-            start = conn.scalar(self._last_day_opened())
-        if start is None:
-            return []
-        return self._select(sa.and_(events.c.seq >= start, events.c.command_id == command_id,
-                                    events.c.device == device))
-
-    def command_keys_today(self) -> dict[tuple[str | None, str], str | None]:
-        """(device, command id) → command hash of every command recorded since the
-        last DayOpened."""
+    def stored_command(self, device: str | None, command_id: str) -> StoredCommand | None:
+        """Today's command of this device with this id (its hash and its events), or
+        None: what a retry after a restart is checked against and answered from."""
         with self.engine.connect() as conn:
             start = conn.scalar(self._last_day_opened())
             if start is None:
-                return {}
-            query = (sa.select(events.c.device, events.c.command_id, events.c.command_hash)
-                     .distinct()
+                return None
+            query = (sa.select(events.c.seq, events.c.data, events.c.command_hash)
+                     .where(events.c.seq >= start, events.c.command_id == command_id,
+                            events.c.device == device)
+                     .order_by(events.c.seq))
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        return StoredCommand(rows[0].command_hash,
+                             [(seq, event_from_dict(json.loads(data))) for seq, data, _ in rows])
+
+    def command_keys_today(self) -> CommandKeys:
+        """(device, command id) of every command recorded since the last DayOpened, as
+        fingerprints (command_keys.py): a hit is confirmed by ``stored_command``."""
+        with self.engine.connect() as conn:
+            start = conn.scalar(self._last_day_opened())
+            if start is None:
+                return CommandKeys()
+            query = (sa.select(events.c.device, events.c.command_id).distinct()
                      .where(events.c.seq >= start, events.c.command_id.is_not(None)))
-            return {(device, cid): digest for device, cid, digest in conn.execute(query)}
+            return CommandKeys((device, cid) for device, cid in conn.execute(query))
 
     def _select(self, where: sa.ColumnElement[bool]) -> list[tuple[int, Event]]:
         query = sa.select(events.c.seq, events.c.data).where(where).order_by(events.c.seq)
