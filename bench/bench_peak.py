@@ -76,7 +76,7 @@ IN_FLIGHT = 20               # the "20 commands in flight" of the issue's goals
 BATCH = 20                   # rows a transaction of the bare batched commit
 PROBE_GAP = 0.1              # s between the storm probe's commands
 RESYNC_LIMIT = 5.0           # s: the issue's storm goal, from the kill
-COUNTERS = ("commits", "commands_committed", "fan_out_rounds", "batches_fanned_out")
+COUNTERS = ("commits", "commands_committed")
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float:
@@ -263,7 +263,7 @@ class Hub:
         return cpu_seconds(self.pid)
 
     async def counters(self) -> dict[str, int]:
-        """/healthz's counts of commits and fan-out rounds."""
+        """/healthz's counts of commits and the commands in them."""
         url = self.url.replace("ws://", "http://", 1) + "/healthz"
 
         def get() -> dict[str, Any]:
@@ -924,8 +924,7 @@ def print_part(f: dict[str, Any]) -> None:
           f"{s['last_p99_ms']} ms; missing {s['missing']}, gaps {s['gaps']}; hub CPU "
           f"{f['hub_cpu_s']} s ({f['hub_cpu_ms_per_ticket']} ms/ticket); listener processes "
           f"CPU {f['listener_procs_cpu_pct']}%, this process {f['driver_cpu_pct']}%; "
-          f"{f['commits']} commits of {f['commands_committed']} commands, "
-          f"{f['fan_out_rounds']} fan-out rounds of {f['batches_fanned_out']} batches",
+          f"{f['commits']} commits of {f['commands_committed']} commands",
           flush=True)
 
 

@@ -346,7 +346,7 @@ class HubClient:
         kind = frame.get("type")
         if kind == "event":
             self._on_event(frame)
-        elif kind == "events":     # a commit's event frames, or several's (the hello asked)
+        elif kind == "events":     # one commit's event frames (the hello asked for them)
             for event in frame.get("events") or ():
                 if isinstance(event, dict):
                     self._on_frame(event)

@@ -7,8 +7,8 @@ the ones before it left (its events are applied at once), into the next batch. W
 no write is in flight the batch goes to the store's writer thread, and the next one
 starts filling while it is written: deciding overlaps the fsync. When a batch is
 durable it is told with no await in between: its events and then their replies to
-the devices that sent its commands; the fan-out pump (pump.py) then takes its events
-to every other device in its next round. The next batch's fsync runs meanwhile. A
+the devices that sent its commands, then its events to every other device
+(fanout.py). The next batch's fsync runs meanwhile. A
 batch that did not commit is taken back with the one decided after it: the state is
 rebuilt from the store and each of their commands is told ``store_failed`` (nothing
 was done; a retry of the same id may act).
@@ -83,7 +83,7 @@ class GroupCommit:
     service: HallService
     live: dict[ServerConnection, Client]
     batch_keys: dict[tuple[str, str], Outcome]   # commands decided, not yet told
-    # from Hub: _send, _forget_after; from FanOutPump: catch_up, fan_out_soon, fan_out;
+    # from Hub: _send, _forget_after; from FanOut: catch_up, fan_out;
     # from CommandPath: _remember,
     # stored_ids
 
@@ -214,9 +214,9 @@ class GroupCommit:
 
     def _finish(self, outcomes: list[Outcome], seqs: list[int], durable: bool) -> None:
         """Tell a durable batch, all at once (no await): its events and then their
-        replies to the devices that sent its commands, its events to every other
-        device in the pump's next round (so a reply does not wait for the fan-out to
-        2,000 displays). A batch taken back: store_failed."""
+        replies to the devices that sent its commands, then its events to every other
+        device (so a reply does not wait for the fan-out to 2,000 displays). A batch
+        taken back: store_failed."""
         if not durable:
             for outcome in outcomes:
                 outcome.reply = store_failed(outcome)
@@ -238,7 +238,7 @@ class GroupCommit:
                 reply = outcome.same_as.reply if outcome.same_as else outcome.reply
                 self._send([client.ws], reply)
         if seqs:
-            self.fan_out_soon()
+            self.fan_out()
         for outcome in outcomes:
             if outcome.then is not None:
                 self._guarded(outcome.then)

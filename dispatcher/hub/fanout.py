@@ -1,4 +1,15 @@
-"""One frame to many connections: serialized once, then written to each transport.
+"""Fan-out: every device brought up to the last seq told, each frame serialized once.
+
+A durable batch is told in two steps, with no await between them (batching.py):
+first to the devices that sent its commands (their events, then their replies), then
+to every other device. Writing a frame to 2,000 connections costs the loop about as
+much as deciding dozens of commands; told first, a reply does not wait for it, and
+the commands that come meanwhile make the next batch bigger.
+
+Each connection remembers the seq it has been sent through (``Client.through``), so
+each device gets exactly what it has not had, in order: the senders their batch's
+events (and anything before them) first, the others the same events next. Devices at
+the same seq that see the events alike share one frame.
 
 ``websockets.broadcast`` builds the websocket frame again for every connection
 (``protocol.send_text``, then ``send_data``). A server frame is not masked and the hub
@@ -12,12 +23,88 @@ they never interleave with a ping or a close that websockets writes itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from .. import protocol as p
 from .guard import fell_behind
+from .privacy import sees_in_full
+from .views import KEEPS_TICKETS
+
+if TYPE_CHECKING:
+    from .devices import Device
+    from .ring import EventFrames
+    from .server import Client
+
+Group = tuple[int, bool, tuple[int, ...]]   # (seq sent through, batch, sight per event)
+
+
+class FanOut:
+    live: dict[ServerConnection, Client]
+    ring: dict[int, EventFrames]
+    told: int
+    # from Hub: _send, _drop_lagging, phone
+
+    def catch_up(self, conns: Iterable[ServerConnection], target: int) -> None:
+        """Send each of ``conns`` the events after its ``through`` up to ``target``: to
+        a device that reads "events" frames in one frame, to any other an event frame
+        each; one frame for every group of devices at the same seq that see them
+        alike."""
+        groups: dict[Group, list[ServerConnection]] = {}
+        spans: dict[int, tuple[list[EventFrames], frozenset[str]]] = {}
+        for ws in conns:
+            client = self.live.get(ws)
+            if client is None or client.through >= target:
+                continue
+            span = spans.get(client.through) or self._span(client.through, target)
+            if span is None:       # older than the ring: it resyncs by reconnecting
+                self._drop_lagging(ws)
+                continue
+            spans[client.through] = span
+            sight = _sight(client.device, *span, slim=client.batch)
+            groups.setdefault((client.through, client.batch, sight), []).append(ws)
+            client.through = target
+        for (through, batch, sight), group in groups.items():
+            frames = [f.pick(k) for f, k in zip(spans[through][0], sight, strict=True)]
+            for frame in p.events_frames(frames) if batch else frames:
+                self._send(group, frame)
+
+    def _span(self, through: int, target: int
+              ) -> tuple[list[EventFrames], frozenset[str]] | None:
+        if through + 1 not in self.ring:
+            return None
+        frames = [self.ring[s] for s in range(through + 1, target + 1)]
+        return frames, frozenset().union(*(f.windows for f in frames))
+
+    def fan_out(self) -> None:
+        """Every live device up to the last seq told."""
+        self.phone.touch()
+        self.catch_up(list(self.live), self.told)
+
+
+def _sight(device: Device, frames: list[EventFrames], concerned: frozenset[str],
+           slim: bool) -> tuple[int, ...]:
+    """How ``device`` sees each of ``frames``: alike for every frame at a console, and
+    at a device at no window they concern (the lobby: most devices, sharing one
+    frame)."""
+    if device.role == "console" or concerned.isdisjoint(device.windows):
+        return (sight_of(device, concerned, slim),) * len(frames)
+    return tuple(sight_of(device, f.windows, slim) for f in frames)
+
+
+LOBBY, PUBLIC, FULL = 0, 1, 2   # how a device sees an event: its frame in EventFrames
+
+
+def sight_of(device: Device, windows: frozenset[str], slim: bool) -> int:
+    """A device whose picture keeps no ticket records (kiosk, wall, LED, evaluator)
+    and that reads "events" frames (the client library) gets the slim lobby frame:
+    its view would drop the records anyway (views.KEEPS_TICKETS)."""
+    if sees_in_full(device, windows):
+        return FULL
+    return LOBBY if slim and device.role not in KEEPS_TICKETS else PUBLIC
 
 
 def write_all(conns: Iterable[ServerConnection], frame: str) -> list[ServerConnection]:

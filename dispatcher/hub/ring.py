@@ -1,8 +1,8 @@
 """The resync ring: the frames of the day's last events, each built once in the three
-ways a device may see it, for the fan-out pump (pump.py) and for a device that
+ways a device may see it, for the fan-out (fanout.py) and for a device that
 reconnects with its last seq (a welcome by events).
 
-The newest KEEP_PLAIN events keep their frames as they are: the pump and most resyncs
+The newest KEEP_PLAIN events keep their frames as they are: the fan-out and most resyncs
 read only those. Older ones are packed with zlib and one dictionary made of recent
 frames (about 134 bytes instead of 1,800 an event); only a resync from further back
 unpacks them, at about 11 µs a frame. A ring of 10,000 events so holds 3.8 MB instead
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from .pump import sight_of
+from .fanout import sight_of
 
 if TYPE_CHECKING:
     from .devices import Device
@@ -29,7 +29,7 @@ RING_SIZE = 10_000          # event frames kept for resync by events
 RING_AFTER_START = 2_000
 KEEP_PLAIN = 1_000          # the newest events' frames kept as they are
 PACK_SAMPLE = 16            # the newest events whose frames make the dictionary
-Frames = tuple[str, str, str]   # lobby, public, full (pump.py's sights)
+Frames = tuple[str, str, str]   # lobby, public, full (fanout.py's sights)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from .collector import keep_collections_short
 from .commands import CommandPath, RecentReplies
 from .credentials import CredentialReload
 from .devices import Device
-from .fanout import write_all
+from .fanout import FanOut, write_all
 from .guard import (
     SEND_BUFFER_LIMIT,
     BadCredentials,
@@ -65,7 +65,6 @@ from .privacy import (
     public_data,
     without_secrets,
 )
-from .pump import FanOutPump
 from .queries import run_query
 from .ratelimit import TokenBucket, message_cost, reply_cost
 from .ring import RING_AFTER_START, Ring
@@ -89,10 +88,10 @@ class Client:
     closing: bool = False   # refused for flooding: later frames are dropped unread
     staff: Person | None = None   # the dispatch staff member signed in at a console
     batch: bool = False     # it reads "events" frames: a commit's events in one frame
-    through: int = 0        # the last seq it was sent (pump.py)
+    through: int = 0        # the last seq it was sent (fanout.py)
 
 
-class Hub(GroupCommit, FanOutPump, CommandPath, CredentialReload, Balancer):
+class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
     def __init__(self, service_factory: Callable[[Any], HallService],
                  devices: dict[str, Device], clock: Callable[[], float] = time.time,
                  rate_limit: tuple[float, float] | None = (20.0, 60.0),
@@ -126,7 +125,6 @@ class Hub(GroupCommit, FanOutPump, CommandPath, CredentialReload, Balancer):
         # command that committed before a restart, so only these need a store lookup.
         self.stored_ids = self.service.store.command_keys_today()
         self._start_batching()
-        self._start_pump()
 
     # ------------------------------------------------------------ events
 
@@ -444,7 +442,6 @@ class Hub(GroupCommit, FanOutPump, CommandPath, CredentialReload, Balancer):
                 "day": self.service.core.state.day, "clients": len(self.live),
                 "phones": len(self.phone.live),
                 "commits": self.batches, "commands_committed": self.batched,
-                "fan_out_rounds": self.rounds, "batches_fanned_out": self.batches_told,
                 "uptime_s": round(time.time() - self.started, 1)}
         response = connection.respond(HTTPStatus.OK, json.dumps(body, ensure_ascii=False))
         del response.headers["Content-Type"]      # respond() said text/plain
