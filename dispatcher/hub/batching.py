@@ -83,7 +83,7 @@ class GroupCommit:
     service: HallService
     live: dict[ServerConnection, Client]
     batch_keys: dict[tuple[str, str], Outcome]   # commands decided, not yet told
-    # from Hub: _send, _forget_after; from FanOut: catch_up, fan_out;
+    # from Hub: _send, _forget_after; from FanOut (fanout.py): catch_up, fan_out;
     # from CommandPath: _remember,
     # stored_ids
 
@@ -249,11 +249,9 @@ class GroupCommit:
                 if o.client is not None and o.client.ws in self.live]
 
     async def idle(self) -> None:
-        """Until the write in flight (and any batch after it) has been told to every
-        device."""
+        """Until the write in flight (and any batch after it) has been told."""
         while self._writing is not None:
             await asyncio.shield(self._writing)
-        self.fan_out()
 
     def stop_batching(self) -> None:
         self._writer.shutdown(wait=True)
