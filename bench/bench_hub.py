@@ -46,9 +46,12 @@ read the ratios, not the absolute figures.
    (dispatcher/hub/ratelimit.py) and has no option to lift it, so each kiosk sends
    its tickets in chunks of 50 (after one untimed warm-up ticket), each chunk on a
    fresh connection of the same device: never throttled, and the hub pays for no
-   idle extra connection. Floor: chunks of a
+   idle extra connection. Floors: chunks of a
    bare one-row INSERT + COMMIT (WAL, synchronous=FULL) in the same directory
-   (bench/bench_store.py's SqliteFloor). Chunks of the four paths alternate;
+   (bench/bench_store.py's SqliteFloor): what the disk costs; and the same three
+   paths against bench/commit_floor.py, a bare websockets server that parses each
+   command, writes it with group commit and replies once durable, deciding nothing:
+   what Python and websockets cost. Chunks of the seven paths alternate;
    tickets/s = tickets / time spent in that path's chunks. Each round runs on a
    fresh hub and store (a fresh day), so that rounds are alike: what the hub
    does per ticket grows with the day's tickets.
@@ -94,6 +97,9 @@ WAIT = 60.0                     # s: a step that takes longer than this is a fai
 KIOSKS = (("K-B1", "quick_b"), ("K-B2", "quick_b"), ("K-B3", "quick_b"), ("K-A1", "quick_a"))
 ISSUE_PATHS = ("hub, 1 kiosk", "hub, 4 kiosks at once", "hub, 20 in flight on 1 kiosk",
                "bare SQLite commit (floor)")
+# the same three paths against bench/commit_floor.py: websockets + group commit, no hub
+CEILING_PATHS = ("bare ws + group commit, 1 kiosk", "bare ws + group commit, 4 kiosks",
+                 "bare ws + group commit, 20 in flight")
 IN_FLIGHT = 20                  # commands a pipelining kiosk keeps unanswered
 
 
@@ -156,6 +162,10 @@ class Server:
     @classmethod
     async def floor(cls, log: Path) -> Server:
         return await cls.start(["-m", "bench.hub_floor"], log)
+
+    @classmethod
+    async def commit_floor(cls, db: Path) -> Server:
+        return await cls.start(["-m", "bench.commit_floor", str(db)], db.with_suffix(".log"))
 
     def memory(self) -> tuple[float, float]:
         """(VmRSS, VmHWM) in MB."""
@@ -529,6 +539,14 @@ async def pipelined_chunk(url: str, kiosk: tuple[str, str], count: int, tally: T
         await conn.close()
 
 
+async def three_paths(url: str, tallies: list[Tally]) -> None:
+    """A chunk of each: one kiosk, four at once, IN_FLIGHT in flight on one."""
+    one, four, piped = tallies
+    await kiosk_chunk(url, KIOSKS[:1], CHUNK, one)
+    await kiosk_chunk(url, KIOSKS, CHUNK // len(KIOSKS), four)
+    await pipelined_chunk(url, KIOSKS[0], CHUNK, piped)
+
+
 def floor_chunk(floor: SqliteFloor, count: int, tally: Tally) -> None:
     begin = time.perf_counter()
     for i in range(count):
@@ -543,26 +561,27 @@ async def issue_throughput(tmp: Path, m: int, rounds: int, profile: Path | None
     """A fresh hub (a fresh day) each round: the reply to issue_ticket costs more as
     the day's tickets pile up (see the README), and rounds should be alike."""
     floor = SqliteFloor(tmp / "floor.db")
-    results: dict[str, list[Round]] = {path: [] for path in ISSUE_PATHS}
+    results: dict[str, list[Round]] = {path: [] for path in ISSUE_PATHS + CEILING_PATHS}
     try:
         for _ in range(20):
             floor(-1)
         for r in range(rounds):
             hub = await Server.hub(tmp / f"issue-{r + 1}.db", profile if r == 0 else None)
+            ceiling = await Server.commit_floor(tmp / f"ceiling-{r + 1}.db")
+            tallies = {path: Tally() for path in results}
             try:
                 await issue_tickets(hub.url, 1)   # the day's first command opens the day
-                one, four, piped, bare = Tally(), Tally(), Tally(), Tally()
                 for _ in range(max(1, m // CHUNK)):
-                    floor_chunk(floor, CHUNK, bare)
-                    await kiosk_chunk(hub.url, KIOSKS[:1], CHUNK, one)
-                    await kiosk_chunk(hub.url, KIOSKS, CHUNK // len(KIOSKS), four)
-                    await pipelined_chunk(hub.url, KIOSKS[0], CHUNK, piped)
+                    floor_chunk(floor, CHUNK, tallies[ISSUE_PATHS[3]])
+                    for url, paths in ((hub.url, ISSUE_PATHS[:3]), (ceiling.url, CEILING_PATHS)):
+                        await three_paths(url, [tallies[path] for path in paths])
             finally:
                 await hub.stop()
-            for path, tally in zip(ISSUE_PATHS, (one, four, piped, bare), strict=True):
+                await ceiling.stop()
+            for path, tally in tallies.items():
                 results[path].append(tally.round())
             print(f"  round {r + 1}/{rounds}: " + ", ".join(
-                f"{path} {results[path][-1].per_second:.0f}/s" for path in ISSUE_PATHS),
+                f"{path} {results[path][-1].per_second:.0f}/s" for path in results),
                 flush=True)
     finally:
         floor.close()
@@ -713,10 +732,20 @@ def report(args: argparse.Namespace, fs: str, calls: CallRounds,
     for path in ISSUE_PATHS:
         r = med[path]
         print(f"{path:<36}{r.per_second:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}")
-    for name, r in (("ratio 1 kiosk / floor", one), ("ratio 4 kiosks / floor", four),
-                    (f"ratio {IN_FLIGHT} in flight / floor", piped)):
-        print(f"{name:<36}{ratio(r.per_second, base.per_second):>10}"
+    for path in CEILING_PATHS:
+        r = med[path]
+        print(f"{path + ' (floor)':<36}{r.per_second:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}")
+    ceilings = [med[path] for path in CEILING_PATHS]
+    for name, r, c in zip(("1 kiosk", "4 kiosks", f"{IN_FLIGHT} in flight"),
+                          (one, four, piped), ceilings, strict=True):
+        print(f"{'ratio ' + name + ' / bare commit':<36}{ratio(r.per_second, base.per_second):>10}"
               f"{ratio(r.p50_ms, base.p50_ms):>9}{ratio(r.p99_ms, base.p99_ms):>9}")
+        print(f"{'ratio ' + name + ' / bare ws + gc':<36}{ratio(r.per_second, c.per_second):>10}"
+              f"{ratio(r.p50_ms, c.p50_ms):>9}{ratio(r.p99_ms, c.p99_ms):>9}")
+        print(f"{'  bare ws + gc / bare commit':<36}{ratio(c.per_second, base.per_second):>10}")
+    print("(gc: group commit. The issue's goals compare the hub with the bare commit; the "
+          "bare ws + gc server\n is how near to it Python and websockets alone get on this "
+          "machine)")
 
     print(f"\n3. memory (VmRSS) with {mem.n} display connections, burst of "
           f"{args.burst} events")
@@ -744,11 +773,16 @@ def report(args: argparse.Namespace, fs: str, calls: CallRounds,
             print(f"| call → screen {q}, {args.clients} display clients (HubClient, view, "
                   f"board) | {a:.1f} ms | {b:.1f} ms (bare broadcast + same client work) | "
                   f"{ratio(a, b)} |")
-    for label, r in (("issue_ticket, 1 kiosk", one), ("issue_ticket, 4 kiosks", four),
-                     (f"issue_ticket, {IN_FLIGHT} in flight on 1 kiosk", piped)):
+    for label, r, c in zip(("issue_ticket, 1 kiosk", "issue_ticket, 4 kiosks",
+                            f"issue_ticket, {IN_FLIGHT} in flight on 1 kiosk"),
+                           (one, four, piped), ceilings, strict=True):
         print(f"| {label} | {r.per_second:.0f}/s, p50 {r.p50_ms:.1f} ms | "
               f"{base.per_second:.0f}/s, p50 {base.p50_ms:.2f} ms (bare commit) | "
               f"{ratio(r.per_second, base.per_second)} |")
+        print(f"| {label}, against bare websockets + group commit | "
+              f"{r.per_second:.0f}/s | {c.per_second:.0f}/s (its own ratio to the bare "
+              f"commit: {ratio(c.per_second, base.per_second)}) | "
+              f"{ratio(r.per_second, c.per_second)} |")
     print(f"| RSS idle | {mem.idle_mb:.0f} MB | {fmem.idle_mb:.0f} MB (bare server) | "
           f"{ratio(mem.idle_mb, fmem.idle_mb)} |")
     for label, a, b in (

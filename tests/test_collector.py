@@ -34,9 +34,14 @@ async def run_for(activity: list[int], step: float) -> None:
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
+    """Each test as the collector found it: nothing frozen, Python's own thresholds
+    and callbacks (collector.freeze changes them for the hub's process)."""
+    threshold, callbacks = gc.get_threshold(), list(gc.callbacks)
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*threshold)
+    gc.callbacks[:] = callbacks
 
 
 def frozen_cycle() -> weakref.ref[Node]:
@@ -78,11 +83,22 @@ def test_a_slow_collection_is_logged_with_its_generation(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level("INFO")
     monkeypatch.setattr(collector, "SLOW", 0.0)      # every collection counts as slow
-    callbacks = list(gc.callbacks)
-    try:
-        collector.freeze()
-        gc.collect(1)
-    finally:
-        gc.callbacks[:] = callbacks
+    collector.freeze()
+    gc.collect(1)
     logged = [r.getMessage() for r in caplog.records if "slow_collection" in r.getMessage()]
     assert any('"generation": 1' in line and '"ms": ' in line for line in logged), logged
+
+
+def test_a_storm_of_new_objects_starts_no_full_collection_after_the_freeze() -> None:
+    """A reconnect storm builds thousands of connections within a second: only young
+    collections may walk them. (Python, left to itself, ran a full one every ten young
+    collections, walking all of them again each time.)"""
+    walked: list[int] = []
+    gc.collect()
+    collector.freeze()
+    gc.callbacks.append(lambda phase, info: phase == "start" and walked.append(
+        info["generation"]))
+    # more survivors than the process held: what would make Python walk them all
+    kept = [[i] for i in range(len(gc.get_objects()) + 100_000)]
+    assert len(kept) > 100_000 and walked, "no young collection ran"
+    assert 2 not in walked, f"{walked.count(2)} full collections"

@@ -30,14 +30,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import protocol as p
 from ..core.commands import Command
 from ..core.errors import DispatchError
 from ..service import HallService
 from ..store import Appended, StoreError
-from .logs import log_exception, log_json
+from .logs import log_exception, log_json, log_lines
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -57,6 +57,7 @@ class Outcome:
     acted: bool = False                      # it wrote events: failed with its batch
     same_as: Outcome | None = None           # a repeat of a command in the same batch
     then: Callable[[], None] | None = None   # run once its batch is told (a welcome)
+    log: dict[str, Any] | None = None        # its "command" log line, once durable
 
 
 @dataclass
@@ -83,7 +84,7 @@ class GroupCommit:
     service: HallService
     live: dict[ServerConnection, Client]
     batch_keys: dict[tuple[str, str], Outcome]   # commands decided, not yet told
-    # from Hub: _send, _forget_after; from FanOut (fanout.py): catch_up, fan_out;
+    # from Hub: _send, holding, _forget_after; from FanOut (fanout.py): catch_up, fan_out;
     # from CommandPath: _remember,
     # stored_ids
 
@@ -229,16 +230,19 @@ class GroupCommit:
                 if outcome.acted:
                     self.stored_ids.add(outcome.key)
                 self._remember(outcome.key, outcome.digest, outcome.reply)
-        if seqs:
-            self.told = seqs[-1]
-            self.catch_up(self._senders(outcomes), self.told)
-        for outcome in outcomes:
-            client = outcome.client
-            if client is not None and not client.closing and client.ws in self.live:
-                reply = outcome.same_as.reply if outcome.same_as else outcome.reply
-                self._send([client.ws], reply)
+        with self.holding():   # each sender's events and replies in one write
+            if seqs:
+                self.told = seqs[-1]
+                self.catch_up(self._senders(outcomes), self.told)
+            for outcome in outcomes:
+                client = outcome.client
+                if client is not None and not client.closing and client.ws in self.live:
+                    reply = outcome.same_as.reply if outcome.same_as else outcome.reply
+                    self._send([client.ws], reply)
         if seqs:
             self.fan_out()
+        if durable:
+            log_lines("command", [o.log for o in outcomes if o.log is not None])
         for outcome in outcomes:
             if outcome.then is not None:
                 self._guarded(outcome.then)

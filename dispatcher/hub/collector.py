@@ -13,6 +13,14 @@ younger. A frozen object is still freed by reference counting like any other; on
 garbage in reference cycles among frozen objects (a closed connection's, say) waits
 for a full collection, which the hub runs when it has been idle for IDLE seconds (at
 night, or in a lull), at most once every FULL_EVERY seconds.
+
+Python's own full collections are switched off too. Python counts what reached the
+oldest generation since its last full collection, and the hub never has one before
+its first idle moment, so Python ran one every ten young collections: cheap while
+only a second's survivors are unfrozen, but in a reconnect storm 2,000 connections
+are built within that second, and each of those collections walked them all again
+(one of 89 ms in bench_peak's storm, beside many just under the 50 ms that is
+logged). Young collections still free the cycles that die young, which is most.
 """
 
 from __future__ import annotations
@@ -30,14 +38,18 @@ FULL_EVERY = 3600.0      # s: full collections at most this often
 
 
 SLOW = 0.05              # s: a collection that took longer is logged
+NEVER = 2**31 - 1        # young collections between Python's own full ones: none
 
 
 def freeze() -> None:
     """After the start: what the start built is kept for the day (frozen at once: a
     collection first would add 100-160 ms to a start at the biggest hall; the start's
     own cyclic garbage waits for the first full collection). From now on a slow
-    collection is logged (``slow_collection``, with its generation and ms)."""
+    collection is logged (``slow_collection``, with its generation and ms), and
+    Python starts no full collection of its own."""
     gc.freeze()
+    young, older, _ = gc.get_threshold()
+    gc.set_threshold(young, older, NEVER)
     began = [0.0]
 
     def watch(phase: str, info: dict[str, int]) -> None:

@@ -211,9 +211,10 @@ class CommandPath:
         result = self._result(decided, client.device)
         if person is not None:
             result["person"] = person_view(person)
-        log_json("command", device=client.device.id, name=msg.name, id=msg.id,
-                 actor=actor, seqs=[seq for seq, _ in decided])
-        return Outcome(client, p.reply_ok(msg.id, result), key, digest, acted=bool(decided))
+        line = {"device": client.device.id, "name": msg.name, "id": msg.id, "actor": actor,
+                "seqs": [seq for seq, _ in decided]}
+        return Outcome(client, p.reply_ok(msg.id, result), key, digest, acted=bool(decided),
+                       log=line)
 
     def _reply_from_store(self, key: tuple[str, str], digest: str) -> str | None:
         """A retry of a command that committed before the reply cache's memory (or a

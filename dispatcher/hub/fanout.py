@@ -107,17 +107,32 @@ def sight_of(device: Device, windows: frozenset[str], slim: bool) -> int:
     return LOBBY if slim and device.role not in KEEPS_TICKETS else PUBLIC
 
 
-def write_all(conns: Iterable[ServerConnection], frame: str) -> list[ServerConnection]:
+def write_all(conns: Iterable[ServerConnection], frame: str,
+              held: Held | None = None) -> list[ServerConnection]:
     """Write ``frame`` to every open connection; return those that fell behind with it
-    (guard.py drops them)."""
+    (guard.py drops them). With ``held``: keep it there instead, for ``write_held``."""
     payload = frame.encode()
     data = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
-    behind = []
-    for ws in conns:
-        transport = ws.transport
-        if ws.protocol.state is not State.OPEN or transport is None:
-            continue
-        transport.write(data)
-        if fell_behind(ws, len(payload)):
-            behind.append(ws)
-    return behind
+    if held is not None:
+        for ws in conns:
+            held.setdefault(ws, []).append(data)
+        return []
+    return [ws for ws in conns if _write(ws, data)]
+
+
+Held = dict[ServerConnection, list[bytes]]   # frames kept for each connection, in order
+
+
+def write_held(held: Held) -> list[ServerConnection]:
+    """Each connection's frames kept in ``held`` in one write: one send, and one
+    wake-up of its device, for a batch's events and all its replies to that device."""
+    return [ws for ws, frames in held.items() if _write(ws, b"".join(frames))]
+
+
+def _write(ws: ServerConnection, data: bytes) -> bool:
+    """Whether the connection fell behind with ``data``; nothing if it is not open."""
+    transport = ws.transport
+    if ws.protocol.state is not State.OPEN or transport is None:
+        return False
+    transport.write(data)
+    return fell_behind(ws, len(data))

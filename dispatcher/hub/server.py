@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -43,7 +43,7 @@ from .collector import keep_collections_short
 from .commands import CommandPath, RecentReplies
 from .credentials import CredentialReload
 from .devices import Device
-from .fanout import FanOut, write_all
+from .fanout import FanOut, Held, write_all, write_held
 from .guard import (
     SEND_BUFFER_LIMIT,
     BadCredentials,
@@ -105,6 +105,7 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
         self.guard = Guard(limits)      # connection caps, refused-hello backoff
         self.phone = Phone(self)        # citizens' phone pages and their live sockets
         self.sent_chars = 0             # characters of every frame written (once a frame)
+        self.held: Held | None = None   # frames kept to be written together (holding)
         self.people = people or People({})   # clerks and staff who may sign in
         self.clock = clock
         self.speed = float(getattr(clock, "speed", 1.0))   # hall seconds a real second
@@ -161,10 +162,22 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
         """Every write to a client goes through here: the frame into each transport at
         once (fanout.py), then any client over the send-buffer limit is dropped
         (guard.py)."""
-        behind = write_all(conns, frame)
+        behind = write_all(conns, frame, self.held)
         self.sent_chars += len(frame)
         for ws in behind:
             self._drop_lagging(ws)
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """The frames sent meanwhile are written at the end, each connection's in one
+        write (fanout.write_held)."""
+        self.held = {}
+        try:
+            yield
+        finally:
+            held, self.held = self.held, None
+            for ws in write_held(held or {}):
+                self._drop_lagging(ws)
 
     def _drop_lagging(self, ws: ServerConnection) -> None:
         """Close with 4000 after what it has, write nothing more, cut it if it never
