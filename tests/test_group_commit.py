@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hub_process import HubProcess, RawClient, sample_token
 from test_hub_store_errors import with_hub
 from websockets.asyncio.client import connect
@@ -163,7 +165,10 @@ def slow_writes(hub: Hub, then_fail: bool) -> None:
     store._write = write
 
 
-def test_a_batch_that_fails_to_commit_is_taken_back_whole(tmp_path: Path) -> None:
+def test_a_batch_that_fails_to_commit_is_taken_back_whole(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+
     async def scenario(hub: Hub, url: str) -> tuple[list[dict[str, Any]], list[str],
                                                      list[dict[str, Any]]]:
         display = await RawClient.hello(url, "display", "D-B")
@@ -189,6 +194,11 @@ def test_a_batch_that_fails_to_commit_is_taken_back_whole(tmp_path: Path) -> Non
         f"B{n:03d}" for n in range(1, 8)]      # the first answered again, the rest act
     assert shown == [f"B{n:03d}" for n in range(1, 8)]       # no gap, none twice
     assert stored_numbers(tmp_path / "h.db") == shown
+    # the log tells what was done: each command once, when durable; the six taken
+    # back only by their retries
+    logged = [json.loads(line) for r in caplog.records for line in r.getMessage().split("\n")
+              if line.startswith('{"event": "command"')]
+    assert [c["id"] for c in logged] == [f"batch-{i}" for i in range(7)]
 
 
 def test_a_command_repeated_while_its_commit_is_in_flight_acts_once(tmp_path: Path
