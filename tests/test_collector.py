@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import weakref
 from collections.abc import Iterator
 
@@ -76,6 +77,9 @@ def test_a_cycle_among_frozen_objects_is_freed_once_the_hall_is_idle(
     asyncio.run(run_for(busy_then_idle, collector.IDLE))
     assert cycle() is None
     assert caplog.text.count('"full_collection"') == 1
+    full = [json.loads(r.getMessage()) for r in caplog.records
+            if "full_collection" in r.getMessage()]
+    assert full[0]["freed"] >= 2          # the cycle's two objects at least
     assert gc.get_freeze_count() > 0                       # frozen again after it
 
 
