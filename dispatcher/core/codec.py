@@ -23,6 +23,7 @@ import json
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from .. import hall as hall_module
@@ -137,8 +138,11 @@ def _tuples(data: dict[str, list[list[Any]]]) -> dict[str, list[tuple[Any, ...]]
     return {k: [tuple(x) for x in items] for k, items in data.items()}
 
 
+# A ticket's ids of queue, class and window are interned, as state.py does: from JSON
+# each of 20,000 tickets would hold its own copies.
 _FIXES: dict[type, dict[str, Callable[[Any], Any]]] = {
-    Ticket: {"state": TicketState},
+    Ticket: {"state": TicketState, "queue": intern, "ticket_class": intern,
+             "window": intern, "served_by": intern},
     WindowStatus: {"state": WindowState, "profile": _profile},
 }
 

