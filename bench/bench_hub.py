@@ -728,21 +728,21 @@ def report(args: argparse.Namespace, fs: str, calls: CallRounds,
 
     print(f"\n2. issue_ticket over websockets, durable commits, sequential per kiosk; "
           f"{args.tickets} tickets a path a round, in chunks of {CHUNK}")
-    print(f"{'path':<36}{'tickets/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'path':<46}{'tickets/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for path in ISSUE_PATHS:
         r = med[path]
-        print(f"{path:<36}{r.per_second:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}")
+        print(f"{path:<46}{r.per_second:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}")
     for path in CEILING_PATHS:
         r = med[path]
-        print(f"{path + ' (floor)':<36}{r.per_second:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}")
+        print(f"{path + ' (floor)':<46}{r.per_second:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}")
     ceilings = [med[path] for path in CEILING_PATHS]
     for name, r, c in zip(("1 kiosk", "4 kiosks", f"{IN_FLIGHT} in flight"),
                           (one, four, piped), ceilings, strict=True):
-        print(f"{'ratio ' + name + ' / bare commit':<36}{ratio(r.per_second, base.per_second):>10}"
+        print(f"{'ratio ' + name + ' / bare commit':<46}{ratio(r.per_second, base.per_second):>10}"
               f"{ratio(r.p50_ms, base.p50_ms):>9}{ratio(r.p99_ms, base.p99_ms):>9}")
-        print(f"{'ratio ' + name + ' / bare ws + gc':<36}{ratio(r.per_second, c.per_second):>10}"
+        print(f"{'ratio ' + name + ' / bare ws + gc':<46}{ratio(r.per_second, c.per_second):>10}"
               f"{ratio(r.p50_ms, c.p50_ms):>9}{ratio(r.p99_ms, c.p99_ms):>9}")
-        print(f"{'  bare ws + gc / bare commit':<36}{ratio(c.per_second, base.per_second):>10}")
+        print(f"{'  bare ws + gc / bare commit':<46}{ratio(c.per_second, base.per_second):>10}")
     print("(gc: group commit. The issue's goals compare the hub with the bare commit; the "
           "bare ws + gc server\n is how near to it Python and websockets alone get on this "
           "machine)")

@@ -910,7 +910,8 @@ async def the_day(ctx: Context, out: dict[str, Any]) -> None:
         rss, hwm = hub.memory()
         out.update(hub_rss_day_mb=round(rss, 1), hub_hwm_day_mb=round(hwm, 1),
                    hub_cpu_day_s=round(hub.cpu(), 1), closed=loads.closed,
-                   hub_slow_collections_day=slow_collections(hub.log))
+                   hub_slow_collections_day=slow_collections(hub.log),
+                   hub_loop_stalls_day=loop_stalls(hub.log))
         recorder.close()
         if args.storm:
             ctx.step(f"4. storm: kill -9 at {args.prefill + args.tickets} tickets "
@@ -919,6 +920,7 @@ async def the_day(ctx: Context, out: dict[str, Any]) -> None:
             conns = day.conns
             out["hub_rss_after_storm_mb"] = round(hub.memory()[0], 1)
             out["hub_slow_collections_storm"] = slow_collections(hub.log)
+            out["hub_loop_stalls_storm"] = loop_stalls(hub.log)
             print_storm(out["storm"])
     finally:
         for conn in conns.values():
@@ -1005,6 +1007,16 @@ def goals(out: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     return got
 
 
+def loop_stalls(log: Path) -> dict[str, Any]:
+    """The hub's event loop stalls of 100 ms or more (dispatcher/hub/stalls.py): how
+    many, the longest, their sum, and where the longest held the loop."""
+    stalls = [json.loads(line) for line in log.read_text(errors="replace").splitlines()
+              if '"loop_stall"' in line]
+    longest = max(stalls, key=lambda s: s["ms"], default={"ms": 0.0, "where": []})
+    return {"n": len(stalls), "max_ms": longest["ms"],
+            "sum_ms": round(sum(s["ms"] for s in stalls), 1), "where": longest["where"][:4]}
+
+
 def slow_collections(log: Path) -> dict[str, Any]:
     """The garbage collections over 50 ms the hub logged (dispatcher/hub/collector.py):
     how many, the longest, and their sum."""
@@ -1036,6 +1048,11 @@ def report(out: dict[str, Any]) -> None:
         if slow:
             print(f"hub garbage collections over 50 ms, {when}: {slow['n']} (longest "
                   f"{slow['max_ms']} ms, {slow['sum_ms']} ms in all)")
+        stalls = out.get(f"hub_loop_stalls_{when}")
+        if stalls:
+            print(f"hub event loop stalls of 100 ms or more, {when}: {stalls['n']} (longest "
+                  f"{stalls['max_ms']} ms, {stalls['sum_ms']} ms in all), the longest in "
+                  f"{' < '.join(stalls['where']) or '-'}")
     if out.get("storm"):
         print("\n4. storm")
         for key, value in out["storm"].items():

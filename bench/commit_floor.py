@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from dispatcher.protocol import HARD_FRAME_LIMIT
+from bench.hub_floor import serve_floor
 from dispatcher.store import SQLITE_PRAGMAS
 
 Waiting = tuple[ServerConnection, str]   # a connection, its command's id
@@ -75,23 +74,10 @@ class CommitFloor:
         self.db.execute("COMMIT")
 
 
-async def serve_floor(path: str) -> None:
-    loop = asyncio.get_running_loop()
-    stop: asyncio.Future[None] = loop.create_future()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    floor = CommitFloor(path)
-    async with serve(floor.handler, "127.0.0.1", 0, max_size=HARD_FRAME_LIMIT,
-                     ping_interval=20, ping_timeout=20, compression=None) as server:
-        port = server.sockets[0].getsockname()[1]
-        print(f"floor listening on ws://127.0.0.1:{port}", flush=True)
-        await stop
-
-
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: python -m bench.commit_floor DB")
-    asyncio.run(serve_floor(sys.argv[1]))
+    asyncio.run(serve_floor(CommitFloor(sys.argv[1]).handler))
 
 
 if __name__ == "__main__":

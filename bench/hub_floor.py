@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
@@ -46,13 +47,14 @@ class Floor:
             self.live.discard(ws)
 
 
-async def serve_floor() -> None:
+async def serve_floor(handler: Callable[[ServerConnection], Awaitable[None]]) -> None:
+    """``handler`` on a free port with the hub's websockets settings, until SIGTERM
+    (bench/commit_floor.py serves its own)."""
     loop = asyncio.get_running_loop()
     stop: asyncio.Future[None] = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    floor = Floor()
-    async with serve(floor.handler, "127.0.0.1", 0, max_size=HARD_FRAME_LIMIT,
+    async with serve(handler, "127.0.0.1", 0, max_size=HARD_FRAME_LIMIT,
                      ping_interval=20, ping_timeout=20, compression=None) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"floor listening on ws://127.0.0.1:{port}", flush=True)
@@ -61,7 +63,7 @@ async def serve_floor() -> None:
 
 def main() -> None:
     raise_nofile()
-    asyncio.run(serve_floor())
+    asyncio.run(serve_floor(Floor().handler))
 
 
 if __name__ == "__main__":

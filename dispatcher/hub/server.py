@@ -72,6 +72,7 @@ from .signin import (
     StaffSessions,
     person_view,
 )
+from .stalls import StallWatch
 from .views import RecentCalls, changes_for, snapshot
 
 HELLO_TIMEOUT = 10.0
@@ -473,7 +474,8 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
             clocks = [asyncio.ensure_future(self._alert_clock()),
                       asyncio.ensure_future(self.balance_clock()),
                       asyncio.ensure_future(self.phone.clock()),
-                      asyncio.ensure_future(keep_collections_short(lambda: self.batched))]
+                      asyncio.ensure_future(keep_collections_short(lambda: self.batched)),
+                      asyncio.ensure_future(StallWatch().run())]
             try:
                 await stop
             finally:
