@@ -25,7 +25,7 @@ from hub_process import HubProcess, RawClient, sample_token
 from test_hub_store_errors import with_hub
 from websockets.asyncio.client import connect
 
-from dispatcher.hub import Hub
+from dispatcher.hub import Hub, batching
 from dispatcher.store import StoreError
 
 KIOSKS = (("K-B1", "quick_b"), ("K-B2", "quick_b"), ("K-B3", "quick_b"), ("K-A1", "quick_a"))
@@ -259,3 +259,36 @@ def test_a_hello_resumed_by_events_mid_burst_gets_every_event_once(tmp_path: Pat
         assert display.welcome["resync"] == "events"
         assert display.welcome["seq"] >= start
         assert [e["seq"] for e in display.events] == list(range(start + 1, last + 1))
+
+
+def test_deciding_in_slices_keeps_every_command_in_order_and_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub gives the loop a turn after DECIDE_SLICE of deciding a backlog (replies,
+    reads and screens do not wait for a whole inbox). Sliced after every command, a
+    burst of 200 in flight is still acked once each, numbered without a gap, shown in
+    order."""
+    monkeypatch.setattr(batching, "DECIDE_SLICE", 0.0)
+    monkeypatch.setattr(batching, "MAX_BATCH", 20)   # the rest waits in the inbox
+    sliced: list[bool] = []
+    decide_waiting = batching.GroupCommit._decide_waiting
+
+    def counted(self: batching.GroupCommit, until: float) -> bool:
+        sliced.append(decide_waiting(self, until))
+        return sliced[-1]
+
+    monkeypatch.setattr(batching.GroupCommit, "_decide_waiting", counted)
+
+    async def scenario(hub: Hub, url: str) -> tuple[dict[tuple[str, str], str], list[int]]:
+        display = await RawClient.hello(url, "display", "D-B")
+        slow_writes(hub, then_fail=False)     # a backlog forms behind the first write
+        acked = await burst(url, EACH)
+        while not display.events or display.events[-1]["seq"] < hub.seq:
+            await display.recv()
+        return acked, [e["seq"] for e in display.events]
+
+    acked, seqs = asyncio.run(with_hub(f"sqlite:///{tmp_path / 'h.db'}", scenario))
+    assert any(sliced), "never sliced"
+    numbers = sorted(acked.values())
+    assert len(numbers) == len(set(numbers)) == len(KIOSKS) * EACH
+    assert stored_numbers(tmp_path / "h.db") == numbers
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))      # in order, no gap

@@ -26,6 +26,7 @@ presence is told, and a reconnect storm does not hold back the callers' commands
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from .server import Client
 
 MAX_BATCH = 256       # commands in one transaction at most
+# s of deciding before the loop gets a turn: replies, reads and screens wait for as
+# long as it decides (a full inbox of 256 commands held it 100-265 ms: bench_peak's
+# loop_stall lines), and the batch decided so far goes to the writer meanwhile
+DECIDE_SLICE = 0.02
 
 
 @dataclass
@@ -128,30 +133,39 @@ class GroupCommit:
     def _drain(self) -> None:
         if self._draining:     # enqueued while draining: the loop below takes it
             return
-        self._draining = True
+        self._draining, sliced = True, False
         try:
             while True:
-                self._decide_waiting()
-                if not self._hand_over():
+                sliced = self._decide_waiting(time.perf_counter() + DECIDE_SLICE)
+                if not self._hand_over() or sliced:
                     break
         finally:
             self._draining = False
+        if sliced:          # the rest after the loop's turn
+            try:
+                asyncio.get_running_loop().call_soon(self._drain)
+            except RuntimeError:   # no loop: a test driving the hub by hand
+                self._drain()
 
-    def _decide_waiting(self) -> None:
+    def _decide_waiting(self, until: float) -> bool:
         """Decide the commands at the head of the inbox into the next batch (also while
-        the previous one is being written); answer a query or hello once durable."""
+        the previous one is being written); answer a query or hello once durable. True
+        when it stopped at ``until`` with commands still waiting."""
         while self.inbox:
             item = self.inbox[0]
             if item.decides:
                 if len(self._next.outcomes) >= MAX_BATCH:
-                    return
+                    return False
                 self.inbox.popleft()
                 self._next.outcomes.extend(self._decide(item))
             elif self._writing is None and not self._next.decided(self.service):
                 self.inbox.popleft()
                 self._guarded(item.run)
             else:
-                return     # answered once what is decided before it is durable
+                return False   # answered once what is decided before it is durable
+            if self.inbox and time.perf_counter() >= until:   # one at least each time
+                return True
+        return False
 
     def _decide(self, item: Waiting) -> list[Outcome]:
         self.deciding = True

@@ -92,6 +92,25 @@ class Client:
     through: int = 0        # the last seq it was sent (fanout.py)
 
 
+class Live(dict[ServerConnection, Client]):
+    """The devices' connections, and apart the consoles' (every device that comes or
+    goes is told to them: a reconnect storm of 2,000 would otherwise walk them all
+    2,000 times)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.consoles: dict[ServerConnection, Client] = {}
+
+    def __setitem__(self, ws: ServerConnection, client: Client) -> None:
+        super().__setitem__(ws, client)
+        if client.device.role == "console":
+            self.consoles[ws] = client
+
+    def pop(self, ws: ServerConnection, *default: Any) -> Any:  # type: ignore[override]
+        self.consoles.pop(ws, None)
+        return super().pop(ws, *default)
+
+
 class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
     def __init__(self, service_factory: Callable[[Any], HallService],
                  devices: dict[str, Device], clock: Callable[[], float] = time.time,
@@ -118,7 +137,7 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
         self.pending: set[tuple[str, str]] = set()   # sign-ins whose PIN is being checked
         self.sessions = StaffSessions()
         self._checks: set[asyncio.Task[None]] = set()
-        self.live: dict[ServerConnection, Client] = {}
+        self.live = Live()
         self.started = time.time()
         self._closing: set[asyncio.Task[None]] = set()
         self.service = service_factory(self._observe)
@@ -234,9 +253,8 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
         """Tell the consoles a device came or went (presence.py); a device the hub had
         reported offline is reported back."""
         view = self.presence.note(device, online, self.clock())
-        consoles = [ws for ws, c in self.live.items() if c.device.role == "console"]
-        if view is not None and consoles:
-            self._send(consoles, p.presence_frame(device.id, view))
+        if view is not None and self.live.consoles:
+            self._send(list(self.live.consoles), p.presence_frame(device.id, view))
         known = self.service.core.state.devices.get(device.id)
         if online and known and known.detail == DISCONNECTED and self._today():
             self.run_own(ReportDevice(device.id, "ok", RECONNECTED))

@@ -54,7 +54,8 @@ class StallWatch:
 
     def _watch(self) -> None:
         while not self._stop.wait(self.beat):
-            if self.where is None and time.monotonic() - self.last >= self.beat + self.stall:
+            # looked at every beat: a stall of STALL is caught at least once
+            if self.where is None and time.monotonic() - self.last >= self.stall:
                 frame = sys._current_frames().get(self._loop_thread)
                 if frame is not None:
                     self.where = innermost(frame)
