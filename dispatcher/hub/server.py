@@ -37,6 +37,7 @@ from ..core.errors import DispatchError
 from ..core.floor import FloorHistory
 from ..service import HallService
 from ..store.snapshots import Resumed
+from .arrivals import Arrivals
 from .balancer import BALANCE_EVERY, Balancer
 from .batching import GroupCommit, Outcome, Waiting
 from .collector import keep_collections_short
@@ -138,6 +139,7 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
         self.sessions = StaffSessions()
         self._checks: set[asyncio.Task[None]] = set()
         self.live = Live()
+        self.arrivals = Arrivals()      # new connections take turns
         self.started = time.time()
         self._closing: set[asyncio.Task[None]] = set()
         self.service = service_factory(self._observe)
@@ -217,19 +219,25 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
 
     # ------------------------------------------------------------ connections
 
-    def _admit(self, ws: ServerConnection, request: Request) -> Response | None:
+    async def _admit(self, ws: ServerConnection, request: Request) -> Response | None:
         """process_request: a phone's page (phone.py), /healthz, or a 503 over the
-        connection caps (guard.py)."""
+        connection caps (guard.py); a device then waits for its turn (arrivals.py)."""
         phone = route(request)
         if phone is not None:
             return self.phone.admit(ws, phone)
-        return self.health(ws, request) or self.guard.admit(ws)
+        refused = self.health(ws, request) or self.guard.admit(ws)
+        if refused is None:
+            await self.arrivals.take_turn(ws)
+        return refused
 
     async def handler(self, ws: ServerConnection) -> None:
         if ws in self.phone.live:
             await self.phone.serve_live(ws)
             return
-        client = await self._hello(ws)
+        try:
+            client = await self._hello(ws)
+        finally:
+            self.arrivals.give_back(ws)
         if client is None:
             return
         log_json("connected", device=client.device.id, role=client.device.role,
@@ -243,8 +251,11 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
             self.live.pop(ws, None)
             log_json("disconnected", device=client.device.id, code=ws.close_code,
                      remote=remote(ws))
-            if all(c.device.id != client.device.id for c in self.live.values()):
+            if self._gone(client.device.id):
                 self._note_presence(client.device, False)
+
+    def _gone(self, device_id: str) -> bool:
+        return all(c.device.id != device_id for c in self.live.values())
 
     def presence_for(self, device: Device) -> dict[str, Any] | None:
         return self.presence.view(self.devices) if device.role == "console" else None
@@ -412,6 +423,7 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
             self.enqueue(Waiting(False, lambda: self._answer(client, message)))
 
     def _answer(self, client: Client, message: p.QueryMessage) -> None:
+        self.catch_up([client.ws], self.told)   # the answer's seq after its events
         sent = self.sent_chars
         self._query(client, message)
         if client.bucket is not None:   # the reply's size, into debt if need be
@@ -501,6 +513,7 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
                     clock.cancel()
                 self.stop_predicting()
                 await self.idle()      # the batch in flight is written and told
+                self.flush_fan_out()
                 self.stop_batching()
             await asyncio.gather(*(ws.close(1001, "shutting_down") for ws in self.live),
                                  return_exceptions=True)
