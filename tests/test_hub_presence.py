@@ -60,6 +60,32 @@ def test_the_console_sees_devices_come_and_go_and_the_lobby_does_not(tmp_path: P
         asyncio.run(scenario(hub.url))
 
 
+def test_a_device_is_gone_only_when_its_last_connection_goes(tmp_path: Path) -> None:
+    """A kiosk whose panel app and printer bridge are both connected stays online when
+    one of them goes; the console is told it went when the last one does."""
+    async def scenario(url: str) -> None:
+        console = await RawClient.hello(url, "console", "CONSOLE-1")
+        first = await RawClient.hello(url, "kiosk", "K-B2")
+        await presence_of(console, "K-B2", True)
+        second = await RawClient.hello(url, "kiosk", "K-B2")
+        await first.close()
+        frames = []
+        while True:
+            try:
+                frames.append(await console.recv(0.5))
+            except TimeoutError:
+                break
+        assert not [f for f in frames if f.get("type") == "presence"
+                    and f["device"] == "K-B2" and not f["presence"]["online"]]
+        await second.close()
+        went = await presence_of(console, "K-B2", False)
+        assert went["online"] is False
+        await console.close()
+
+    with HubProcess(f"sqlite:///{tmp_path / 'hall.db'}") as hub:
+        asyncio.run(scenario(hub.url))
+
+
 def test_the_client_librarys_view_keeps_presence(tmp_path: Path) -> None:
     async def scenario(url: str) -> None:
         seen: list[dict[str, Any]] = []

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -94,22 +95,34 @@ class Client:
 
 
 class Live(dict[ServerConnection, Client]):
-    """The devices' connections, and apart the consoles' (every device that comes or
-    goes is told to them: a reconnect storm of 2,000 would otherwise walk them all
-    2,000 times)."""
+    """The devices' connections; apart, the consoles' and how many each device has
+    (every device that comes or goes is told to the consoles, and one that goes is
+    gone when it has no connection left: 2,000 displays lost at once would otherwise
+    walk all the connections 2,000 times)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.consoles: dict[ServerConnection, Client] = {}
+        self.per_device: Counter[str] = Counter()
 
     def __setitem__(self, ws: ServerConnection, client: Client) -> None:
+        if ws not in self:
+            self.per_device[client.device.id] += 1
         super().__setitem__(ws, client)
         if client.device.role == "console":
             self.consoles[ws] = client
 
     def pop(self, ws: ServerConnection, *default: Any) -> Any:  # type: ignore[override]
         self.consoles.pop(ws, None)
-        return super().pop(ws, *default)
+        client = super().pop(ws, None)
+        if client is None:
+            return super().pop(ws, *default)   # KeyError unless a default is given
+        left = self.per_device[client.device.id] - 1
+        if left:
+            self.per_device[client.device.id] = left
+        else:
+            del self.per_device[client.device.id]
+        return client
 
 
 class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
@@ -251,11 +264,8 @@ class Hub(GroupCommit, FanOut, CommandPath, CredentialReload, Balancer):
             self.live.pop(ws, None)
             log_json("disconnected", device=client.device.id, code=ws.close_code,
                      remote=remote(ws))
-            if self._gone(client.device.id):
+            if client.device.id not in self.live.per_device:
                 self._note_presence(client.device, False)
-
-    def _gone(self, device_id: str) -> bool:
-        return all(c.device.id != device_id for c in self.live.values())
 
     def presence_for(self, device: Device) -> dict[str, Any] | None:
         return self.presence.view(self.devices) if device.role == "console" else None
