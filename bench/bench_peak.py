@@ -800,46 +800,58 @@ async def storm(ctx: Context, hub: Hub, day: Day) -> tuple[Hub, dict[str, Any]]:
     call meanwhile: the probe in a process of its own (the goal's figure: a caller
     panel is alone in its process) and one in this loop, which also reconnects the
     other callers and kiosks (its latencies are partly this process's own)."""
-    args = ctx.args
-    zone = ctx.plan.zone_ids[0]
-    window, near_window = ctx.plan.zone_windows[zone][:2]
-    kiosk = next(k for k, q in day.kiosks if q == ctx.plan.queue(zone))
-    for _ in range(2 * args.probes):                 # up to --probes calls each
-        await command(day.conns[kiosk], "issue_ticket", queue=ctx.plan.queue(zone))
-    await asyncio.sleep(1.0)
-    await day.loads.ask("storm", "storm")            # resets their counts
-    for load in day.loads.loads:                     # drop stale "allback" lines
-        while not load.lines["allback"].empty():
-            load.lines["allback"].get_nowait()
-    probe_id, near_id = ctx.plan.caller(window), ctx.plan.caller(near_window)
+    window, near_window = await storm_ready(ctx, day)
     probe = await ProbeProcess.start()
     killed = time.monotonic()
     await hub.kill()
-    probe.order(day.conns.pop(probe_id), window, args.probes)
+    probe.order(day.conns.pop(ctx.plan.caller(window)), window, ctx.args.probes)
     restarted = await Hub.start(hub.argv, ctx.tmp / "storm.log")
     listening, cpu_at_listen = time.monotonic(), restarted.cpu()
+    near_id = ctx.plan.caller(near_window)
     tasks = {d: asyncio.create_task(reconnect(c, d == near_id)) for d, c in day.conns.items()}
-    near = await tasks[near_id]
-    latencies: list[float] = []
     everyone = asyncio.ensure_future(asyncio.gather(day.loads.expect("allback", WAIT * 2),
                                                     *tasks.values()))
-    while len(latencies) < args.probes and not everyone.done():
-        t0 = time.monotonic()
-        await command(near, "call_next", window=near_window)
-        latencies.append(time.monotonic() - t0)
-        await asyncio.sleep(PROBE_GAP)
+    near = await call_meanwhile(await tasks[near_id], near_window, everyone, ctx.args.probes)
     await everyone
     storm_over, storm_cpu = time.monotonic(), restarted.cpu() - cpu_at_listen
-    share = storm_cpu / (storm_over - listening)
     await probe.stop()
     day.conns = {d: t.result() for d, t in tasks.items()}
     await wait_resynced(list(day.conns.values()))
     reports = await day.loads.ask("storm", "storm")
     mine = [c.resynced_at for c in day.conns.values() if c.resynced_at is not None]
     alone = [took for t0, took in probe.took if t0 < storm_over]
-    return restarted, {**storm_figures(reports, [*mine, probe.resynced], killed, listening,
-                                       alone, latencies),
-                       "hub_cpu_share": round(share, 2)}   # of one core, listen to all back
+    figures = storm_figures(reports, [*mine, probe.resynced], killed, listening, alone, near)
+    # the hub's share of a core from its listening until every device was back
+    return restarted, {**figures, "hub_cpu_share": round(storm_cpu / (storm_over - listening),
+                                                         2)}
+
+
+async def storm_ready(ctx: Context, day: Day) -> tuple[str, str]:
+    """The probes' tickets issued (up to --probes calls each), the load processes'
+    counts reset; the two probe windows."""
+    zone = ctx.plan.zone_ids[0]
+    kiosk = next(k for k, q in day.kiosks if q == ctx.plan.queue(zone))
+    for _ in range(2 * ctx.args.probes):
+        await command(day.conns[kiosk], "issue_ticket", queue=ctx.plan.queue(zone))
+    await asyncio.sleep(1.0)
+    await day.loads.ask("storm", "storm")            # resets their counts
+    for load in day.loads.loads:                     # drop stale "allback" lines
+        while not load.lines["allback"].empty():
+            load.lines["allback"].get_nowait()
+    window, near_window = ctx.plan.zone_windows[zone][:2]
+    return window, near_window
+
+
+async def call_meanwhile(caller: Device, window: str, until: asyncio.Future[Any],
+                         most: int) -> list[float]:
+    """call_next every PROBE_GAP until ``until`` is done: each one's latency."""
+    latencies: list[float] = []
+    while len(latencies) < most and not until.done():
+        t0 = time.monotonic()
+        await command(caller, "call_next", window=window)
+        latencies.append(time.monotonic() - t0)
+        await asyncio.sleep(PROBE_GAP)
+    return latencies
 
 
 async def wait_resynced(conns: list[Device]) -> None:

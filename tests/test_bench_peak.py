@@ -67,10 +67,12 @@ def test_tiny_peak_run_reports_every_figure_and_loses_nothing(tmp_path: Path) ->
     storm = out["storm"]
     assert storm["listeners_lost"] == LISTENERS
     assert storm["listeners_resynced"] == LISTENERS
-    assert storm["devices"] == LISTENERS + 5 + 4              # callers and kiosks too
-    assert storm["probe_commands"] > 0
-    for key in ("hub_start_s", "all_resynced_after_kill_s", "probe_p99_ms"):
+    assert storm["devices"] == LISTENERS + 5 + 4     # callers, kiosks, the probe process
+    assert storm["probe_commands"] > 0 and storm["near_probe_commands"] > 0
+    for key in ("hub_start_s", "all_resynced_after_kill_s", "probe_p99_ms",
+                "near_probe_p99_ms"):
         assert real_number(storm[key]), key
+    assert 0 < storm["hub_cpu_share"] <= 1.2, storm["hub_cpu_share"]   # one loop's thread
     assert out["closed"] == []
 
     text = done.stdout
