@@ -100,3 +100,35 @@ def test_an_answer_comes_after_the_events_it_counts(
 
     seen = asyncio.run(with_hub(f"sqlite:///{tmp_path / 'h.db'}", scenario))
     assert all(answer_seq <= held for answer_seq, held in seen), seen
+
+
+def test_the_halls_screens_are_written_before_the_other_devices(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass writes the displays and LED strips first, whatever the order the devices
+    connected in: a call is shown in the hall before the caller panels and kiosks
+    learn their counts."""
+    roles_in_order: list[list[str]] = []
+    catch_up = fanout.FanOut.catch_up
+
+    def recorded(self: fanout.FanOut, conns: Any, target: int) -> None:
+        conns = list(conns)
+        roles_in_order.append([self.live[ws].device.role for ws in conns if ws in self.live])
+        catch_up(self, conns, target)
+
+    async def scenario(hub: Hub, url: str) -> None:
+        others = [await RawClient.hello(url, "caller", f"C-B0{i}") for i in range(1, 4)]
+        screens = [await RawClient.hello(url, "display", "D-B") for _ in range(2)]
+        others.append(await RawClient.hello(url, "kiosk", "K-B2"))
+        screens.append(await RawClient.hello(url, "display", "D-B"))
+        kiosk = await RawClient.hello(url, "kiosk", "K-B1")
+        monkeypatch.setattr(fanout.FanOut, "catch_up", recorded)
+        assert (await kiosk.command("issue_ticket", queue="quick_b"))["ok"]
+        for display in screens:
+            await read_until(display, hub.seq)
+
+    asyncio.run(with_hub(f"sqlite:///{tmp_path / 'h.db'}", scenario))
+    passes = [roles for roles in roles_in_order if len(roles) > 1]   # not the sender's
+    assert passes, roles_in_order
+    for roles in passes:
+        shown = [r in ("display", "led") for r in roles]
+        assert shown == sorted(shown, reverse=True), roles      # every screen first

@@ -38,14 +38,14 @@ from .views import KEEPS_TICKETS
 if TYPE_CHECKING:
     from .devices import Device
     from .ring import EventFrames
-    from .server import Client
+    from .server import Live
 
 FAN_OUT_CHUNK = 256    # connections written in one turn of the loop (about 3-6 ms)
 Group = tuple[int, bool, tuple[int, ...]]   # (seq sent through, batch, sight per event)
 
 
 class FanOut:
-    live: dict[ServerConnection, Client]
+    live: Live
     ring: dict[int, EventFrames]
     told: int
     _fan_pass: asyncio.Handle | None = None   # the next chunk of a pass, if one is on
@@ -96,9 +96,9 @@ class FanOut:
         try:
             asyncio.get_running_loop()
         except RuntimeError:      # no loop: a test driving the hub by hand
-            self.catch_up(list(self.live), self.told)
+            self.catch_up(self._screens_first(), self.told)
             return
-        self._fan_chunk(list(self.live), 0)
+        self._fan_chunk(self._screens_first(), 0)
 
     def _fan_chunk(self, conns: list[ServerConnection], start: int) -> None:
         end = start + FAN_OUT_CHUNK
@@ -106,18 +106,25 @@ class FanOut:
         if end < len(conns):
             rest = conns
         elif self._fan_again:
-            self._fan_again, rest, end = False, list(self.live), 0
+            self._fan_again, rest, end = False, self._screens_first(), 0
         else:
             self._fan_pass = None
             return
         self._fan_pass = asyncio.get_running_loop().call_soon(self._fan_chunk, rest, end)
+
+    def _screens_first(self) -> list[ServerConnection]:
+        """The hall's displays and LED strips, then everyone else: a call is shown to
+        the citizens before 300 caller panels learn their queue counts (its own
+        caller has had it with its reply)."""
+        screens = self.live.screens
+        return [*screens, *(ws for ws in self.live if ws not in screens)]
 
     def flush_fan_out(self) -> None:
         """Every live device up to the last seq told now (before the hub closes)."""
         if self._fan_pass is not None:
             self._fan_pass.cancel()
             self._fan_pass, self._fan_again = None, False
-        self.catch_up(list(self.live), self.told)
+        self.catch_up(self._screens_first(), self.told)
 
 
 def _sight(device: Device, frames: list[EventFrames], concerned: frozenset[str],

@@ -94,6 +94,9 @@ class Client:
     through: int = 0        # the last seq it was sent (fanout.py)
 
 
+SCREENS = ("display", "led")    # what shows a call to the citizens in the hall
+
+
 class Live(dict[ServerConnection, Client]):
     """The devices' connections; apart, the consoles' and how many each device has
     (every device that comes or goes is told to the consoles, and one that goes is
@@ -103,6 +106,7 @@ class Live(dict[ServerConnection, Client]):
     def __init__(self) -> None:
         super().__init__()
         self.consoles: dict[ServerConnection, Client] = {}
+        self.screens: dict[ServerConnection, Client] = {}   # fanout.py writes them first
         self.per_device: Counter[str] = Counter()
 
     def __setitem__(self, ws: ServerConnection, client: Client) -> None:
@@ -111,9 +115,12 @@ class Live(dict[ServerConnection, Client]):
         super().__setitem__(ws, client)
         if client.device.role == "console":
             self.consoles[ws] = client
+        elif client.device.role in SCREENS:
+            self.screens[ws] = client
 
     def pop(self, ws: ServerConnection, *default: Any) -> Any:  # type: ignore[override]
         self.consoles.pop(ws, None)
+        self.screens.pop(ws, None)
         client = super().pop(ws, None)
         if client is None:
             return super().pop(ws, *default)   # KeyError unless a default is given
