@@ -96,7 +96,7 @@ class FanOut:
         try:
             asyncio.get_running_loop()
         except RuntimeError:      # no loop: a test driving the hub by hand
-            self.catch_up(self._screens_first(), self.told)
+            self.flush_fan_out()
             return
         self._fan_chunk(self._screens_first(), 0)
 

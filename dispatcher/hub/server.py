@@ -119,15 +119,13 @@ class Live(dict[ServerConnection, Client]):
             self.screens[ws] = client
 
     def pop(self, ws: ServerConnection, *default: Any) -> Any:  # type: ignore[override]
+        if ws not in self:
+            return super().pop(ws, *default)   # KeyError unless a default is given
         self.consoles.pop(ws, None)
         self.screens.pop(ws, None)
-        client = super().pop(ws, None)
-        if client is None:
-            return super().pop(ws, *default)   # KeyError unless a default is given
-        left = self.per_device[client.device.id] - 1
-        if left:
-            self.per_device[client.device.id] = left
-        else:
+        client = super().pop(ws)
+        self.per_device[client.device.id] -= 1
+        if not self.per_device[client.device.id]:
             del self.per_device[client.device.id]
         return client
 
