@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from . import compact_json
+
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024       # larger frames get frame_too_large and are dropped
 HARD_FRAME_LIMIT = 1024 * 1024    # larger still: the websocket closes with 1009
@@ -180,14 +182,11 @@ def message_id(frame: str | bytes) -> str | None:
 # ----------------------------------------------------------- server → client
 
 
-# json.dumps with these arguments makes an encoder each call (a third of a small
-# frame's encoding); one made once encodes the same
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _ESCAPED = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode(message: dict[str, Any]) -> str:
-    text = _COMPACT.encode(message)
+    text = compact_json.dumps(message)
     try:
         text.encode()
     except UnicodeEncodeError:  # a lone surrogate got this far: send it escaped

@@ -26,6 +26,7 @@ from pathlib import Path
 from sys import intern
 from typing import Any
 
+from .. import compact_json
 from .. import hall as hall_module
 from ..hall import Hall, Profile
 from . import events as ev
@@ -206,7 +207,7 @@ def encode_state(state: HallState, floor: FloorHistory | None = None) -> bytes:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return compact_json.dumps(value)
 
 
 def _dumps_chunked(name: str, value: dict[str, Any]) -> str:

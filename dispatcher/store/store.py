@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import compact_json
 from ..core import events as ev
 from ..core.events import Event, event_from_dict
 from ..hall import Hall
@@ -310,4 +311,4 @@ def _row(seq: int, event: Event, day: str | None, command: Appended, recorded_at
 
 
 def _dumps(event: Event) -> str:
-    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return compact_json.dumps(event.to_dict())
