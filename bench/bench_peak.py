@@ -458,6 +458,7 @@ class Part:
     self_cpu: float = 0.0
     screen: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)   # /healthz's, in this part
+    stalls: dict[str, Any] = field(default_factory=dict)     # the hub's, in this part
 
 
 @dataclass
@@ -607,9 +608,10 @@ async def run_part(day: Day, hub: Hub, name: str, work: Callable[[Part], Awaitab
                    tickets: int) -> Part:
     part = Part(name, tickets)
     cpu0, load0, self0 = hub.cpu(), day.loads.cpu(), self_cpu()
-    counters = await hub.counters()
+    counters, stalls = await hub.counters(), len(stall_lines(hub.log))
     await work(part)
     part.hub_cpu = hub.cpu() - cpu0
+    part.stalls = loop_stalls(hub.log, skip=stalls)
     part.counters = {k: v - counters[k] for k, v in (await hub.counters()).items()}
     part.load_cpu = [b - a for a, b in zip(load0, day.loads.cpu(), strict=True)]
     part.self_cpu = self_cpu() - self0
@@ -904,7 +906,8 @@ def part_figures(part: Part) -> dict[str, Any]:
             if part.tickets else math.nan,
             "listener_procs_cpu_pct": [round(100 * c / part.seconds) for c in part.load_cpu]
             if part.seconds else [],
-            "driver_cpu_pct": round(100 * part.self_cpu / part.seconds) if part.seconds else 0}
+            "driver_cpu_pct": round(100 * part.self_cpu / part.seconds) if part.seconds else 0,
+            "loop_stalls": part.stalls}
 
 
 def split_tickets(args: argparse.Namespace) -> tuple[int, int]:
@@ -1004,7 +1007,9 @@ def print_part(f: dict[str, Any]) -> None:
           f"{s['last_p99_ms']} ms; missing {s['missing']}, gaps {s['gaps']}; hub CPU "
           f"{f['hub_cpu_s']} s ({f['hub_cpu_ms_per_ticket']} ms/ticket); listener processes "
           f"CPU {f['listener_procs_cpu_pct']}%, this process {f['driver_cpu_pct']}%; "
-          f"{f['commits']} commits of {f['commands_committed']} commands",
+          f"{f['commits']} commits of {f['commands_committed']} commands; loop stalls "
+          f"≥ 100 ms {f['loop_stalls'].get('n')}, the loop's own work "
+          f"{f['loop_stalls'].get('own')} (longest {f['loop_stalls'].get('own_max_ms')} ms)",
           flush=True)
 
 
@@ -1072,14 +1077,33 @@ def goals(out: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     return got
 
 
-def loop_stalls(log: Path) -> dict[str, Any]:
-    """The hub's event loop stalls of 100 ms or more (dispatcher/hub/stalls.py): how
-    many, the longest, their sum, and where the longest held the loop."""
-    stalls = [json.loads(line) for line in log.read_text(errors="replace").splitlines()
-              if '"loop_stall"' in line]
-    longest = max(stalls, key=lambda s: s["ms"], default={"ms": 0.0, "where": []})
+def stall_lines(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text(errors="replace").splitlines()
+            if '"loop_stall"' in line]
+
+
+def loop_stalls(log: Path, skip: int = 0) -> dict[str, Any]:
+    """The hub's event loop stalls of 100 ms or more (dispatcher/hub/stalls.py) after the
+    first ``skip``: how many, the longest, their sum, and where the longest held the
+    loop; ``own``: those of the loop's own work (its thread's CPU at least half the
+    stall; the rest waited for a core, or for the GIL), the longest of them and where."""
+    stalls = stall_lines(log)[skip:]
+    own = [s for s in stalls if s.get("cpu_ms", s["ms"]) >= s["ms"] / 2]
+    none: dict[str, Any] = {"ms": 0.0, "where": []}
+    longest = max(stalls, key=lambda s: s["ms"], default=none)
+    longest_own = max(own, key=lambda s: s["ms"], default=none)
     return {"n": len(stalls), "max_ms": longest["ms"],
-            "sum_ms": round(sum(s["ms"] for s in stalls), 1), "where": longest["where"][:4]}
+            "sum_ms": round(sum(s["ms"] for s in stalls), 1), "where": longest["where"][:4],
+            "own": len(own), "own_max_ms": longest_own["ms"],
+            "own_where": longest_own["where"][:4]}
+
+
+def print_stalls(stalls: dict[str, Any], when: str) -> None:
+    print(f"hub event loop stalls of 100 ms or more, {when}: {stalls['n']} (longest "
+          f"{stalls['max_ms']} ms, {stalls['sum_ms']} ms in all), the longest in "
+          f"{' < '.join(stalls['where']) or '-'}\n   of them the loop's own work (its CPU "
+          f"≥ half the stall): {stalls['own']} (longest {stalls['own_max_ms']} ms, in "
+          f"{' < '.join(stalls['own_where']) or '-'})")
 
 
 def slow_collections(log: Path) -> dict[str, Any]:
@@ -1115,9 +1139,7 @@ def report(out: dict[str, Any]) -> None:
                   f"{slow['max_ms']} ms, {slow['sum_ms']} ms in all)")
         stalls = out.get(f"hub_loop_stalls_{when}")
         if stalls:
-            print(f"hub event loop stalls of 100 ms or more, {when}: {stalls['n']} (longest "
-                  f"{stalls['max_ms']} ms, {stalls['sum_ms']} ms in all), the longest in "
-                  f"{' < '.join(stalls['where']) or '-'}")
+            print_stalls(stalls, when)
     if out.get("storm"):
         print("\n4. storm")
         for key, value in out["storm"].items():

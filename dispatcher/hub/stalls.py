@@ -8,6 +8,12 @@ thread of its own looks at the beat: once the loop has been silent for STALL
 seconds, it takes the stack the loop's thread is in. When the loop beats again, the
 stall is logged (``loop_stall``: its ``ms`` and ``where``, the innermost frames of
 that stack, innermost first), so an operator can see what held the hall up.
+
+``cpu_ms`` says whose the stall was: the CPU the loop's thread itself used from the
+beat before the stall to its end. A
+stall of the loop's own work uses about as much CPU as it lasts; a loop that was
+ready but waited (for a core, on a busy machine, or for the GIL another thread
+held) used little.
 The thread wakes BEAT a second and takes the GIL for a moment each time.
 """
 
@@ -30,6 +36,7 @@ class StallWatch:
     def __init__(self, beat: float = BEAT, stall: float = STALL) -> None:
         self.beat, self.stall = beat, stall
         self.last = time.monotonic()
+        self.last_cpu = 0.0                      # the loop thread's CPU at the last beat
         self.where: list[str] | None = None      # the stack caught in the stall
         self._loop_thread = threading.get_ident()
         self._stop = threading.Event()
@@ -39,15 +46,17 @@ class StallWatch:
     async def run(self) -> None:
         """On the loop: beat until cancelled; log each stall as it ends."""
         self._loop_thread = threading.get_ident()
+        self.last_cpu = time.thread_time()
         self._thread.start()
         try:
             while True:
                 await asyncio.sleep(self.beat)
-                now = time.monotonic()
+                now, cpu = time.monotonic(), time.thread_time()
                 silent, self.last = now - self.last, now
+                used, self.last_cpu = cpu - self.last_cpu, cpu
                 if silent - self.beat >= self.stall:
                     log_json("loop_stall", ms=round((silent - self.beat) * 1e3, 1),
-                             where=self.where or [])
+                             cpu_ms=round(used * 1e3, 1), where=self.where or [])
                 self.where = None
         finally:
             self._stop.set()
