@@ -292,3 +292,37 @@ def test_deciding_in_slices_keeps_every_command_in_order_and_once(
     assert len(numbers) == len(set(numbers)) == len(KIOSKS) * EACH
     assert stored_numbers(tmp_path / "h.db") == numbers
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))      # in order, no gap
+
+
+def test_a_turn_of_the_loop_decides_for_one_slice_however_many_commands_it_read(
+        tmp_path: Path) -> None:
+    """Each command read enqueues and drains at once; the slice is the turn's, so 30
+    decisions of 5 ms queued in one turn (a turn that read 30 commands) go 20 ms a
+    turn, in order, and replies, reads and screens get the turns between."""
+    async def scenario(hub: Hub, url: str) -> list[tuple[int, int]]:
+        loop, turns, ran = asyncio.get_running_loop(), [0], []
+
+        def tick() -> None:
+            turns[0] += 1
+            if len(ran) < 30:
+                loop.call_soon(tick)
+
+        def decision(i: int) -> Any:
+            def run() -> None:
+                end = time.perf_counter() + 0.005
+                while time.perf_counter() < end:
+                    pass
+                ran.append((i, turns[0]))
+            return run
+
+        tick()
+        for i in range(30):
+            hub.own_turn(decision(i))
+        while len(ran) < 30:
+            await asyncio.sleep(0.01)
+        return ran
+
+    ran = asyncio.run(with_hub(f"sqlite:///{tmp_path / 'h.db'}", scenario))
+    assert [i for i, _ in ran] == list(range(30))
+    per_turn = [sum(1 for _, t in ran if t == turn) for turn in {t for _, t in ran}]
+    assert max(per_turn) <= 1 + batching.DECIDE_SLICE / 0.005, per_turn

@@ -26,6 +26,7 @@ presence is told, and a reconnect storm does not hold back the callers' commands
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -98,6 +99,8 @@ class GroupCommit:
         self.batch_keys = {}
         self.deciding = False      # inside a command's decision: own commands join it
         self._draining = False
+        self._slice_ends: float | None = None   # when this turn's deciding must stop
+        self._drain_next = False                # a drain is due in the next turn
         self._next = Batch(self.service.next_seq)   # being decided
         self._writing: asyncio.Task[None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
@@ -131,21 +134,50 @@ class GroupCommit:
         self.enqueue(Waiting(True, run))
 
     def _drain(self) -> None:
+        """Decide what waits, for DECIDE_SLICE at most in one turn of the loop: every
+        command read in a turn enqueues and drains, so the slice is the turn's, not
+        each drain's (a turn that read 300 commands held the loop 100-190 ms)."""
         if self._draining:     # enqueued while draining: the loop below takes it
+            return
+        first = self._slice_ends is None     # the turn's first drain decides one at least
+        until = self._slice()
+        if not first and time.perf_counter() >= until:   # this turn's slice is spent
+            self._drain_later()
             return
         self._draining, sliced = True, False
         try:
             while True:
-                sliced = self._decide_waiting(time.perf_counter() + DECIDE_SLICE)
+                sliced = self._decide_waiting(until)
                 if not self._hand_over() or sliced:
                     break
         finally:
             self._draining = False
         if sliced:          # the rest after the loop's turn
+            self._drain_later()
+
+    def _slice(self) -> float:
+        """When this turn's slice of deciding ends; the turn's first drain starts it.
+        With no loop (a test driving the hub by hand) there are no turns: no end."""
+        if self._slice_ends is None:
             try:
-                asyncio.get_running_loop().call_soon(self._drain)
-            except RuntimeError:   # no loop: a test driving the hub by hand
-                self._drain()
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return math.inf
+            self._slice_ends = time.perf_counter() + DECIDE_SLICE
+            loop.call_soon(self._end_slice)   # runs first in the next turn
+        return self._slice_ends
+
+    def _end_slice(self) -> None:
+        self._slice_ends = None
+
+    def _drain_later(self) -> None:
+        if not self._drain_next:
+            self._drain_next = True
+            asyncio.get_running_loop().call_soon(self._drain_again)
+
+    def _drain_again(self) -> None:
+        self._drain_next = False
+        self._drain()
 
     def _decide_waiting(self, until: float) -> bool:
         """Decide the commands at the head of the inbox into the next batch (also while
