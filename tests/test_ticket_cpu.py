@@ -84,6 +84,7 @@ class ReferenceReplay:
         self.lines: dict[_Key, _RefLine] = {}
         self.direct = {w.id: _RefLine(list(state.window_lines.get(w.id, ())), [])
                        for w in working}
+        self.zone = zone
         for queue in markers:
             key = (queue, line_key(hall, queue, zone))
             bisect.insort(self.line(key).places, (now, math.inf, f"?{queue}"))
@@ -126,12 +127,14 @@ class ReferenceReplay:
 
     def run(self, targets: set[str]) -> dict[str, float]:
         """Seconds from now until each target ticket id (``?queue`` for a marker) is
-        called; a target not reached within MAX_CALLS calls is left out."""
+        called; a target not reached within MAX_CALLS calls of the windows that can
+        reach it (``reaching``) is left out. Every window is played."""
         heap = [(t, w) for w, t in sorted(self.free.items())]
         heapq.heapify(heap)
         found: dict[str, float] = {}
-        calls = 0
-        while heap and len(found) < len(targets) and calls < Cap.max_calls:
+        reach = {t: self.reaching({t}) for t in targets}
+        calls = dict.fromkeys(targets, 0)   # each target's windows' calls so far
+        while heap and any(t not in found and calls[t] < Cap.max_calls for t in targets):
             at, window = heapq.heappop(heap)
             at = self.in_hours(at)
             taken = self.call(window, at)
@@ -140,13 +143,37 @@ class ReferenceReplay:
                 if later is not None:
                     heapq.heappush(heap, (later, window))
                 continue
-            calls += 1
             ticket, queue = taken
-            if ticket in targets:
+            for t in targets:
+                calls[t] += reach[t] is None or window in reach[t]
+            if ticket in targets and calls[ticket] <= Cap.max_calls:
                 found[ticket] = at - self.now
             hold = 0.0 if ticket.startswith("?") else self.means[queue]
             heapq.heappush(heap, (at + hold, window))
         return found
+
+    def reaching(self, targets: set[str]) -> set[str] | None:
+        """The windows that call from a target's line (its queue's, or the window's it
+        was sent to), those that call from a line of theirs, and so on; None (every
+        window) when a target waits in no line."""
+        lines: set[_Key | str] = set()
+        for target in targets:
+            if target.startswith("?"):
+                lines.add((target[1:], line_key(self.hall, target[1:], self.zone)))
+                continue
+            ticket = self.state.tickets.get(target)
+            if ticket is None or ticket.state is not TicketState.WAITING:
+                return None
+            lines.add(ticket.window if ticket.window is not None else
+                      (ticket.queue, line_key(self.hall, ticket.queue, ticket.zone)))
+        calls_from = {w: {w, *(k for q in p.queues for k in self.keys(w, q))}
+                      for w, p in self.profiles.items()}
+        windows: set[str] = set()
+        while more := {w for w, from_ in calls_from.items()
+                       if w not in windows and from_ & lines}:
+            windows |= more
+            lines |= {k for w in more for k in calls_from[w]}
+        return windows
 
     def in_hours(self, at: float) -> float:
         """When a window free at ``at`` may call: at once within a period or its
@@ -413,10 +440,9 @@ def test_the_printed_waits_are_the_replay_of_every_window(seed: int, max_calls: 
     assert checked > 50
 
 
-def test_a_zone_with_one_window_is_told_as_before_and_played_alone() -> None:
-    """Four zones, one queue each, one window open in zone D and many in the others:
-    a ticket of D is told the same wait as by the reference, and its replay plays
-    only zone D's window."""
+def four_zones(waiting: dict[str, int]) -> tuple[Hall, Dispatcher, float]:
+    """Four zones, one queue each, windows A1-A9 … D1-D9 of which D1 alone is open in
+    zone D and all in the others; ``waiting`` tickets in each zone's line."""
     raw = tiny_hall_raw()
     zones = "ABCD"
     raw["zones"] = {z: {"name": z, "name_en": z, "kiosks": [f"K{z}"]} for z in zones}
@@ -432,24 +458,64 @@ def test_a_zone_with_one_window_is_told_as_before_and_played_alone() -> None:
     for w in hall.windows:
         if w[0] != "D" or w == "D1":
             core.execute(c.OpenWindow(w), now)
-    for i in range(400):
+    for i in range(max(waiting.values())):
         for z in zones:
-            core.execute(c.IssueTicket(f"q{z}", zone=z), now + i)
-    last = core.state.queue_lines["qD"][-1][2]
-    now += 400
-    played: list[int] = []
+            if i < waiting[z]:
+                core.execute(c.IssueTicket(f"q{z}", zone=z), now + i)
+    return hall, core, now + max(waiting.values())
+
+
+@contextmanager
+def plays(counted: list[tuple[int, int]]) -> Iterator[None]:
+    """Each replay's windows played and targets found, into ``counted``."""
     kept = replay.Replay._play
 
-    def counting(self: replay.Replay, free: list, targets: set[str]) -> tuple:
-        played.append(len(free))
-        return kept(self, free, targets)
+    def counting(self: replay.Replay, free: list, targets: set[str]) -> dict[str, float]:
+        found = kept(self, free, targets)
+        counted.append((len(free), len(found)))
+        return found
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(replay.Replay, "_play", counting)
+        yield
+
+
+def test_a_zone_with_one_window_is_told_as_before_and_played_alone() -> None:
+    """Four zones, one queue each, one window open in zone D and many in the others:
+    a ticket of D is told the same wait as by the reference, and its replay plays
+    only zone D's window."""
+    hall, core, now = four_zones(dict.fromkeys("ABCD", 400))
+    last = core.state.queue_lines["qD"][-1][2]
+    played: list[tuple[int, int]] = []
+    with plays(played):
         told = estimate.ticket_status(hall, core.state, last, now)
     with the_reference():
         assert told == estimate.ticket_status(hall, core.state, last, now)
-    assert played[0] == 1
+    assert played == [(1, 1)]
+
+
+def test_a_busy_zone_does_not_use_up_the_budget_of_a_quiet_ones_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """MAX_CALLS bounds the calls of the windows that can reach the ticket: zone D's
+    one window reaches the 150th ticket of its line, though the 27 windows of the
+    other zones would make more than MAX_CALLS calls before, so D's ticket is told its
+    replay's wait, as with no budget at all (every window played, the budget used up,
+    it would get the fallback projection)."""
+    monkeypatch.setattr(replay, "MAX_CALLS", 200)
+    hall, core, now = four_zones({"A": 400, "B": 400, "C": 400, "D": 150})
+    last = core.state.queue_lines["qD"][-1][2]
+    played: list[tuple[int, int]] = []
+    with plays(played):
+        told = estimate.ticket_status(hall, core.state, last, now)
+    assert played == [(1, 1)]
+    played.clear()
+    with plays(played):   # a kiosk of D asks: D's next ticket, and every other queue's
+        status = estimate.queue_status(hall, core.state, now, zone="D")
+    assert (1, 1) in played   # D's window alone, for D's line, within its own budget
+    monkeypatch.setattr(replay, "MAX_CALLS", 10**6)   # what no budget gives
+    with the_reference():
+        assert told == estimate.ticket_status(hall, core.state, last, now)
+        assert status["qD"] == estimate.queue_status(hall, core.state, now, zone="D")["qD"]
 
 
 @pytest.mark.parametrize("back", [0.0, 0.05])

@@ -32,7 +32,7 @@ from .state import HallState, TicketState, WindowState
 
 OVERTIME = 1800.0     # windows keep calling this long after a period ends
 LOOKBACK = 3600.0     # arrival rates: over the last hour of opening time
-MAX_CALLS = 20000     # a bound on the replay's work
+MAX_CALLS = 20000     # a bound on the replay's work: calls of the windows played
 SPREAD = 1.0          # how far the first free times move to exponential order statistics
 _WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 _Place = tuple[float, float, str]
@@ -140,28 +140,30 @@ class Replay:
 
         Only the windows that can reach a target's line are played, through the lines
         they share (a window of another zone, calling from other lines, cannot delay
-        it), when that gives the answer of playing them all: the others could not
-        have made up the rest of MAX_CALLS by then. Else every window is played."""
-        if not targets:
-            return {}
-        lines = self._target_lines(targets)
-        if lines is not None:
-            found = self._pruned(targets, lines)
-            if found is not None:
-                return found
-            self._fresh()
-        return self._play(sorted(self.free.items()), targets)[0]
+        it), one such group at a time, and MAX_CALLS counts the group's calls alone: a
+        busy zone does not use up the budget of a quiet one's line. A target in no
+        line (no longer waiting, or for a window that is not working) is never called."""
+        groups: dict[frozenset[str], set[str]] = {}
+        kinds = self._kinds() if targets else {}
+        for target in targets:
+            line = self.marked.get(target) if target.startswith("?") else \
+                self._line_of(target)
+            if line is not None:
+                groups.setdefault(frozenset(self._component([line], kinds)), set()).add(target)
+        found: dict[str, float] = {}
+        free = sorted(self.free.items())
+        for windows, wanted in groups.items():   # no two share a window or a line
+            found.update(self._play([(w, t) for w, t in free if w in windows], wanted))
+        return found
 
-    def _play(self, free: list[tuple[str, float]], targets: set[str]
-              ) -> tuple[dict[str, float], int, float]:
+    def _play(self, free: list[tuple[str, float]], targets: set[str]) -> dict[str, float]:
         """The calls of the windows ``free`` (window, first free), in the order of their
-        (time, window): when each target was called, the calls made, and when the
-        last call was."""
+        (time, window): when each target was called."""
         heap = [(t, w) for w, t in free]
         heapq.heapify(heap)
         found: dict[str, float] = {}
         calls, wanted, now, means = 0, len(targets), self.now, self.means
-        at, call, in_hours, replace = now, self.call, self.in_hours, heapq.heapreplace
+        call, in_hours, replace = self.call, self.in_hours, heapq.heapreplace
         # one entry per window, so the order of the calls is that of the (time, window)
         # keys alone: replacing the head in place pops in the same order as pop + push
         while heap and len(found) < wanted and calls < MAX_CALLS:
@@ -180,35 +182,7 @@ class Replay:
             if ticket in targets:
                 found[ticket] = at - now
             replace(heap, (at + (0.0 if ticket.startswith("?") else means[queue]), window))
-        return found, calls, at
-
-    def _pruned(self, targets: set[str], lines: list[_Node]) -> dict[str, float] | None:
-        """``run`` on the windows that can reach the targets' lines alone, or None when
-        that may not be what playing every window gives."""
-        kinds = self._kinds()
-        windows, reached = self._component(lines, kinds)
-        free = [(w, t) for w, t in sorted(self.free.items()) if w in windows]
-        found, calls, at = self._play(free, targets)
-        if len(windows) == len(self.profiles):   # every window was played
-            return found
-        if len(found) < len(targets):   # every window played may reach more, or fewer
-            return None
-        # the full play makes the last call only if fewer than MAX_CALLS came before it
-        others = self._most_calls({k for keys, _ in kinds.values() for k in keys
-                                   if k not in reached},
-                                  [w for w in self.profiles if w not in windows], at)
-        return found if calls - 1 + others < MAX_CALLS else None
-
-    def _target_lines(self, targets: set[str]) -> list[_Node] | None:
-        """The line each target waits in; None when one is in none."""
-        lines = []
-        for target in targets:
-            line = self.marked.get(target) if target.startswith("?") else \
-                self._line_of(target)
-            if line is None:
-                return None
-            lines.append(line)
-        return lines
+        return found
 
     def _line_of(self, ticket_id: str) -> _Node | None:
         ticket = self.tickets.get(ticket_id)
@@ -240,10 +214,9 @@ class Replay:
         return kinds
 
     def _component(self, lines: list[_Node], kinds: dict[_Kind, tuple[list[_Key], list[str]]]
-                   ) -> tuple[set[str], set[_Key]]:
+                   ) -> set[str]:
         """The windows that call from the lines (a queue's, or a window's own), those
-        that share a line with them, and so on; and every line of a queue they call
-        from."""
+        that share a line with them, and so on."""
         callers: dict[_Key, list[_Kind]] = {}
         for kind, (keys, _) in kinds.items():
             for key in keys:
@@ -259,19 +232,7 @@ class Replay:
                     reached.update(fresh)
                     todo += fresh
             found = callers.get(todo.pop(), []) if todo else []
-        return {w for kind in taken for w in kinds[kind][1]}, reached
-
-    def _most_calls(self, keys: set[_Key], windows: list[str], by: float) -> int:
-        """At most how many calls the lines can give until ``by``: the tickets waiting
-        in their queues (whole) and for the windows, the markers, and the citizens of
-        their streams come by then (one more each, for rounding)."""
-        opened = sum(max(0.0, min(end, by) - max(start, self.now))
-                     for start, end in self.periods)
-        waiting = sum(len(self.state.queue_lines.get(q, ())) for q in {q for q, _ in keys})
-        waiting += sum(len(self.state.window_lines.get(w, ())) for w in windows)
-        coming = sum(int(rate * opened) + 2 for (q, z, _), rate in self.rates.items()
-                     if (q, z) in keys)
-        return waiting + len(self.markers) + coming
+        return {w for kind in taken for w in kinds[kind][1]}
 
     def in_hours(self, at: float) -> float:
         """When a window free at ``at`` may call: at once within a period or its
