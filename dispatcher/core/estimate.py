@@ -32,7 +32,7 @@ from ..hall import Hall
 from .errors import DispatchError
 from .replay import Replay
 from .selection import callable_by
-from .state import HallState, Ticket, TicketState, WindowState, WindowStatus
+from .state import WORKING, HallState, Ticket, TicketState, WindowStatus
 
 RECENT = 20  # completed services the mean is taken over
 SIDE_WEIGHT = 0.5  # the first estimator: a side window gives the queue about half its time
@@ -50,7 +50,6 @@ WAIT_RANGE = ((1200.0, 0.56, 1.43), (2400.0, 0.71, 1.39), (4800.0, 0.70, 1.32),
               (math.inf, 0.71, 1.15))
 MIN_SERVICE = 1.0  # seconds: a mean of zero-length services divides nothing by zero
 RESIDUAL_FLOOR = 0.25  # before any service is known: at least this share of a mean is left
-_WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 _SECONDS = operator.itemgetter(1)
 # sum() adds floats one after the other before Python 3.12 (since, it compensates):
 # there a running total gives the same, without walking the day's services each time
@@ -149,7 +148,7 @@ def _ticket_wait(hall: Hall, state: HallState, ticket: Ticket, ahead: int,
         return view.replay((), {ticket.id}).get(ticket.id, projection)
     # sent to a window by name: it waits for that window alone, and comes first there
     window = state.windows[ticket.window]
-    if window.state not in _WORKING:
+    if window.state not in WORKING:
         return None
     return view.remaining(window) + ahead * mean_service(hall, state, ticket.queue, now)
 
@@ -159,7 +158,7 @@ class _View:
 
     def __init__(self, hall: Hall, state: HallState, now: float) -> None:
         self.hall, self.state, self.now = hall, state, now
-        self.working = [w for w in state.windows.values() if w.state in _WORKING]
+        self.working = [w for w in state.windows.values() if w.state in WORKING]
         self.lengths = {q: len(line) for q, line in state.queue_lines.items()}
         self._means: dict[str, float] = {}
         self._left: dict[str, float] = {}
@@ -305,7 +304,7 @@ def working_windows(state: HallState, queue: str, hall: Hall | None = None,
                     zone: str | None = None) -> tuple[int, int]:
     """Open, unpaused windows that have the queue as main work, and as side work (of
     them, those that call the tickets taken in ``zone``, given the hall)."""
-    working = [w for w in state.windows.values() if w.state in _WORKING
+    working = [w for w in state.windows.values() if w.state in WORKING
                and (hall is None or _calls_zone(hall, w.id, queue, zone))]
     return (sum(queue in w.profile.main for w in working),
             sum(queue in w.profile.side for w in working))

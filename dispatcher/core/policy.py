@@ -32,12 +32,11 @@ from ..hall import Balancing, Hall, Profile
 from .commands import SetProfile
 from .estimate import mean_service, zone_waiting
 from .replay import ANY
-from .state import HallState, WindowState
+from .state import WORKING, HallState
 
 POLICIES = ("dedicated", "loops", "loops+side", "balanced", "capped", "zone-pooled",
             "pooled")
 BALANCING = ("balanced", "capped")  # the policies whose console moves windows
-_WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 
 # suggest_moves: a queue "runs long" when its waiting work, shared by the windows that
 # call it, takes over LEND_AT of its overdue threshold to clear (two tickets waiting for
@@ -213,7 +212,7 @@ def _callers(hall: Hall, state: HallState) -> dict[tuple[str, str], float]:
     callers = {(q, z): 0.0 for q, queue in hall.queues.items()
                for z in ((ANY,) if queue.cross_zone else queue.zones)}
     for window in state.windows.values():
-        if window.state in _WORKING:
+        if window.state in WORKING:
             zone = hall.windows[window.id].zone
             for q in window.profile.main:
                 callers[line_key(hall, q, zone)] += 1.0
@@ -255,7 +254,7 @@ def _donors(hall: Hall, state: HallState, drain: dict[tuple[str, str], float],
     """Working windows whose main work has slack, the most slack first."""
     found = []
     for wid, window in sorted(state.windows.items()):
-        if wid in busy or window.state not in _WORKING:
+        if wid in busy or window.state not in WORKING:
             continue
         zone = hall.windows[wid].zone
         slack = max(drain[line_key(hall, q, zone)] for q in window.profile.main)

@@ -28,13 +28,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..hall import Hall
-from .state import HallState, TicketState, WindowState
+from .state import WORKING, HallState, TicketState
 
 OVERTIME = 1800.0     # windows keep calling this long after a period ends
 LOOKBACK = 3600.0     # arrival rates: over the last hour of opening time
 MAX_CALLS = 20000     # a bound on the replay's work: calls of the windows played
 SPREAD = 1.0          # how far the first free times move to exponential order statistics
-_WORKING = (WindowState.IDLE, WindowState.CALLING, WindowState.SERVING)
 _Place = tuple[float, float, str]
 ANY = "*"             # the line key of tickets any window may call
 _Key = tuple[str, str]  # (queue, zone or ANY)
@@ -72,7 +71,7 @@ class Replay:
         self.opening = [(start, e - start) for s, e in self.periods
                         if e > (start := max(s, now))]
         self.rates = _rates(hall, state, now, day)
-        working = [w for w in state.windows.values() if w.state in _WORKING]
+        working = [w for w in state.windows.values() if w.state in WORKING]
         self.profiles = {w.id: w.profile for w in working}
         self.zones = {w.id: hall.windows[w.id].zone if w.id in hall.windows else None
                       for w in working}

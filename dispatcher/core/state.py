@@ -42,6 +42,11 @@ class WindowState(StrEnum):
     PAUSED = "paused"
 
 
+# the windows that call: open and not paused (a frozenset: a StrEnum hashes as fast as
+# its str, where a tuple compares each member in turn)
+WORKING = frozenset({WindowState.IDLE, WindowState.CALLING, WindowState.SERVING})
+
+
 @dataclass
 class Ticket:
     id: str
