@@ -202,6 +202,7 @@ class EventStore:
                 projector = Projector(conn, first, self._day, self._planned)
                 for seq, event in enumerate(batch, first):
                     projector.project(seq, event)
+                projector.flush()
         except Exception as exc:
             self._drop_writer()
             self._resync()
