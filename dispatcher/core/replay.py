@@ -63,7 +63,6 @@ class Replay:
         self.tickets = state.tickets
         self._groups: dict[str, tuple[tuple[_Line, ...], _Groups]] = {}
         self.lines: dict[_Key, _Line] = {}
-        self.direct: dict[str, _Line] = {}
         self.marked: dict[str, _Node] = {}   # ``?queue`` -> its line
         day = _day_periods(hall, now)
         self.periods = [(s, e) for s, e in day if e + OVERTIME > now]
@@ -76,19 +75,13 @@ class Replay:
         self.zones = {w.id: hall.windows[w.id].zone if w.id in hall.windows else None
                       for w in working}
         self.free = {w: now + t for w, t in spread(remaining, [w.id for w in working]).items()}
-        self.markers, self.zone = tuple(markers), zone
-        self._fresh()
-
-    def _fresh(self) -> None:
-        """Every line as it stands now, nobody called yet."""
-        self.lines, self._groups, self.marked = {}, {}, {}
         nobody = _Line([], [])   # the own line of every window nobody was sent to
-        self.direct = {w: _Line(list(line), []) if (line := self.state.window_lines.get(w))
+        self.direct = {w: _Line(list(line), []) if (line := state.window_lines.get(w))
                        else nobody for w in self.profiles}
-        for queue in self.markers:
-            key = (queue, line_key(self.hall, queue, self.zone))
+        for queue in markers:
+            key = (queue, line_key(hall, queue, zone))
             self.marked[f"?{queue}"] = key
-            bisect.insort(self.line(key).places, (self.now, math.inf, f"?{queue}"))
+            bisect.insort(self.line(key).places, (now, math.inf, f"?{queue}"))
 
     def line(self, key: _Key) -> _Line:
         found = self.lines.get(key)

@@ -26,6 +26,7 @@ presence is told, and a reconnect storm does not hold back the callers' commands
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import deque
@@ -235,7 +236,7 @@ class GroupCommit:
         # run_in_executor it took three turns of the loop, each behind a chunk of any
         # fan-out in progress (3-6 ms a chunk at 2,000 displays)
         def back(written: Future[None]) -> None:   # on the writer thread
-            if not loop.is_closed():    # else the hub has stopped: nobody to tell
+            with contextlib.suppress(RuntimeError):   # the loop closed: nobody to tell
                 loop.call_soon_threadsafe(self._written, written, appended, batch)
 
         self._writer.submit(self.service.commit, appended).add_done_callback(back)
@@ -244,13 +245,14 @@ class GroupCommit:
     def _written(self, written: Future[None], appended: list[Appended], batch: Batch
                  ) -> None:
         """The batch's write ended: tell it (or take it back), then decide on."""
-        failed = True
+        failed = False
         try:
             written.result()
-            failed = False
         except StoreError as exc:
+            failed = True
             log_json("store_failed", commands=len(appended), error=str(exc))
         except Exception:
+            failed = True
             log_exception("commit failed")
         writing, self._writing = self._writing, None
         try:

@@ -7,8 +7,8 @@ read only those. Older ones are packed with zlib, PACK_CHUNK events in one piece
 frames of neighbouring events are alike, so a piece packs to about 80 bytes an event
 instead of 1,650, at 3–4 µs an event (zlib's level 1: level 6 packed 25% smaller at
 9.5 µs, 5% of the hub's loop at 2,300 issues a second; one packer an event, with a
-dictionary, cost 54–80 µs of every command's path). Only a resync from further back unpacks them,
-a piece at a time. A ring of 10,000 events so holds a few MB instead of 23
+dictionary, cost 54–80 µs of every command's path). Only a resync from further back
+unpacks them, a piece at a time. A ring of 10,000 events so holds a few MB instead of 23
 (bench/bench_memory.py).
 """
 
