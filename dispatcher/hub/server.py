@@ -95,6 +95,7 @@ class Client:
 
 
 SCREENS = ("display", "led")    # what shows a call to the citizens in the hall
+QUIET = ("kiosk",)              # what shows counts only: caught up less often (fanout.py)
 
 
 class Live(dict[ServerConnection, Client]):
@@ -107,6 +108,7 @@ class Live(dict[ServerConnection, Client]):
         super().__init__()
         self.consoles: dict[ServerConnection, Client] = {}
         self.screens: dict[ServerConnection, Client] = {}   # fanout.py writes them first
+        self.quiet: dict[ServerConnection, Client] = {}     # and these at most every so often
         self.per_device: Counter[str] = Counter()
 
     def __setitem__(self, ws: ServerConnection, client: Client) -> None:
@@ -117,12 +119,15 @@ class Live(dict[ServerConnection, Client]):
             self.consoles[ws] = client
         elif client.device.role in SCREENS:
             self.screens[ws] = client
+        elif client.device.role in QUIET:
+            self.quiet[ws] = client
 
     def pop(self, ws: ServerConnection, *default: Any) -> Any:  # type: ignore[override]
         if ws not in self:
             return super().pop(ws, *default)   # KeyError unless a default is given
         self.consoles.pop(ws, None)
         self.screens.pop(ws, None)
+        self.quiet.pop(ws, None)
         client = super().pop(ws)
         self.per_device[client.device.id] -= 1
         if not self.per_device[client.device.id]:
