@@ -360,6 +360,11 @@ def _hints(cls: type[Command]) -> dict[str, Any]:
     return get_type_hints(cls)
 
 
+@cache
+def _fields(cls: type[Command]) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
 def command_from_dict(name: str, args: dict[str, Any]) -> Command:
     """Build a command from its protocol name and JSON arguments, checking every type."""
     cls = COMMANDS.get(name)
@@ -367,7 +372,7 @@ def command_from_dict(name: str, args: dict[str, Any]) -> Command:
         raise DispatchError("bad_argument", f"unknown command {name!r}", field="name")
     if not isinstance(args, dict):
         raise DispatchError("bad_argument", f"{name}: args must be an object", field="args")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = _fields(cls)
     unknown = sorted(set(args) - set(fields))
     if unknown:
         raise DispatchError("bad_argument", f"{name}: unknown argument {unknown[0]!r}",

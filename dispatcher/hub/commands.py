@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -300,9 +301,14 @@ def id_conflict(message_id: str) -> str:
 def stamped(command: Command, actor: str | None) -> Command:
     """The command with its ``by`` (if it has one) naming who does it: the hub's word,
     never a device's."""
-    if not any(f.name == "by" for f in dataclasses.fields(command)):
+    if not _has_by(type(command)):
         return command
     return dataclasses.replace(command, by=actor or "")  # type: ignore[call-arg]
+
+
+@functools.cache
+def _has_by(cls: type[Command]) -> bool:
+    return any(f.name == "by" for f in dataclasses.fields(cls))
 
 
 def _parse_command(msg: p.CommandMessage) -> Command:
