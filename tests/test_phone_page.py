@@ -536,3 +536,17 @@ def test_a_bad_public_url_is_one_line_naming_the_key(url: str, reason: str) -> N
     assert reason in str(caught.value) and "\n" not in str(caught.value)
     raw["hall"]["public_url"] = "https://hall.example/kaiyang/"
     assert parse_hall_file(raw, "hall.toml").public_url == "https://hall.example/kaiyang"
+
+
+def test_status_tokens_from_the_pool_are_all_different_across_its_refills() -> None:
+    """Tokens come 16 random bytes at a time from a 4 KiB pool of the OS's: a thousand
+    (the pool refilled three times) are a thousand different 22-character tokens, and
+    their bytes spread over every value as random bytes do."""
+    import base64
+
+    tokens = [new_token() for _ in range(1000)]
+    assert len(set(tokens)) == 1000
+    assert all(TOKEN_SHAPE.fullmatch(t) for t in tokens)
+    raw = b"".join(base64.urlsafe_b64decode(t + "==") for t in tokens)
+    assert len(raw) == 16_000 and len(set(raw)) == 256
+    assert max(raw.count(bytes([b])) for b in range(256)) < 3 * 16_000 / 256

@@ -34,9 +34,9 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22}")    # token_urlsafe(16): 22 charac
 
 
 class _Randomness:
-    """The OS's random bytes, POOL_BYTES at a time: one getrandom call cost more than
-    the rest of issuing a ticket on a busy virtual machine (40-70 µs). The bytes are
-    the same the OS gives ``secrets``, each handed out once."""
+    """The OS's random bytes, POOL_BYTES at a time: a getrandom call a ticket cost
+    30-40 µs on a slow virtual machine, one for 256 tickets costs about as much. The
+    bytes are the same the OS gives ``secrets``, each handed out once."""
 
     POOL_BYTES = 4096
 
