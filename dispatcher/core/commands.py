@@ -361,7 +361,8 @@ def _hints(cls: type[Command]) -> dict[str, Any]:
 
 
 @cache
-def _fields(cls: type[Command]) -> dict[str, dataclasses.Field[Any]]:
+def command_fields(cls: type[Command]) -> dict[str, dataclasses.Field[Any]]:
+    """A command class's fields by name, looked up once."""
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
@@ -372,7 +373,7 @@ def command_from_dict(name: str, args: dict[str, Any]) -> Command:
         raise DispatchError("bad_argument", f"unknown command {name!r}", field="name")
     if not isinstance(args, dict):
         raise DispatchError("bad_argument", f"{name}: args must be an object", field="args")
-    fields = _fields(cls)
+    fields = command_fields(cls)
     unknown = sorted(set(args) - set(fields))
     if unknown:
         raise DispatchError("bad_argument", f"{name}: unknown argument {unknown[0]!r}",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import protocol as p
 from ..core import events as ev
-from ..core.commands import Command, command_from_dict
+from ..core.commands import Command, command_fields, command_from_dict
 from ..core.errors import DispatchError
 from ..service import HallService
 from ..store.command_keys import CommandKeys
@@ -301,14 +300,9 @@ def id_conflict(message_id: str) -> str:
 def stamped(command: Command, actor: str | None) -> Command:
     """The command with its ``by`` (if it has one) naming who does it: the hub's word,
     never a device's."""
-    if not _has_by(type(command)):
+    if "by" not in command_fields(type(command)):
         return command
     return dataclasses.replace(command, by=actor or "")  # type: ignore[call-arg]
-
-
-@functools.cache
-def _has_by(cls: type[Command]) -> bool:
-    return any(f.name == "by" for f in dataclasses.fields(cls))
 
 
 def _parse_command(msg: p.CommandMessage) -> Command:
