@@ -74,6 +74,13 @@ def settle(qtbot: Any, p: CallerPanel) -> None:
     qtbot.waitUntil(lambda: p.pending is None, timeout=15000)
 
 
+def console_sees(qtbot: Any, console: QtHubClient, ticket_id: str, **fields: Any) -> None:
+    """Wait until the console's view of the ticket has these fields: the console hears of
+    a change after the panel's reply, later still on a loaded box."""
+    qtbot.waitUntil(lambda: all(console.view.ticket(ticket_id).get(k) == v
+                                for k, v in fields.items()), timeout=5000)
+
+
 def type_and_sign_in(qtbot: Any, p: CallerPanel, clerk: str, pin: str) -> None:
     """Type the clerk id and PIN and press Enter in the PIN field; wait for the hub."""
     p.clerk_edit.setText(clerk)
@@ -345,7 +352,7 @@ def test_hold_aside_and_call_back_ahead_of_new_work(qtbot: Any, panel: CallerPan
     click(qtbot, p, "call_next")
     settle(qtbot, p)
     assert p.number.text() == stepped_away["number"]
-    assert console.view.ticket(stepped_away["id"])["clerk"] == "clerk-017"
+    console_sees(qtbot, console, stepped_away["id"], clerk="clerk-017")
     qtbot.keyClick(p, Qt.Key.Key_F9)                     # 挂起: fetches a document
     settle(qtbot, p)
     assert "Held aside" in p.message.text() and p.number.text() == "—"
@@ -357,6 +364,7 @@ def test_hold_aside_and_call_back_ahead_of_new_work(qtbot: Any, panel: CallerPan
     settle(qtbot, p)
     assert "Called back" in p.message.text()
     assert p.number.text() == stepped_away["number"] and p.held_label.text() == ""
+    console_sees(qtbot, console, stepped_away["id"], state="called")
     assert console.view.ticket(newer["id"])["state"] == "waiting"
     click(qtbot, p, "finish")
     settle(qtbot, p)
@@ -410,7 +418,7 @@ def test_call_a_returning_no_show_by_number(qtbot: Any, panel: CallerPanel,
     click(qtbot, p, "no_show")
     settle(qtbot, p)
     assert "Marked no-show" in p.message.text()
-    assert console.view.ticket(absent["id"])["state"] == "no_show"
+    console_sees(qtbot, console, absent["id"], state="no_show")
 
     def type_number(dialog: Any) -> None:
         dialog.setTextValue(absent["number"].lower())   # a clerk types it as it comes
