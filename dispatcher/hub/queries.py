@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core import estimate
 from ..core.errors import DispatchError
 from ..core.floor import floor
 from ..protocol import QUERIES, ProtocolError
@@ -37,8 +38,6 @@ def run_query(hub: Hub, device: Device | None, name: str, args: dict[str, Any]
     if name not in QUERIES:
         raise ProtocolError("unknown_query", f"no query {name!r}; queries are "
                             f"{', '.join(QUERIES)}", field="name")
-    from ..core import estimate  # TODO(hub): top-level once core/estimate.py lands
-
     state, now = hub.service.core.state, hub.clock()
     if name == "snapshot":
         _check_args(name, args, set())
