@@ -542,8 +542,6 @@ def test_status_tokens_from_the_pool_are_all_different_across_its_refills() -> N
     """Tokens come 16 random bytes at a time from a 4 KiB pool of the OS's: a thousand
     (the pool refilled three times) are a thousand different 22-character tokens, and
     their bytes spread over every value as random bytes do."""
-    import base64
-
     tokens = [new_token() for _ in range(1000)]
     assert len(set(tokens)) == 1000
     assert all(TOKEN_SHAPE.fullmatch(t) for t in tokens)
